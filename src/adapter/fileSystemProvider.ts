@@ -1,0 +1,122 @@
+import * as vscode from 'vscode';
+
+import type { ConnectionManager } from '../core/connection/connectionManager';
+import type { EntryType } from '../core/fs/entryType';
+import type { RemoteFileSystem } from '../core/fs/remoteFileSystem';
+import { toFileSystemError } from './fileSystemErrors';
+import { remotePathOf } from './uri';
+
+/**
+ * vscode.FileSystemProvider for `sftp://`, by delegation: the rules live in core/fs, this class only
+ * turns URIs into paths, core results into VS Code types and core errors into FileSystemErrors.
+ */
+export class SftpFileSystemProvider implements vscode.FileSystemProvider, vscode.Disposable {
+  private readonly changes = new vscode.EventEmitter<vscode.FileChangeEvent[]>();
+  readonly onDidChangeFile = this.changes.event;
+
+  constructor(private readonly connections: ConnectionManager) {}
+
+  dispose(): void {
+    this.changes.dispose();
+  }
+
+  watch(): vscode.Disposable {
+    // Remote changes are not polled yet (the editor-integration work adds it); our own operations
+    // already fire events below.
+    return new vscode.Disposable(() => undefined);
+  }
+
+  stat(uri: vscode.Uri): Promise<vscode.FileStat> {
+    return this.run(uri, async (fs, path) => {
+      const stat = await fs.stat(path);
+      return { type: toFileType(stat.type), size: stat.size, mtime: stat.mtimeMs, ctime: stat.ctimeMs };
+    });
+  }
+
+  readDirectory(uri: vscode.Uri): Promise<Array<[string, vscode.FileType]>> {
+    return this.run(uri, async (fs, path) =>
+      (await fs.readDirectory(path)).map(([name, type]): [string, vscode.FileType] => [
+        name,
+        toFileType(type),
+      ]),
+    );
+  }
+
+  readFile(uri: vscode.Uri): Promise<Uint8Array> {
+    return this.run(uri, (fs, path) => fs.readFile(path));
+  }
+
+  async writeFile(
+    uri: vscode.Uri,
+    content: Uint8Array,
+    options: { create: boolean; overwrite: boolean },
+  ): Promise<void> {
+    await this.run(uri, (fs, path) =>
+      fs.writeFile(path, content, { create: options.create, overwrite: options.overwrite }),
+    );
+    this.fire({ type: vscode.FileChangeType.Changed, uri });
+  }
+
+  async createDirectory(uri: vscode.Uri): Promise<void> {
+    await this.run(uri, (fs, path) => fs.createDirectory(path));
+    this.fire({ type: vscode.FileChangeType.Created, uri });
+  }
+
+  async delete(uri: vscode.Uri, options: { recursive: boolean }): Promise<void> {
+    await this.run(uri, (fs, path) => fs.delete(path, { recursive: options.recursive }));
+    this.fire({ type: vscode.FileChangeType.Deleted, uri });
+  }
+
+  async rename(oldUri: vscode.Uri, newUri: vscode.Uri, options: { overwrite: boolean }): Promise<void> {
+    this.assertSameHost(oldUri, newUri);
+    await this.run(oldUri, (fs, path) =>
+      fs.rename(path, remotePathOf(newUri), { overwrite: options.overwrite }),
+    );
+    this.fire(
+      { type: vscode.FileChangeType.Deleted, uri: oldUri },
+      { type: vscode.FileChangeType.Created, uri: newUri },
+    );
+  }
+
+  async copy(source: vscode.Uri, destination: vscode.Uri, options: { overwrite: boolean }): Promise<void> {
+    this.assertSameHost(source, destination);
+    await this.run(source, (fs, path) =>
+      fs.copy(path, remotePathOf(destination), { overwrite: options.overwrite }),
+    );
+    this.fire({ type: vscode.FileChangeType.Created, uri: destination });
+  }
+
+  private assertSameHost(a: vscode.Uri, b: vscode.Uri): void {
+    // VS Code only calls rename/copy within one provider; two hosts would need a transfer instead.
+    if (a.authority.toLowerCase() !== b.authority.toLowerCase()) {
+      throw vscode.FileSystemError.Unavailable(
+        `Cannot move or copy between different hosts (${a.authority} → ${b.authority})`,
+      );
+    }
+  }
+
+  private async run<T>(
+    uri: vscode.Uri,
+    operation: (fs: RemoteFileSystem, path: string) => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await operation(this.connections.fileSystem(uri.authority), remotePathOf(uri));
+    } catch (error) {
+      throw toFileSystemError(error);
+    }
+  }
+
+  private fire(...events: vscode.FileChangeEvent[]): void {
+    this.changes.fire(events);
+  }
+}
+
+function toFileType(type: EntryType): vscode.FileType {
+  const base =
+    type.kind === 'directory'
+      ? vscode.FileType.Directory
+      : type.kind === 'file'
+        ? vscode.FileType.File
+        : vscode.FileType.Unknown;
+  return type.symlink ? base | vscode.FileType.SymbolicLink : base;
+}

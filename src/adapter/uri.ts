@@ -1,0 +1,10 @@
+import type * as vscode from 'vscode';
+
+import { normalizeRemotePath } from '../core/common/remotePath';
+
+export const SFTP_SCHEME = 'sftp';
+
+/** The absolute remote path a URI names; `sftp://host` alone means the root. */
+export function remotePathOf(uri: vscode.Uri): string {
+  return normalizeRemotePath(uri.path === '' ? '/' : uri.path);
+}

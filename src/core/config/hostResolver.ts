@@ -1,0 +1,227 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import SSHConfig, { LineType, type Line } from 'ssh-config';
+
+import { RemoteFsError } from '../common/errors';
+import type { Authority } from './authority';
+
+export type StrictHostKeyChecking = 'yes' | 'ask' | 'accept-new' | 'no';
+
+/** Everything needed to reach one host, after ~/.ssh/config has been applied. */
+export interface ResolvedHost {
+  /** The host as the user wrote it (an alias, a name or an address). */
+  readonly alias: string;
+  readonly hostName: string;
+  readonly port: number;
+  readonly user: string;
+  readonly identityFiles: readonly string[];
+  readonly identitiesOnly: boolean;
+  /** The agent socket, or undefined for none. */
+  readonly agentSocket: string | undefined;
+  readonly userKnownHostsFiles: readonly string[];
+  readonly globalKnownHostsFiles: readonly string[];
+  readonly hostKeyAlias: string | undefined;
+  readonly strictHostKeyChecking: StrictHostKeyChecking;
+  readonly connectTimeoutMs: number;
+  readonly keepaliveIntervalMs: number;
+  readonly keepaliveCountMax: number;
+  readonly proxyJump: string | undefined;
+  readonly proxyCommand: string | undefined;
+}
+
+export interface HostResolverOptions {
+  /** Config files in precedence order; defaults to ~/.ssh/config then /etc/ssh/ssh_config. */
+  readonly configFiles?: readonly string[];
+  readonly homeDir?: string;
+  readonly localUser?: string;
+  readonly environment?: NodeJS.ProcessEnv;
+}
+
+const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+const MAX_INCLUDE_DEPTH = 16;
+
+/** Resolves a URI authority through ssh_config as OpenSSH would (first value wins). */
+export function resolveHost(authority: Authority, options: HostResolverOptions = {}): ResolvedHost {
+  const home = options.homeDir ?? homedir();
+  const localUser = options.localUser ?? userInfo().username;
+  const env = options.environment ?? process.env;
+  const files = options.configFiles ?? [join(home, '.ssh', 'config'), '/etc/ssh/ssh_config'];
+
+  const config = new SSHConfig();
+  for (const file of files) {
+    config.push(...readConfigFile(file, home, 0));
+  }
+  const computed = config.compute({ Host: authority.host }, { ignoreCase: true, matchExec: false });
+  const first = (key: string): string | undefined => {
+    const value = computed[key];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const all = (key: string): string[] => {
+    const value = computed[key];
+    return value === undefined ? [] : Array.isArray(value) ? value : [value];
+  };
+
+  const hostName = expandTokens(first('hostname') ?? authority.host, { h: authority.host });
+  const user = authority.user ?? first('user') ?? localUser;
+  const port = authority.port ?? parseNumber(first('port'), 22, 'Port');
+  const tokens = { h: hostName, n: authority.host, p: String(port), r: user, u: localUser, d: home };
+  const expandPath = (value: string): string => expandHome(expandTokens(value, tokens), home);
+  const fileList = (key: string, defaults: string[]): string[] => {
+    const values = all(key)
+      .flatMap((value) => value.split(/\s+/))
+      .filter((v) => v !== '');
+    return (values.length > 0 ? values : defaults).filter((v) => v.toLowerCase() !== 'none').map(expandPath);
+  };
+
+  const identityFiles =
+    all('identityfile').length > 0
+      ? fileList('identityfile', [])
+      : DEFAULT_IDENTITIES.map((name) => join(home, '.ssh', name)).filter((path) => existsSync(path));
+
+  const agentSetting = first('identityagent');
+  const agentSocket =
+    agentSetting === undefined || agentSetting === 'SSH_AUTH_SOCK'
+      ? env['SSH_AUTH_SOCK'] || undefined
+      : agentSetting.toLowerCase() === 'none'
+        ? undefined
+        : agentSetting.startsWith('$')
+          ? env[agentSetting.slice(1)] || undefined
+          : expandPath(agentSetting);
+
+  const proxyJump = first('proxyjump');
+  const proxyCommand = first('proxycommand');
+  return {
+    alias: authority.host,
+    hostName,
+    port,
+    user,
+    identityFiles,
+    identitiesOnly: yes(first('identitiesonly')),
+    agentSocket,
+    userKnownHostsFiles: fileList('userknownhostsfile', ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']),
+    globalKnownHostsFiles: fileList('globalknownhostsfile', [
+      '/etc/ssh/ssh_known_hosts',
+      '/etc/ssh/ssh_known_hosts2',
+    ]),
+    hostKeyAlias: first('hostkeyalias'),
+    strictHostKeyChecking: parseStrictness(first('stricthostkeychecking')),
+    connectTimeoutMs: parseNumber(first('connecttimeout'), 20, 'ConnectTimeout') * 1000,
+    keepaliveIntervalMs: parseNumber(first('serveraliveinterval'), 15, 'ServerAliveInterval') * 1000,
+    keepaliveCountMax: parseNumber(first('serveralivecountmax'), 3, 'ServerAliveCountMax'),
+    proxyJump: proxyJump === undefined || proxyJump.toLowerCase() === 'none' ? undefined : proxyJump,
+    proxyCommand:
+      proxyCommand === undefined || proxyCommand.toLowerCase() === 'none' ? undefined : proxyCommand,
+  };
+}
+
+/** Parses one config file and splices in its `Include`s (globs; relative paths live in ~/.ssh). */
+function readConfigFile(file: string, home: string, depth: number): Line[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return [];
+    }
+    throw new RemoteFsError('EINVAL', `Cannot read the SSH config file ${file}`, { cause: error });
+  }
+  return spliceIncludes([...SSHConfig.parse(text)], home, depth);
+}
+
+function spliceIncludes(lines: Line[], home: string, depth: number): Line[] {
+  const result: Line[] = [];
+  for (const line of lines) {
+    if (line.type !== LineType.DIRECTIVE) {
+      result.push(line);
+      continue;
+    }
+    if ('config' in line && Array.isArray(line.config)) {
+      line.config = spliceIncludes([...line.config], home, depth) as typeof line.config;
+      result.push(line);
+      continue;
+    }
+    if (line.param.toLowerCase() !== 'include') {
+      result.push(line);
+      continue;
+    }
+    if (depth >= MAX_INCLUDE_DEPTH) {
+      throw new RemoteFsError('EINVAL', 'SSH config Include nesting is too deep');
+    }
+    const patterns = Array.isArray(line.value)
+      ? line.value.map((v) => (typeof v === 'string' ? v : v.val))
+      : String(line.value).split(/\s+/);
+    for (const pattern of patterns) {
+      const expanded = expandHome(pattern, home);
+      const absolute = isAbsolute(expanded) ? expanded : join(home, '.ssh', expanded);
+      for (const included of expandGlob(absolute)) {
+        result.push(...readConfigFile(included, home, depth + 1));
+      }
+    }
+  }
+  return result;
+}
+
+/** Globs in the last path component only, which is what Include lines use in practice. */
+function expandGlob(path: string): string[] {
+  const name = basename(path);
+  if (!/[*?]/.test(name)) {
+    return [path];
+  }
+  const folder = dirname(path);
+  const matcher = new RegExp(
+    `^${name
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
+  try {
+    return readdirSync(folder)
+      .filter((entry) => matcher.test(entry))
+      .sort()
+      .map((entry) => join(folder, entry));
+  } catch {
+    return [];
+  }
+}
+
+function expandTokens(value: string, tokens: Record<string, string>): string {
+  return value.replace(/%(.)/g, (whole, letter: string) =>
+    letter === '%' ? '%' : (tokens[letter] ?? whole),
+  );
+}
+
+function expandHome(value: string, home: string): string {
+  return value === '~' ? home : value.startsWith('~/') ? join(home, value.slice(2)) : value;
+}
+
+function yes(value: string | undefined): boolean {
+  return value !== undefined && ['yes', 'true', 'on'].includes(value.toLowerCase());
+}
+
+function parseStrictness(value: string | undefined): StrictHostKeyChecking {
+  switch (value?.toLowerCase()) {
+    case 'yes':
+    case 'true':
+      return 'yes';
+    case 'accept-new':
+      return 'accept-new';
+    case 'no':
+    case 'off':
+    case 'false':
+      return 'no';
+    default:
+      return 'ask';
+  }
+}
+
+function parseNumber(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) {
+    return fallback;
+  }
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) {
+    throw new RemoteFsError('EINVAL', `Invalid ${name} in the SSH config: ${value}`);
+  }
+  return parsed;
+}

@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import type { Attributes } from 'ssh2';
+
+import { RemoteFsError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import { baseName, joinRemote, parentOf } from '../common/remotePath';
+import type { Handle, SftpSession } from '../sftp/session';
+import { explainCreateFailure } from './refine';
+
+/** Every temporary file of ours carries this marker, so crash leftovers can be recognised later. */
+export const TEMP_MARKER = '.sftpfs-';
+
+/** Names must stay under NAME_MAX (255 bytes) even for long originals. */
+function temporarySiblingOf(target: string): string {
+  const name = Buffer.from(baseName(target))
+    .subarray(0, 180)
+    .toString()
+    .replace(/\uFFFD+$/, '');
+  return joinRemote(parentOf(target), `.${name}${TEMP_MARKER}${randomBytes(6).toString('hex')}.tmp`);
+}
+
+export interface ReplaceRequest {
+  /** The path that receives the new content (for a symlink, the link's target). */
+  readonly target: string;
+  /** The attributes of the current file at `target`, or undefined when it does not exist yet. */
+  readonly existing: Attributes | undefined;
+  /** Permission bits for the result; defaults to the existing file's. */
+  readonly permissions?: number;
+  /** Writes the content into the open file and answers how many bytes it wrote. */
+  readonly fill: (handle: Handle, path: string) => Promise<number>;
+  /** True when the caller already holds a handle (see SftpSession.withFile). */
+  readonly inner?: boolean;
+}
+
+/**
+ * Replaces a file so that readers see the old content or the new one, never a mix: write a temporary
+ * sibling with the original's permissions, fsync it when the server offers fsync@openssh.com, close
+ * it, then rename it over the original with posix-rename@openssh.com. On any failure the temporary is
+ * removed and the original is left untouched.
+ *
+ * Where that is impossible it falls back deliberately and says so in the log: without posix-rename,
+ * the original is moved aside first (a short window without a file, never a truncated one); when the
+ * folder is not writable but the file is, the file is overwritten in place.
+ */
+export async function replaceAtomically(
+  session: SftpSession,
+  logger: Logger,
+  request: ReplaceRequest,
+): Promise<void> {
+  const { target, existing } = request;
+  const permissions =
+    request.permissions ?? (existing?.mode === undefined ? undefined : existing.mode & 0o7777);
+  const temporary = temporarySiblingOf(target);
+
+  try {
+    await session.withFile(
+      temporary,
+      'wx',
+      {},
+      async (handle) => {
+        // The server applies its umask to OPEN's mode, so the exact bits are set on the handle.
+        const setMode =
+          permissions === undefined ? undefined : session.fsetstat(handle, { mode: permissions }, temporary);
+        await Promise.all([setMode, request.fill(handle, temporary)]);
+        if (session.hasExtension('fsync@openssh.com')) {
+          await session.fsync(handle, temporary);
+        }
+      },
+      request.inner,
+    );
+  } catch (error) {
+    await removeQuietly(session, temporary);
+    const explained = await explainCreateFailure(session, error, temporary);
+    if (explained instanceof RemoteFsError && explained.code === 'EACCES' && existing !== undefined) {
+      logger.warn(
+        `The folder of ${target} is not writable, so an atomic save is impossible; overwriting the file in place instead.`,
+      );
+      return overwriteInPlace(session, request);
+    }
+    if (explained instanceof RemoteFsError && explained.path === temporary) {
+      throw new RemoteFsError(explained.code, 'Could not write the new content', {
+        path: target,
+        ...(explained.serverMessage === undefined ? {} : { serverMessage: explained.serverMessage }),
+        cause: explained,
+      });
+    }
+    throw explained;
+  }
+
+  try {
+    await moveIntoPlace(session, logger, temporary, target, existing !== undefined);
+  } catch (error) {
+    await removeQuietly(session, temporary);
+    throw error;
+  }
+}
+
+async function moveIntoPlace(
+  session: SftpSession,
+  logger: Logger,
+  temporary: string,
+  target: string,
+  targetExists: boolean,
+): Promise<void> {
+  if (session.hasExtension('posix-rename@openssh.com')) {
+    await session.posixRename(temporary, target);
+    return;
+  }
+  if (!targetExists) {
+    await session.rename(temporary, target);
+    return;
+  }
+  // Plain SFTP RENAME refuses to replace on OpenSSH-like servers. Move the original aside, move the new
+  // file in, then drop the original: at no point is there a partially written file at `target`.
+  logger.warn(`The server lacks posix-rename@openssh.com; replacing ${target} in three steps (not atomic).`);
+  const aside = temporarySiblingOf(target);
+  await session.rename(target, aside);
+  try {
+    await session.rename(temporary, target);
+  } catch (error) {
+    await session.rename(aside, target).catch(() => undefined);
+    throw error;
+  }
+  await removeQuietly(session, aside);
+}
+
+/** Overwrites without truncating first, then trims to the new length: never an empty file midway. */
+async function overwriteInPlace(session: SftpSession, request: ReplaceRequest): Promise<void> {
+  await session.withFile(
+    request.target,
+    'r+',
+    {},
+    async (handle) => {
+      const length = await request.fill(handle, request.target);
+      await session.fsetstat(handle, { size: length }, request.target);
+      if (session.hasExtension('fsync@openssh.com')) {
+        await session.fsync(handle, request.target);
+      }
+    },
+    request.inner,
+  );
+}
+
+async function removeQuietly(session: SftpSession, path: string): Promise<void> {
+  await session.unlink(path).catch(() => undefined);
+}

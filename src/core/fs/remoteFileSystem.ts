@@ -1,0 +1,389 @@
+import type { Attributes } from 'ssh2';
+
+import { RemoteFsError, isConnectionError } from '../common/errors';
+import { Limiter, forEachBounded } from '../common/limiter';
+import type { Logger } from '../common/logger';
+import {
+  baseName,
+  isSafeEntryName,
+  isSameOrInside,
+  joinRemote,
+  normalizeRemotePath,
+  parentOf,
+} from '../common/remotePath';
+import { kindOfMode } from '../sftp/attrs';
+import type { SftpSession } from '../sftp/session';
+import { readWholeFile, streamCopy, writeWholeFile } from '../sftp/transfer';
+import { replaceAtomically } from './atomicReplace';
+import type { EntryStat, EntryType, WriteOptions } from './entryType';
+import { explainCreateFailure, lstatOrUndefined, withCode } from './refine';
+
+/** How many link targets are resolved, or tree entries removed or copied, at once. */
+const TREE_CONCURRENCY = 16;
+/** OpenSSH's own limit on symlink hops (SYMLOOP_MAX is 40 on Linux). */
+const MAX_LINK_HOPS = 40;
+
+export interface RemoteFileSystemOptions {
+  /** readFile fails with ETOOLARGE above this many bytes. */
+  readonly maxReadFileBytes: number;
+}
+
+/**
+ * The FileSystemProvider contract on top of SFTP, in plain Node: what VS Code's vscode.d.ts and
+ * shared/DESIGN.md require of each call, whatever the server's own quirks. Every method takes an
+ * absolute POSIX path and throws RemoteFsError.
+ */
+export class RemoteFileSystem {
+  constructor(
+    private readonly session: () => Promise<SftpSession>,
+    private readonly logger: Logger,
+    private readonly options: RemoteFileSystemOptions,
+  ) {}
+
+  async stat(rawPath: string): Promise<EntryStat> {
+    const path = normalizeRemotePath(rawPath);
+    const session = await this.session();
+    const own = await session.lstat(path);
+    if (kindOfMode(own.mode) !== 'symlink') {
+      return toEntryStat(own, false);
+    }
+    const target = await statOrUndefined(session, path);
+    // A broken link has no target type; it still exists, so it is reported rather than hidden.
+    return target === undefined ? toEntryStat(own, true, 'unknown') : toEntryStat(target, true);
+  }
+
+  async readDirectory(rawPath: string): Promise<Array<[string, EntryType]>> {
+    const path = normalizeRemotePath(rawPath);
+    const session = await this.session();
+    let entries;
+    try {
+      entries = await session.readdir(path);
+    } catch (error) {
+      throw await this.explainNotAFolder(session, error, path);
+    }
+    const result: Array<[string, EntryType]> = [];
+    const links: Array<{ name: string; index: number }> = [];
+    for (const entry of entries) {
+      if (entry.filename === '.' || entry.filename === '..') {
+        continue;
+      }
+      if (!isSafeEntryName(entry.filename)) {
+        this.logger.warn(
+          `Ignoring an entry with an unsafe name in ${path}: ${JSON.stringify(entry.filename)}`,
+        );
+        continue;
+      }
+      const kind = kindOfMode(entry.attrs.mode);
+      if (kind === 'symlink') {
+        links.push({ name: entry.filename, index: result.length });
+      }
+      result.push([
+        entry.filename,
+        { kind: kind === 'directory' ? 'directory' : kind === 'file' ? 'file' : 'unknown', symlink: false },
+      ]);
+    }
+    // READDIR attributes come from lstat: resolve links so a link to a folder can be expanded.
+    await forEachBounded(links, TREE_CONCURRENCY, async ({ name, index }) => {
+      const target = await statOrUndefined(session, joinRemote(path, name));
+      result[index] = [name, { kind: target === undefined ? 'unknown' : plainKind(target), symlink: true }];
+    });
+    return result;
+  }
+
+  async readFile(rawPath: string): Promise<Uint8Array> {
+    const path = normalizeRemotePath(rawPath);
+    const session = await this.session();
+    // STAT goes out in the same flight as OPEN: the size for the buffer costs no extra round trip.
+    const statResult = session.stat(path).then(
+      (attrs) => ({ attrs }),
+      (error: unknown) => ({ error }),
+    );
+    return session.withFile(path, 'r', {}, async (handle) => {
+      const outcome = await statResult;
+      const attrs = 'attrs' in outcome ? outcome.attrs : await session.fstat(handle, path);
+      if (kindOfMode(attrs.mode) === 'directory') {
+        throw new RemoteFsError('EISDIR', 'Is a folder', { path });
+      }
+      return readWholeFile(session, handle, path, attrs.size ?? 0, this.options.maxReadFileBytes);
+    });
+  }
+
+  async writeFile(rawPath: string, content: Uint8Array, options: WriteOptions): Promise<void> {
+    const path = normalizeRemotePath(rawPath);
+    const session = await this.session();
+    // Saves go through symlinks to their target, as a local editor's would.
+    const { path: target, attrs: existing } = await resolveLinks(session, path);
+    if (existing !== undefined && kindOfMode(existing.mode) === 'directory') {
+      throw new RemoteFsError('EISDIR', 'Cannot write to a folder', { path });
+    }
+    if (existing === undefined && !options.create) {
+      throw new RemoteFsError('ENOENT', 'No such file', { path });
+    }
+    if (existing !== undefined && options.create && !options.overwrite) {
+      throw new RemoteFsError('EEXIST', 'File already exists', { path });
+    }
+    await replaceAtomically(session, this.logger, {
+      target,
+      existing,
+      fill: (handle, temporary) => writeWholeFile(session, handle, temporary, content),
+    });
+  }
+
+  async createDirectory(rawPath: string): Promise<void> {
+    const path = normalizeRemotePath(rawPath);
+    const session = await this.session();
+    try {
+      await session.mkdir(path);
+    } catch (error) {
+      throw await explainCreateFailure(session, error, path);
+    }
+  }
+
+  async delete(rawPath: string, options: { recursive: boolean }): Promise<void> {
+    const path = normalizeRemotePath(rawPath);
+    if (path === '/') {
+      throw new RemoteFsError('EINVAL', 'Refusing to delete the root folder', { path });
+    }
+    const session = await this.session();
+    const attrs = await session.lstat(path);
+    if (kindOfMode(attrs.mode) !== 'directory') {
+      // Files and links alike: a link to a folder is removed, never followed.
+      await session.unlink(path);
+      return;
+    }
+    if (options.recursive) {
+      await removeTree(session, path);
+      return;
+    }
+    await removeEmptyFolder(session, path);
+  }
+
+  async rename(rawFrom: string, rawTo: string, options: { overwrite: boolean }): Promise<void> {
+    const from = normalizeRemotePath(rawFrom);
+    const to = normalizeRemotePath(rawTo);
+    const session = await this.session();
+    await session.lstat(from);
+    if (from === to) {
+      return;
+    }
+    if (isSameOrInside(from, to)) {
+      throw new RemoteFsError('EINVAL', `Cannot move a folder into itself (${to})`, { path: from });
+    }
+    let targetAttrs = await lstatOrUndefined(session, to);
+    if (targetAttrs !== undefined && (await isSameEntryDifferentCase(session, from, to))) {
+      // A case-only rename on a case-insensitive server: the "existing target" is the source itself.
+      targetAttrs = undefined;
+    }
+    if (targetAttrs !== undefined && !options.overwrite) {
+      throw new RemoteFsError('EEXIST', 'Target already exists', { path: to });
+    }
+    try {
+      if (targetAttrs === undefined) {
+        // Plain RENAME never replaces on OpenSSH, so a target created meanwhile is not clobbered.
+        await session.rename(from, to);
+      } else if (kindOfMode(targetAttrs.mode) === 'directory') {
+        await removeTree(session, to);
+        await session.rename(from, to);
+      } else if (session.hasExtension('posix-rename@openssh.com')) {
+        await session.posixRename(from, to);
+      } else {
+        await session.unlink(to);
+        await session.rename(from, to);
+      }
+    } catch (error) {
+      throw await explainCreateFailure(session, error, to);
+    }
+  }
+
+  async copy(rawFrom: string, rawTo: string, options: { overwrite: boolean }): Promise<void> {
+    const from = normalizeRemotePath(rawFrom);
+    const to = normalizeRemotePath(rawTo);
+    const session = await this.session();
+    // Like cp: the top-level source is followed if it is a link; links inside folders stay links.
+    const source = await session.stat(from);
+    if (from === to) {
+      if (!options.overwrite) {
+        throw new RemoteFsError('EEXIST', 'Target already exists', { path: to });
+      }
+      return;
+    }
+    if (kindOfMode(source.mode) === 'directory' && isSameOrInside(from, to)) {
+      throw new RemoteFsError('EINVAL', `Cannot copy a folder into itself (${to})`, { path: from });
+    }
+    const target = await lstatOrUndefined(session, to);
+    if (target !== undefined && !options.overwrite) {
+      throw new RemoteFsError('EEXIST', 'Target already exists', { path: to });
+    }
+    if (target !== undefined && kindOfMode(target.mode) === 'directory') {
+      await removeTree(session, to);
+    }
+    const existing = target !== undefined && kindOfMode(target.mode) !== 'directory' ? target : undefined;
+    if (kindOfMode(source.mode) === 'directory') {
+      await this.copyTree(session, from, to, source);
+    } else {
+      await this.copyFile(session, from, to, source, existing);
+    }
+  }
+
+  private async copyFile(
+    session: SftpSession,
+    from: string,
+    to: string,
+    source: Attributes,
+    existing: Attributes | undefined,
+  ): Promise<void> {
+    await session.withFile(from, 'r', {}, (sourceHandle) =>
+      replaceAtomically(session, this.logger, {
+        target: to,
+        existing,
+        permissions: (source.mode ?? 0o644) & 0o7777,
+        inner: true,
+        fill: async (targetHandle, temporary) => {
+          if (session.hasExtension('copy-data')) {
+            // The server copies; no file data crosses the network.
+            await session.copyData(sourceHandle, targetHandle, temporary);
+            return (await session.fstat(targetHandle, temporary)).size ?? 0;
+          }
+          return streamCopy(session, sourceHandle, targetHandle, temporary);
+        },
+      }),
+    );
+  }
+
+  private async copyTree(session: SftpSession, from: string, to: string, source: Attributes): Promise<void> {
+    try {
+      await session.mkdir(to, { mode: (source.mode ?? 0o755) & 0o7777 });
+    } catch (error) {
+      throw await explainCreateFailure(session, error, to);
+    }
+    const entries = (await session.readdir(from)).filter((entry) => {
+      const safe = isSafeEntryName(entry.filename);
+      if (!safe && entry.filename !== '.' && entry.filename !== '..') {
+        this.logger.warn(
+          `Not copying an entry with an unsafe name in ${from}: ${JSON.stringify(entry.filename)}`,
+        );
+      }
+      return safe;
+    });
+    await forEachBounded(entries, TREE_CONCURRENCY, async (entry) => {
+      const childFrom = joinRemote(from, entry.filename);
+      const childTo = joinRemote(to, entry.filename);
+      switch (kindOfMode(entry.attrs.mode)) {
+        case 'directory':
+          return this.copyTree(session, childFrom, childTo, entry.attrs);
+        case 'symlink':
+          return session.symlink(await session.readlink(childFrom), childTo);
+        case 'file':
+          return this.copyFile(session, childFrom, childTo, entry.attrs, undefined);
+        default:
+          this.logger.warn(`Not copying ${childFrom}: it is neither a file, a folder nor a link`);
+      }
+    });
+  }
+
+  private async explainNotAFolder(session: SftpSession, error: unknown, path: string): Promise<unknown> {
+    // opendir() on a file fails with ENOTDIR, which OpenSSH reports as NO_SUCH_FILE.
+    if (
+      error instanceof RemoteFsError &&
+      !isConnectionError(error) &&
+      (error.code === 'ENOENT' || error.code === 'EFAILURE')
+    ) {
+      const attrs = await statOrUndefined(session, path).catch(() => undefined);
+      if (attrs !== undefined && kindOfMode(attrs.mode) !== 'directory') {
+        return withCode(error, 'ENOTDIR', 'Not a folder', path);
+      }
+    }
+    return error;
+  }
+}
+
+function plainKind(attrs: Attributes): EntryType['kind'] {
+  const kind = kindOfMode(attrs.mode);
+  return kind === 'directory' ? 'directory' : kind === 'file' ? 'file' : 'unknown';
+}
+
+function toEntryStat(
+  attrs: Attributes,
+  symlink: boolean,
+  kind: EntryType['kind'] = plainKind(attrs),
+): EntryStat {
+  const mtimeMs = typeof attrs.mtime === 'number' ? attrs.mtime * 1000 : 0;
+  const size =
+    typeof attrs.size === 'number' && Number.isFinite(attrs.size) && attrs.size >= 0 ? attrs.size : 0;
+  return { type: { kind, symlink }, size, mtimeMs, ctimeMs: mtimeMs };
+}
+
+/** stat that answers `undefined` for a broken link or a loop instead of throwing. */
+async function statOrUndefined(session: SftpSession, path: string): Promise<Attributes | undefined> {
+  try {
+    return await session.stat(path);
+  } catch (error) {
+    if (error instanceof RemoteFsError && !isConnectionError(error)) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/**
+ * Follows symlinks from `path` to the final target, which may not exist yet (a save through a broken
+ * link creates its target, as locally). Answers the target's path and attributes.
+ */
+async function resolveLinks(
+  session: SftpSession,
+  path: string,
+): Promise<{ path: string; attrs: Attributes | undefined }> {
+  let current = path;
+  for (let hop = 0; hop <= MAX_LINK_HOPS; hop++) {
+    const attrs = await lstatOrUndefined(session, current);
+    if (attrs === undefined || kindOfMode(attrs.mode) !== 'symlink') {
+      return { path: current, attrs };
+    }
+    const target = await session.readlink(current);
+    current = normalizeRemotePath(target.startsWith('/') ? target : joinRemote(parentOf(current), target));
+  }
+  throw new RemoteFsError('EINVAL', 'Too many levels of symbolic links', { path });
+}
+
+async function isSameEntryDifferentCase(session: SftpSession, from: string, to: string): Promise<boolean> {
+  if (from.toLowerCase() !== to.toLowerCase()) {
+    return false;
+  }
+  const siblings = await session.readdir(parentOf(to));
+  return !siblings.some((entry) => entry.filename === baseName(to));
+}
+
+async function removeEmptyFolder(session: SftpSession, path: string): Promise<void> {
+  try {
+    await session.rmdir(path);
+  } catch (error) {
+    if (error instanceof RemoteFsError && error.code === 'EFAILURE') {
+      const children = await session.readdir(path).catch(() => []);
+      if (children.some((entry) => entry.filename !== '.' && entry.filename !== '..')) {
+        throw withCode(error, 'ENOTEMPTY', 'Folder is not empty', path);
+      }
+    }
+    throw error;
+  }
+}
+
+/** Depth-first removal with bounded parallelism. Links are removed, never followed. */
+async function removeTree(session: SftpSession, folder: string): Promise<void> {
+  const removals = new Limiter(TREE_CONCURRENCY);
+  const walk = async (path: string): Promise<void> => {
+    const entries = await removals.run(() => session.readdir(path));
+    await forEachBounded(entries, TREE_CONCURRENCY, async (entry) => {
+      if (!isSafeEntryName(entry.filename)) {
+        return;
+      }
+      const child = joinRemote(path, entry.filename);
+      if (kindOfMode(entry.attrs.mode) === 'directory') {
+        await walk(child);
+      } else {
+        await removals.run(() => session.unlink(child));
+      }
+    });
+    await removals.run(() => session.rmdir(path));
+  };
+  await walk(folder);
+}

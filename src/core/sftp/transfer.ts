@@ -1,0 +1,156 @@
+import { RemoteFsError } from '../common/errors';
+import type { Handle, SftpSession } from './session';
+
+/**
+ * Pipelined transfers: many READ/WRITE requests in flight, each as large as the server allows, so a
+ * transfer costs a few round trips instead of one per chunk (the peers' stop-and-wait streams).
+ * Depths come from the measurements in shared/notes/performance-anchors.md (reads: 64 x 255 KiB,
+ * writes: 16 x 255 KiB were best on loopback).
+ */
+export const READ_DEPTH = 64;
+export const WRITE_DEPTH = 16;
+export const COPY_DEPTH = 16;
+
+/**
+ * Reads a whole file into one buffer. `sizeHint` (from a STAT) sizes the buffer; the file may still
+ * grow or shrink while it is read: reads continue until the server says EOF, short reads are
+ * re-requested, and more than `maxBytes` fails with ETOOLARGE instead of exhausting memory.
+ */
+export async function readWholeFile(
+  session: SftpSession,
+  handle: Handle,
+  path: string,
+  sizeHint: number,
+  maxBytes: number,
+): Promise<Buffer> {
+  const chunk = session.limits.maxReadLength;
+  if (sizeHint > maxBytes) {
+    throw tooLarge(path, sizeHint, maxBytes);
+  }
+  // One chunk of slack beyond the expected end: the request for it is how EOF is confirmed, and it is
+  // sent in the same flight as the others, so an unchanged file needs no extra round trip.
+  let buffer = Buffer.allocUnsafe(sizeHint + chunk);
+  let eofAt = Infinity;
+
+  for (let coveredUpTo = 0; ;) {
+    const ranges: Array<{ offset: number; length: number }> = [];
+    for (let offset = coveredUpTo; offset < buffer.length; offset += chunk) {
+      ranges.push({ offset, length: Math.min(chunk, buffer.length - offset) });
+    }
+    coveredUpTo = buffer.length;
+    await runRanges(ranges, READ_DEPTH, async (range, requeue) => {
+      if (range.offset >= eofAt) {
+        return;
+      }
+      const got = await session.read(handle, buffer, range.offset, range.length, range.offset, path);
+      if (got === 0) {
+        eofAt = Math.min(eofAt, range.offset);
+      } else if (got < range.length) {
+        requeue({ offset: range.offset + got, length: range.length - got });
+      }
+    });
+    if (eofAt !== Infinity) {
+      return buffer.subarray(0, eofAt);
+    }
+    // Every byte up to the buffer's end was there and no EOF yet: the file grew while we read it.
+    if (buffer.length > maxBytes) {
+      throw tooLarge(path, buffer.length, maxBytes);
+    }
+    const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, maxBytes + chunk));
+    buffer.copy(grown);
+    buffer = grown;
+  }
+}
+
+/** Writes all of `data` at offset 0 with WRITE_DEPTH requests in flight. */
+export async function writeWholeFile(
+  session: SftpSession,
+  handle: Handle,
+  path: string,
+  data: Uint8Array,
+): Promise<number> {
+  const source = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const chunk = session.limits.maxWriteLength;
+  const ranges: Array<{ offset: number; length: number }> = [];
+  for (let offset = 0; offset < source.length; offset += chunk) {
+    ranges.push({ offset, length: Math.min(chunk, source.length - offset) });
+  }
+  await runRanges(ranges, WRITE_DEPTH, (range) =>
+    session.write(handle, source, range.offset, range.length, range.offset, path),
+  );
+  return source.length;
+}
+
+/**
+ * Copies one open file into another through this client without holding the whole file: COPY_DEPTH
+ * workers each read one chunk and write it, until the source reports EOF.
+ */
+export async function streamCopy(
+  session: SftpSession,
+  source: Handle,
+  target: Handle,
+  path: string,
+): Promise<number> {
+  const chunk = Math.min(session.limits.maxReadLength, session.limits.maxWriteLength);
+  let nextOffset = 0;
+  let eofAt = Infinity;
+  const worker = async (): Promise<void> => {
+    const scratch = Buffer.allocUnsafe(chunk);
+    while (nextOffset < eofAt) {
+      const offset = nextOffset;
+      nextOffset += chunk;
+      let filled = 0;
+      while (filled < chunk) {
+        const got = await session.read(source, scratch, filled, chunk - filled, offset + filled, path);
+        if (got === 0) {
+          eofAt = Math.min(eofAt, offset + filled);
+          break;
+        }
+        filled += got;
+      }
+      if (filled > 0) {
+        await session.write(target, scratch, 0, filled, offset, path);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: COPY_DEPTH }, worker));
+  return eofAt;
+}
+
+/**
+ * Runs `task` over a queue of ranges with `depth` in flight. A task may requeue a remainder (a short
+ * read). Rejects with the first error, after the requests already sent have settled, so no callback
+ * writes into a buffer the caller has given up.
+ */
+async function runRanges<R>(
+  initial: R[],
+  depth: number,
+  task: (range: R, requeue: (range: R) => void) => Promise<void>,
+): Promise<void> {
+  const queue = [...initial];
+  let failure: { error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    for (let range = queue.shift(); range !== undefined && failure === undefined; range = queue.shift()) {
+      try {
+        await task(range, (rest) => queue.push(rest));
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  // Workers that find the queue empty stop; a requeue from a running worker is picked up by that
+  // worker's next iteration, so the queue always drains.
+  await Promise.all(Array.from({ length: Math.min(depth, Math.max(queue.length, 1)) }, worker));
+  if (failure !== undefined) {
+    throw failure.error;
+  }
+}
+
+function tooLarge(path: string, size: number, maxBytes: number): RemoteFsError {
+  const mib = (n: number): string => (n / (1024 * 1024)).toFixed(1);
+  return new RemoteFsError(
+    'ETOOLARGE',
+    `File is larger than the configured maximum of ${mib(maxBytes)} MiB (at least ${mib(size)} MiB; see the setting sftpfs.maxReadFileSizeMB)`,
+    { path },
+  );
+}

@@ -1,0 +1,101 @@
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+import { RemoteFsError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import type { ResolvedHost } from '../config/hostResolver';
+import { judgeHostKey, keyTypeOfBlob, knownHostsName, loadKnownHosts, sha256Fingerprint } from './knownHosts';
+
+/** What a user is shown before trusting an unknown host. Implemented by the UI; tests script it. */
+export interface UnknownHostKey {
+  readonly host: string;
+  readonly port: number;
+  readonly keyType: string;
+  readonly fingerprint: string;
+  /** Key types already known for this host (a new type, not a changed key). */
+  readonly otherKeyTypes: readonly string[];
+}
+
+export interface HostKeyPrompt {
+  /** Resolves true to trust the key and record it in the user's known_hosts. */
+  confirmUnknownHostKey(key: UnknownHostKey): Promise<boolean>;
+}
+
+/**
+ * Decides whether to trust a presented host key, with OpenSSH's StrictHostKeyChecking meanings.
+ * Resolves when trusted; rejects with EHOSTKEY saying why otherwise. Runs before any credential is sent.
+ */
+export async function verifyHostKey(
+  host: ResolvedHost,
+  blob: Buffer,
+  prompt: HostKeyPrompt | undefined,
+  logger: Logger,
+): Promise<void> {
+  const name = knownHostsName(host.hostKeyAlias ?? host.hostName, host.hostKeyAlias ? 22 : host.port);
+  const entries = await loadKnownHosts([...host.userKnownHostsFiles, ...host.globalKnownHostsFiles]);
+  const certAuthorities = entries.filter((e) => e.marker === 'cert-authority');
+  if (certAuthorities.length > 0) {
+    logger.debug(
+      `Ignoring ${certAuthorities.length} @cert-authority line(s): ssh2 cannot verify host certificates.`,
+    );
+  }
+  const verdict = judgeHostKey(entries, name, blob);
+  const keyType = keyTypeOfBlob(blob);
+  const fingerprint = sha256Fingerprint(blob);
+
+  switch (verdict.status) {
+    case 'known':
+      logger.debug(`Host key for ${name} matches ${verdict.entry.file}:${verdict.entry.line}`);
+      return;
+    case 'revoked':
+      throw new RemoteFsError(
+        'EHOSTKEY',
+        `The host key of ${name} (${keyType} ${fingerprint}) is marked as revoked in ${verdict.entry.file}:${verdict.entry.line}; refusing to connect`,
+      );
+    case 'changed':
+      throw new RemoteFsError(
+        'EHOSTKEY',
+        `The host key of ${name} has changed (now ${keyType} ${fingerprint}). This could be a man-in-the-middle attack, or the server was reinstalled. ` +
+          `The offending key is in ${verdict.entry.file}:${verdict.entry.line}; remove it only if you know why the key changed`,
+      );
+    case 'unknown':
+      break;
+  }
+
+  const strictness = host.strictHostKeyChecking;
+  let trusted = strictness === 'no' || strictness === 'accept-new';
+  if (strictness === 'ask' && prompt !== undefined) {
+    trusted = await prompt.confirmUnknownHostKey({
+      host: host.hostKeyAlias ?? host.hostName,
+      port: host.port,
+      keyType,
+      fingerprint,
+      otherKeyTypes: verdict.otherKeyTypes,
+    });
+  }
+  if (!trusted) {
+    const why =
+      strictness === 'yes'
+        ? 'StrictHostKeyChecking is yes'
+        : prompt === undefined
+          ? 'no prompt is available to confirm it'
+          : 'it was not accepted';
+    throw new RemoteFsError(
+      'EHOSTKEY',
+      `The host key of ${name} is unknown (${keyType} ${fingerprint}) and ${why}. ` +
+        `Check the fingerprint with the server's administrator, then connect once with ssh to record it in ${host.userKnownHostsFiles[0] ?? '~/.ssh/known_hosts'}`,
+    );
+  }
+  const file = host.userKnownHostsFiles[0];
+  if (file !== undefined) {
+    await appendKnownHost(file, `${name} ${keyType} ${blob.toString('base64')}`);
+    logger.info(`Added the host key of ${name} (${keyType} ${fingerprint}) to ${file}`);
+  }
+}
+
+async function appendKnownHost(file: string, line: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const current = await readFile(file, 'utf8').catch(() => '');
+  const separator = current === '' || current.endsWith('\n') ? '' : '\n';
+  await appendFile(file, `${separator}${line}\n`, { mode: 0o600 });
+}

@@ -1,0 +1,262 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+
+import { parseAuthority, type Authority } from '../../src/core/config/authority';
+import { resolveHost, type ResolvedHost } from '../../src/core/config/hostResolver';
+
+/**
+ * A real OpenSSH sshd on 127.0.0.1, started for a test run: generated host and client keys, its own
+ * config, known_hosts and ssh_config in a temp dir, stopped (by PID) and removed afterwards.
+ *
+ * Port `port` serves read-write SFTP; `readOnlyPort` serves the same files through `internal-sftp -R`.
+ * As root the files belong to a dedicated unprivileged account, so permission checks are real
+ * (root would bypass them); otherwise the current user logs in as itself.
+ */
+export interface SshdFixture {
+  readonly dir: string;
+  /** The folder the tests work in, on this machine's disk and over SFTP alike. */
+  readonly root: string;
+  readonly port: number;
+  readonly readOnlyPort: number;
+  readonly user: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly clientKey: string;
+  readonly knownHosts: string;
+  readonly sshConfig: string;
+  /** ssh_config aliases for the read-write and the read-only server. */
+  readonly alias: string;
+  readonly readOnlyAlias: string;
+  readonly hostPublicKey: string;
+  resolve(authority: Authority): ResolvedHost;
+  /** Writes a file under `root` as the SFTP user would own it. */
+  writeLocal(relative: string, content: string | Buffer, mode?: number): string;
+  mkdirLocal(relative: string, mode?: number): string;
+  local(relative: string): string;
+  stop(): Promise<void>;
+}
+
+export const TEST_ACCOUNT = 'sftpfs-test';
+
+export async function startSshd(): Promise<SshdFixture> {
+  requireOpenSsh();
+  const dir = mkdtempSync(join(tmpdir(), 'sftpfs-sshd-'));
+  chmodSync(dir, 0o755);
+  const account = ensureAccount();
+
+  const hostKey = join(dir, 'host_ed25519');
+  const clientKey = join(dir, 'client_ed25519');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'sftpfs-test-host', '-f', hostKey]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'sftpfs-test-client', '-f', clientKey]);
+  const authorizedKeys = join(dir, 'authorized_keys');
+  writeFileSync(authorizedKeys, readFileSync(`${clientKey}.pub`));
+  chmodSync(authorizedKeys, 0o644);
+
+  const root = join(dir, 'files');
+  mkdirSync(root, { mode: 0o755 });
+  chownSync(root, account.uid, account.gid);
+
+  const [port, readOnlyPort] = [await freePort(), await freePort()];
+  const config = join(dir, 'sshd_config');
+  writeFileSync(
+    config,
+    [
+      `Port ${port}`,
+      `Port ${readOnlyPort}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${authorizedKeys}`,
+      'StrictModes no',
+      'UsePAM no',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      'Subsystem sftp internal-sftp',
+      'MaxStartups 50:30:100',
+      'MaxSessions 50',
+      'LogLevel VERBOSE',
+      `Match LocalPort ${readOnlyPort}`,
+      '  ForceCommand internal-sftp -R',
+      '',
+    ].join('\n'),
+  );
+  if (process.getuid?.() === 0) {
+    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  }
+  execFileSync('/usr/sbin/sshd', ['-t', '-f', config]);
+  const logFile = join(dir, 'sshd.log');
+  const server = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  server.stderr?.on('data', (chunk: Buffer) => writeFileSync(logFile, chunk, { flag: 'a' }));
+  await waitForPort(port, server, logFile);
+  await waitForPort(readOnlyPort, server, logFile);
+
+  const hostPublicKey = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+  const knownHosts = join(dir, 'known_hosts');
+  writeFileSync(
+    knownHosts,
+    `[127.0.0.1]:${port} ${hostPublicKey}\n[127.0.0.1]:${readOnlyPort} ${hostPublicKey}\n`,
+  );
+
+  const alias = 'sftpfs-test';
+  const readOnlyAlias = 'sftpfs-readonly';
+  const sshConfig = join(dir, 'ssh_config');
+  const hostBlock = (name: string, hostPort: number): string =>
+    [
+      `Host ${name}`,
+      '  HostName 127.0.0.1',
+      `  Port ${hostPort}`,
+      `  User ${account.name}`,
+      `  IdentityFile ${clientKey}`,
+      '  IdentitiesOnly yes',
+      `  UserKnownHostsFile ${knownHosts}`,
+      '  StrictHostKeyChecking yes',
+      '',
+    ].join('\n');
+  writeFileSync(sshConfig, hostBlock(alias, port) + hostBlock(readOnlyAlias, readOnlyPort));
+
+  const local = (relative: string): string => join(root, relative);
+  const own = (path: string): void => chownSync(path, account.uid, account.gid);
+  return {
+    dir,
+    root,
+    port,
+    readOnlyPort,
+    user: account.name,
+    uid: account.uid,
+    gid: account.gid,
+    clientKey,
+    knownHosts,
+    sshConfig,
+    alias,
+    readOnlyAlias,
+    hostPublicKey,
+    resolve: (authority) => resolveHost(authority, { configFiles: [sshConfig], environment: {} }),
+    local,
+    writeLocal(relative, content, mode = 0o644) {
+      const path = local(relative);
+      writeFileSync(path, content, { mode });
+      chmodSync(path, mode);
+      own(path);
+      return path;
+    },
+    mkdirLocal(relative, mode = 0o755) {
+      const path = local(relative);
+      mkdirSync(path, { recursive: true, mode });
+      chmodSync(path, mode);
+      own(path);
+      return path;
+    },
+    async stop() {
+      await stopProcess(server);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Parses a `user@host:port` string the way the provider does, for tests. */
+export function authorityOf(text: string): Authority {
+  return parseAuthority(text);
+}
+
+function requireOpenSsh(): void {
+  if (!existsSync('/usr/sbin/sshd') || !existsSync('/usr/bin/ssh-keygen')) {
+    throw new Error(
+      'OpenSSH is needed for these tests: run `npm test` (which installs it as root) or `apt-get install openssh-server openssh-client`',
+    );
+  }
+}
+
+interface Account {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** As root: an unprivileged account for the tests (created once). Otherwise: the current user. */
+function ensureAccount(): Account {
+  if (process.getuid?.() !== 0) {
+    const me = userInfo();
+    return { name: me.username, uid: me.uid, gid: me.gid };
+  }
+  const lookup = (): string | undefined => {
+    try {
+      return execFileSync('getent', ['passwd', TEST_ACCOUNT], { encoding: 'utf8' });
+    } catch {
+      return undefined;
+    }
+  };
+  if (lookup() === undefined) {
+    execFileSync('useradd', ['--create-home', '--shell', '/bin/sh', TEST_ACCOUNT]);
+  }
+  // `*` means "no password, not locked": sshd without PAM refuses locked (`!`) accounts even for keys.
+  execFileSync('usermod', ['-p', '*', TEST_ACCOUNT]);
+  const fields = (lookup() ?? '').split(':');
+  return { name: TEST_ACCOUNT, uid: Number(fields[2]), gid: Number(fields[3]) };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, server: ChildProcess, logFile: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null) {
+      throw new Error(
+        `sshd exited with ${server.exitCode}: ${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}`,
+      );
+    }
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`sshd did not listen on ${port} within 10 s`);
+}
+
+/** Ends a process we started, by its PID: TERM, then KILL if it lingers. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return;
+  }
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 3000));
+  if ((await Promise.race([exited, timeout])) === 'timeout') {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+export function ensureParent(path: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+}
