@@ -40,7 +40,8 @@ export class RemoteFsError extends Error {
 
   constructor(
     readonly code: RemoteErrorCode,
-    summary: string,
+    /** What happened, without the path or the server's text (those are in `message`). */
+    readonly summary: string,
     details: RemoteErrorDetails = {},
   ) {
     super(composeMessage(summary, details), details.cause === undefined ? {} : { cause: details.cause });

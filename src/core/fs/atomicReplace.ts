@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Attributes } from 'ssh2';
 
-import { RemoteFsError } from '../common/errors';
+import { RemoteFsError, isConnectionError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { baseName, joinRemote, parentOf } from '../common/remotePath';
 import type { Handle, SftpSession } from '../sftp/session';
@@ -30,6 +30,8 @@ export interface ReplaceRequest {
   readonly fill: (handle: Handle, path: string) => Promise<number>;
   /** True when the caller already holds a handle (see SftpSession.withFile). */
   readonly inner?: boolean;
+  /** Told about a temporary that could not be removed (the connection was gone), to remove it later. */
+  readonly onOrphan: (temporary: string) => void;
 }
 
 /**
@@ -69,7 +71,7 @@ export async function replaceAtomically(
       request.inner,
     );
   } catch (error) {
-    await removeQuietly(session, temporary);
+    await removeOrRemember(session, temporary, request.onOrphan);
     const explained = await explainCreateFailure(session, error, temporary);
     if (explained instanceof RemoteFsError && explained.code === 'EACCES' && existing !== undefined) {
       logger.warn(
@@ -78,7 +80,8 @@ export async function replaceAtomically(
       return overwriteInPlace(session, request);
     }
     if (explained instanceof RemoteFsError && explained.path === temporary) {
-      throw new RemoteFsError(explained.code, 'Could not write the new content', {
+      // Name the file the user saved, not our temporary.
+      throw new RemoteFsError(explained.code, `${explained.summary} while saving`, {
         path: target,
         ...(explained.serverMessage === undefined ? {} : { serverMessage: explained.serverMessage }),
         cause: explained,
@@ -90,7 +93,7 @@ export async function replaceAtomically(
   try {
     await moveIntoPlace(session, logger, temporary, target, existing !== undefined);
   } catch (error) {
-    await removeQuietly(session, temporary);
+    await removeOrRemember(session, temporary, request.onOrphan);
     throw error;
   }
 }
@@ -143,4 +146,15 @@ async function overwriteInPlace(session: SftpSession, request: ReplaceRequest): 
 
 async function removeQuietly(session: SftpSession, path: string): Promise<void> {
   await session.unlink(path).catch(() => undefined);
+}
+
+async function removeOrRemember(session: SftpSession, temporary: string, onOrphan: (path: string) => void): Promise<void> {
+  try {
+    await session.unlink(temporary);
+  } catch (error) {
+    if (isConnectionError(error)) {
+      onOrphan(temporary);
+    }
+    // Otherwise it was never created, or is already gone.
+  }
 }

@@ -34,11 +34,40 @@ export interface RemoteFileSystemOptions {
  * absolute POSIX path and throws RemoteFsError.
  */
 export class RemoteFileSystem {
+  /** Temporaries of cut saves, removed as soon as the server can be reached again. */
+  private readonly orphans = new Set<string>();
+  private readonly rememberOrphan = (temporary: string): void => {
+    this.orphans.add(temporary);
+  };
+
   constructor(
-    private readonly session: () => Promise<SftpSession>,
+    private readonly connect: () => Promise<SftpSession>,
     private readonly logger: Logger,
     private readonly options: RemoteFileSystemOptions,
   ) {}
+
+  private async session(): Promise<SftpSession> {
+    const session = await this.connect();
+    if (this.orphans.size > 0) {
+      await this.removeOrphans(session);
+    }
+    return session;
+  }
+
+  private async removeOrphans(session: SftpSession): Promise<void> {
+    const orphans = [...this.orphans];
+    this.orphans.clear();
+    await forEachBounded(orphans, TREE_CONCURRENCY, async (temporary) => {
+      try {
+        await session.unlink(temporary);
+        this.logger.info(`Removed the temporary of an interrupted save: ${temporary}`);
+      } catch (error) {
+        if (isConnectionError(error)) {
+          this.orphans.add(temporary);
+        }
+      }
+    });
+  }
 
   async stat(rawPath: string): Promise<EntryStat> {
     const path = normalizeRemotePath(rawPath);
@@ -125,6 +154,7 @@ export class RemoteFileSystem {
     await replaceAtomically(session, this.logger, {
       target,
       existing,
+      onOrphan: this.rememberOrphan,
       fill: (handle, temporary) => writeWholeFile(session, handle, temporary, content),
     });
   }
@@ -238,6 +268,7 @@ export class RemoteFileSystem {
         existing,
         permissions: (source.mode ?? 0o644) & 0o7777,
         inner: true,
+        onOrphan: this.rememberOrphan,
         fill: async (targetHandle, temporary) => {
           if (session.hasExtension('copy-data')) {
             // The server copies; no file data crosses the network.
