@@ -154,9 +154,12 @@ export async function startSshd(): Promise<SshdFixture> {
     },
     mkdirLocal(relative, mode = 0o755) {
       const path = local(relative);
-      mkdirSync(path, { recursive: true, mode });
-      chmodSync(path, mode);
-      own(path);
+      const firstCreated = mkdirSync(path, { recursive: true, mode });
+      // Every folder created on the way belongs to the SFTP user, not just the last one.
+      for (let folder = path; firstCreated !== undefined && folder.length >= firstCreated.length; folder = dirname(folder)) {
+        chmodSync(folder, mode);
+        own(folder);
+      }
       return path;
     },
     async stop() {
@@ -255,8 +258,4 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
     child.kill('SIGKILL');
     await exited;
   }
-}
-
-export function ensureParent(path: string): void {
-  mkdirSync(dirname(path), { recursive: true });
 }
