@@ -64,7 +64,12 @@ export class ConnectionManager {
     if (this.disposed) {
       return Promise.reject(new Error('The connection manager has been disposed'));
     }
-    const key = formatAuthority(parseAuthority(authorityText));
+    let key: string;
+    try {
+      key = formatAuthority(parseAuthority(authorityText));
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const entry = this.entry(key);
     if (entry.session !== undefined && !entry.session.isClosed) {
       return Promise.resolve(entry.session);

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+
+import { ConnectionManager } from '../../src/core/connection/connectionManager';
+import type { ResolvedHost } from '../../src/core/config/hostResolver';
+import { freePort } from '../support/sshd';
+import { RecordingLogger, rejectsWith, useSshd } from '../support/harness';
+
+const h = useSshd();
+
+/** A manager whose resolved host is changed by `adjust`, to try one setting at a time. */
+function managerWith(adjust: (host: ResolvedHost) => ResolvedHost, logger = new RecordingLogger()): ConnectionManager {
+  return new ConnectionManager({
+    resolveHost: (authority) => adjust(h.sshd.resolve(authority)),
+    logger,
+    fileSystem: { maxReadFileBytes: 1 << 20 },
+  });
+}
+
+describe('connections', () => {
+  test('resolves the alias from ssh_config and reads the server limits through ssh2 internals', async () => {
+    const session = await h.manager.session(h.sshd.alias);
+    // If an ssh2 upgrade moves these private fields, the fallbacks (32 KiB, no extensions) show up here.
+    assert.equal(session.limits.maxReadLength, 261120);
+    assert.equal(session.limits.maxWriteLength, 261120);
+    assert.ok(session.limits.maxOpenHandles > 64);
+    assert.ok(session.hasExtension('posix-rename@openssh.com'));
+    assert.ok(session.hasExtension('fsync@openssh.com'));
+    assert.ok(session.hasExtension('copy-data'));
+  });
+
+  test('shares one connection between concurrent operations', async () => {
+    const manager = managerWith((host) => host);
+    const states: string[] = [];
+    manager.onDidChangeState((change) => states.push(change.state));
+    try {
+      h.sshd.writeLocal('shared.txt', 'x');
+      const fs = manager.fileSystem(h.sshd.alias);
+      await Promise.all(Array.from({ length: 25 }, () => fs.stat(h.path('shared.txt'))));
+      assert.deepEqual(states, ['connecting', 'connected']);
+    } finally {
+      manager.dispose();
+    }
+  });
+
+  test('negotiates aes128-gcm and turns Nagle off', async () => {
+    const logger = new RecordingLogger();
+    const manager = managerWith((host) => host, logger);
+    try {
+      await manager.session(h.sshd.alias);
+      assert.ok(logger.lines.some((line) => line.includes('cipher aes128-gcm@openssh.com')), logger.lines.join('\n'));
+    } finally {
+      manager.dispose();
+    }
+  });
+
+  test('reconnects by itself after the connection is lost', async () => {
+    h.sshd.writeLocal('after-drop.txt', 'still here');
+    const first = await h.manager.session(h.sshd.alias);
+    h.manager.disconnect(h.sshd.alias);
+    assert.ok(first.isClosed);
+    const content = await h.fs.readFile(h.path('after-drop.txt'));
+    assert.equal(Buffer.from(content).toString(), 'still here');
+    assert.notEqual(await h.manager.session(h.sshd.alias), first);
+  });
+
+  test('an operation pending when the connection drops fails with ECONNLOST, saying so', async () => {
+    const manager = managerWith((host) => host);
+    try {
+      h.sshd.writeLocal('pending.bin', Buffer.alloc(16 * 1024 * 1024));
+      const read = manager.fileSystem(h.sshd.alias).readFile(h.path('pending.bin'));
+      await manager.session(h.sshd.alias);
+      manager.disconnect(h.sshd.alias);
+      const error = await rejectsWith(read, 'ECONNLOST');
+      assert.match(error.message, /connection to the server was lost/);
+    } finally {
+      manager.dispose();
+    }
+  });
+});
+
+describe('host keys', () => {
+  test('refuses an unknown host key under StrictHostKeyChecking=yes and shows its fingerprint', async () => {
+    const empty = join(h.sshd.dir, 'known_hosts_empty');
+    writeFileSync(empty, '');
+    const manager = managerWith((host) => ({ ...host, userKnownHostsFiles: [empty], globalKnownHostsFiles: [] }));
+    try {
+      const error = await rejectsWith(manager.session(h.sshd.alias), 'EHOSTKEY');
+      const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(h.sshd.dir, 'host_ed25519.pub')], {
+        encoding: 'utf8',
+      }).split(' ')[1] ?? '';
+      assert.ok(fingerprint?.startsWith('SHA256:'));
+      assert.ok(error.message.includes(fingerprint), `${error.message} names ${fingerprint}`);
+      assert.match(error.message, /unknown/);
+    } finally {
+      manager.dispose();
+    }
+  });
+
+  test('refuses a changed host key and names the file and line', async () => {
+    const changed = join(h.sshd.dir, 'known_hosts_changed');
+    const otherKey = join(h.sshd.dir, 'other_host_key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
+    const otherPublic = readFileSync(`${otherKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+    writeFileSync(changed, `# comment\n[127.0.0.1]:${h.sshd.port} ${otherPublic}\n`);
+    const manager = managerWith((host) => ({ ...host, userKnownHostsFiles: [changed], globalKnownHostsFiles: [] }));
+    try {
+      const error = await rejectsWith(manager.session(h.sshd.alias), 'EHOSTKEY');
+      assert.match(error.message, /has changed/);
+      assert.ok(error.message.includes(`${changed}:2`), error.message);
+    } finally {
+      manager.dispose();
+    }
+  });
+
+  test('refuses a key marked @revoked even when it is also listed as known', async () => {
+    const revoked = join(h.sshd.dir, 'known_hosts_revoked');
+    writeFileSync(revoked, `@revoked * ${h.sshd.hostPublicKey}\n[127.0.0.1]:${h.sshd.port} ${h.sshd.hostPublicKey}\n`);
+    const manager = managerWith((host) => ({ ...host, userKnownHostsFiles: [revoked], globalKnownHostsFiles: [] }));
+    try {
+      const error = await rejectsWith(manager.session(h.sshd.alias), 'EHOSTKEY');
+      assert.match(error.message, /revoked/);
+    } finally {
+      manager.dispose();
+    }
+  });
+
+  test('records an unknown key under accept-new, then trusts it', async () => {
+    const learned = join(h.sshd.dir, 'known_hosts_learned');
+    const manager = managerWith((host) => ({
+      ...host,
+      userKnownHostsFiles: [learned],
+      globalKnownHostsFiles: [],
+      strictHostKeyChecking: 'accept-new',
+    }));
+    try {
+      await manager.session(h.sshd.alias);
+      assert.equal(readFileSync(learned, 'utf8'), `[127.0.0.1]:${h.sshd.port} ${h.sshd.hostPublicKey}\n`);
+      // ssh itself accepts the line we wrote.
+      execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${h.sshd.port}`, '-f', learned]);
+    } finally {
+      manager.dispose();
+    }
+  });
+
+  test('sends no credential before the host key is accepted', async () => {
+    const empty = join(h.sshd.dir, 'known_hosts_empty_2');
+    writeFileSync(empty, '');
+    const logger = new RecordingLogger();
+    const manager = managerWith((host) => ({ ...host, userKnownHostsFiles: [empty], globalKnownHostsFiles: [] }), logger);
+    try {
+      await rejectsWith(manager.session(h.sshd.alias), 'EHOSTKEY');
+      assert.equal(logger.lines.filter((line) => line.includes('Trying ')).length, 0);
+    } finally {
+      manager.dispose();
+    }
+  });
+});
+
+describe('authentication and reachability', () => {
+  test('fails with EAUTH when the server accepts none of the keys', async () => {
+    const stranger = join(h.sshd.dir, 'stranger_key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stranger]);
+    const manager = managerWith((host) => ({ ...host, identityFiles: [stranger], agentSocket: undefined }));
+    try {
+      const error = await rejectsWith(manager.session(h.sshd.alias), 'EAUTH');
+      assert.match(error.message, /Authentication .* failed/);
+    } finally {
+      manager.dispose();
+    }
+  });
+
+  test('fails with ECONNECT when nothing listens on the port', async () => {
+    const port = await freePort();
+    const manager = managerWith((host) => ({ ...host, port }));
+    try {
+      const error = await rejectsWith(manager.session(h.sshd.alias), 'ECONNECT');
+      assert.match(error.message, /ECONNREFUSED/);
+    } finally {
+      manager.dispose();
+    }
+  });
+
+  test('refuses a host name that could smuggle options into ssh', async () => {
+    await rejectsWith(h.manager.session('-oProxyCommand=touch${IFS}x'), 'EINVAL');
+  });
+});

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { parseAuthority } from '../../src/core/config/authority';
+import { resolveHost } from '../../src/core/config/hostResolver';
+
+function homeWithConfig(config: string, extraFiles: Record<string, string> = {}): string {
+  const home = mkdtempSync(join(tmpdir(), 'sftpfs-home-'));
+  mkdirSync(join(home, '.ssh'));
+  writeFileSync(join(home, '.ssh', 'config'), config);
+  for (const [name, content] of Object.entries(extraFiles)) {
+    mkdirSync(join(home, '.ssh', name, '..'), { recursive: true });
+    writeFileSync(join(home, '.ssh', name), content);
+  }
+  return home;
+}
+
+function resolve(text: string, home: string) {
+  return resolveHost(parseAuthority(text), {
+    homeDir: home,
+    localUser: 'local',
+    configFiles: [join(home, '.ssh', 'config')],
+    environment: { SSH_AUTH_SOCK: '/run/agent.sock' },
+  });
+}
+
+test('applies HostName, User, Port and IdentityFile of an alias', () => {
+  const home = homeWithConfig('Host web\n  HostName 10.0.0.5\n  User deploy\n  Port 2200\n  IdentityFile ~/.ssh/web_key\n');
+  const host = resolve('web', home);
+  assert.equal(host.hostName, '10.0.0.5');
+  assert.equal(host.user, 'deploy');
+  assert.equal(host.port, 2200);
+  assert.deepEqual(host.identityFiles, [join(home, '.ssh', 'web_key')]);
+});
+
+test('lets the first value win and the URI override user and port', () => {
+  const home = homeWithConfig('Host web\n  User first\n  Port 1\nHost *\n  User second\n  Port 2\n');
+  assert.equal(resolve('web', home).user, 'first');
+  const overridden = resolve('other@web:3', home);
+  assert.equal(overridden.user, 'other');
+  assert.equal(overridden.port, 3);
+  assert.equal(resolve('elsewhere', home).user, 'second');
+});
+
+test('keeps several IdentityFiles in order and expands tokens', () => {
+  const home = homeWithConfig('Host box\n  HostName box.example\n  IdentityFile ~/.ssh/%h_%r\n  IdentityFile %d/second\n  User me\n');
+  assert.deepEqual(resolve('box', home).identityFiles, [join(home, '.ssh', 'box.example_me'), join(home, 'second')]);
+});
+
+test('follows Include with globs relative to ~/.ssh', () => {
+  const home = homeWithConfig('Include conf.d/*.conf\nHost *\n  User fallback\n', {
+    'conf.d/a.conf': 'Host inc\n  HostName included.example\n  User inc-user\n',
+  });
+  const host = resolve('inc', home);
+  assert.equal(host.hostName, 'included.example');
+  assert.equal(host.user, 'inc-user');
+});
+
+test('defaults: port 22, the local user, ask for unknown keys, the agent from SSH_AUTH_SOCK', () => {
+  const host = resolve('plain.example', homeWithConfig(''));
+  assert.equal(host.port, 22);
+  assert.equal(host.user, 'local');
+  assert.equal(host.strictHostKeyChecking, 'ask');
+  assert.equal(host.agentSocket, '/run/agent.sock');
+  assert.ok(host.userKnownHostsFiles[0]?.endsWith('/.ssh/known_hosts'));
+});
+
+test('reads StrictHostKeyChecking, UserKnownHostsFile, IdentityAgent none and ProxyJump', () => {
+  const home = homeWithConfig(
+    'Host strict\n  StrictHostKeyChecking accept-new\n  UserKnownHostsFile ~/kh1 ~/kh2\n  IdentityAgent none\n  ProxyJump bastion\n',
+  );
+  const host = resolve('strict', home);
+  assert.equal(host.strictHostKeyChecking, 'accept-new');
+  assert.deepEqual(host.userKnownHostsFiles, [join(home, 'kh1'), join(home, 'kh2')]);
+  assert.equal(host.agentSocket, undefined);
+  assert.equal(host.proxyJump, 'bastion');
+});
