@@ -1,0 +1,143 @@
+import * as assert from 'node:assert/strict';
+import { chownSync, existsSync, lchownSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import * as vscode from 'vscode';
+
+/**
+ * Black-box tests through VS Code's own API (workspace.fs, text documents) on sftp:// URIs, inside a
+ * real VS Code, against the real sshd the runner started. The served folder is also on this
+ * machine's disk (SFTPFS_TEST_ROOT), which is how the tests check what reached the server.
+ */
+const root = requiredEnv('SFTPFS_TEST_ROOT');
+const alias = requiredEnv('SFTPFS_TEST_ALIAS');
+const readOnlyAlias = requiredEnv('SFTPFS_TEST_READONLY_ALIAS');
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (value === undefined) {
+    throw new Error(`${name} is not set: run these tests through npm run test:vscode`);
+  }
+  return value;
+}
+
+const owner = { uid: Number(requiredEnv('SFTPFS_TEST_UID')), gid: Number(requiredEnv('SFTPFS_TEST_GID')) };
+
+// Fixtures are made on this machine's disk as the SFTP account would own them (the extension host
+// may run as root while the SFTP account is unprivileged).
+function writeLocal(relative: string, content: string): void {
+  writeFileSync(local(relative), content);
+  chownSync(local(relative), owner.uid, owner.gid);
+}
+function mkdirLocal(relative: string): void {
+  mkdirSync(local(relative), { recursive: true });
+  chownSync(local(relative), owner.uid, owner.gid);
+}
+function symlinkLocal(target: string, relative: string): void {
+  symlinkSync(target, local(relative));
+  lchownSync(local(relative), owner.uid, owner.gid);
+}
+
+const remote = (relative: string, host = alias): vscode.Uri =>
+  vscode.Uri.from({ scheme: 'sftp', authority: host, path: `${root}/${relative}` });
+const local = (relative: string): string => `${root}/${relative}`;
+
+async function rejectsWithCode(promise: Thenable<unknown>, code: string): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof vscode.FileSystemError, `expected a FileSystemError, got ${String(error)}`);
+    assert.equal(error.code, code, error.message);
+    return error;
+  }
+  assert.fail(`expected ${code}`);
+}
+
+describe('the sftp provider inside VS Code', () => {
+  before(() => {
+    mkdirLocal('vsc');
+  });
+
+  it('is registered as a writable file system for the sftp scheme', () => {
+    assert.equal(vscode.workspace.fs.isWritableFileSystem('sftp'), true);
+  });
+
+  it('stats files, folders and links with VS Code file types', async () => {
+    writeLocal('vsc/file.txt', 'hello');
+    mkdirLocal('vsc/folder');
+    symlinkLocal('folder', 'vsc/folder-link');
+    const file = await vscode.workspace.fs.stat(remote('vsc/file.txt'));
+    assert.equal(file.type, vscode.FileType.File);
+    assert.equal(file.size, 5);
+    assert.ok(file.mtime > 1e12);
+    assert.equal((await vscode.workspace.fs.stat(remote('vsc/folder'))).type, vscode.FileType.Directory);
+    assert.equal(
+      (await vscode.workspace.fs.stat(remote('vsc/folder-link'))).type,
+      vscode.FileType.Directory | vscode.FileType.SymbolicLink,
+    );
+  });
+
+  it('lists a folder', async () => {
+    const entries = new Map(await vscode.workspace.fs.readDirectory(remote('vsc')));
+    assert.equal(entries.get('file.txt'), vscode.FileType.File);
+    assert.equal(entries.get('folder'), vscode.FileType.Directory);
+  });
+
+  it('writes and reads back a file, byte for byte', async () => {
+    const content = Buffer.alloc(3 * 1024 * 1024 + 11, 'abcdefghij');
+    await vscode.workspace.fs.writeFile(remote('vsc/big.bin'), content);
+    assert.ok(readFileSync(local('vsc/big.bin')).equals(content));
+    assert.ok(Buffer.from(await vscode.workspace.fs.readFile(remote('vsc/big.bin'))).equals(content));
+  });
+
+  it('creates folders, copies, renames and deletes', async () => {
+    await vscode.workspace.fs.createDirectory(remote('vsc/made/deeper'));
+    await vscode.workspace.fs.writeFile(remote('vsc/made/deeper/a.txt'), Buffer.from('a'));
+    await vscode.workspace.fs.copy(remote('vsc/made'), remote('vsc/made-copy'));
+    assert.equal(readFileSync(local('vsc/made-copy/deeper/a.txt'), 'utf8'), 'a');
+    await vscode.workspace.fs.rename(remote('vsc/made-copy'), remote('vsc/made-moved'));
+    assert.equal(existsSync(local('vsc/made-copy')), false);
+    assert.equal(readFileSync(local('vsc/made-moved/deeper/a.txt'), 'utf8'), 'a');
+    await vscode.workspace.fs.delete(remote('vsc/made-moved'), { recursive: true });
+    assert.equal(existsSync(local('vsc/made-moved')), false);
+  });
+
+  it('reports a missing file as FileNotFound', async () => {
+    await rejectsWithCode(vscode.workspace.fs.readFile(remote('vsc/missing.txt')), 'FileNotFound');
+  });
+
+  it('refuses to replace a file on rename without overwrite', async () => {
+    writeLocal('vsc/keep-a', 'a');
+    writeLocal('vsc/keep-b', 'b');
+    await assert.rejects(Promise.resolve(vscode.workspace.fs.rename(remote('vsc/keep-a'), remote('vsc/keep-b'))));
+    assert.equal(readFileSync(local('vsc/keep-b'), 'utf8'), 'b');
+  });
+
+  it('refuses a non-recursive delete of a non-empty folder and says why', async () => {
+    mkdirLocal('vsc/full');
+    writeLocal('vsc/full/x', 'x');
+    await assert.rejects(
+      Promise.resolve(vscode.workspace.fs.delete(remote('vsc/full'), { recursive: false })),
+      /not empty/,
+    );
+    assert.equal(readFileSync(local('vsc/full/x'), 'utf8'), 'x');
+  });
+
+  it('reports writes to a read-only server as NoPermissions', async () => {
+    writeLocal('vsc/ro.txt', 'ro');
+    await rejectsWithCode(
+      vscode.workspace.fs.writeFile(remote('vsc/ro.txt', readOnlyAlias), Buffer.from('new')),
+      'NoPermissions',
+    );
+    assert.equal(readFileSync(local('vsc/ro.txt'), 'utf8'), 'ro');
+  });
+
+  it('edits and saves a text document', async () => {
+    writeLocal('vsc/doc.txt', 'line one\n');
+    const document = await vscode.workspace.openTextDocument(remote('vsc/doc.txt'));
+    assert.equal(document.getText(), 'line one\n');
+    const edit = new vscode.WorkspaceEdit();
+    edit.insert(document.uri, new vscode.Position(1, 0), 'line two\n');
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    assert.ok(await document.save());
+    assert.equal(readFileSync(local('vsc/doc.txt'), 'utf8'), 'line one\nline two\n');
+  });
+});
