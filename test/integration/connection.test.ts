@@ -12,7 +12,10 @@ import { RecordingLogger, rejectsWith, useSshd } from '../support/harness';
 const h = useSshd();
 
 /** A manager whose resolved host is changed by `adjust`, to try one setting at a time. */
-function managerWith(adjust: (host: ResolvedHost) => ResolvedHost, logger = new RecordingLogger()): ConnectionManager {
+function managerWith(
+  adjust: (host: ResolvedHost) => ResolvedHost,
+  logger = new RecordingLogger(),
+): ConnectionManager {
   return new ConnectionManager({
     resolveHost: (authority) => adjust(h.sshd.resolve(authority)),
     logger,
@@ -51,7 +54,10 @@ describe('connections', () => {
     const manager = managerWith((host) => host, logger);
     try {
       await manager.session(h.sshd.alias);
-      assert.ok(logger.lines.some((line) => line.includes('cipher aes128-gcm@openssh.com')), logger.lines.join('\n'));
+      assert.ok(
+        logger.lines.some((line) => line.includes('cipher aes128-gcm@openssh.com')),
+        logger.lines.join('\n'),
+      );
     } finally {
       manager.dispose();
     }
@@ -86,12 +92,17 @@ describe('host keys', () => {
   test('refuses an unknown host key under StrictHostKeyChecking=yes and shows its fingerprint', async () => {
     const empty = join(h.sshd.dir, 'known_hosts_empty');
     writeFileSync(empty, '');
-    const manager = managerWith((host) => ({ ...host, userKnownHostsFiles: [empty], globalKnownHostsFiles: [] }));
+    const manager = managerWith((host) => ({
+      ...host,
+      userKnownHostsFiles: [empty],
+      globalKnownHostsFiles: [],
+    }));
     try {
       const error = await rejectsWith(manager.session(h.sshd.alias), 'EHOSTKEY');
-      const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(h.sshd.dir, 'host_ed25519.pub')], {
-        encoding: 'utf8',
-      }).split(' ')[1] ?? '';
+      const fingerprint =
+        execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(h.sshd.dir, 'host_ed25519.pub')], {
+          encoding: 'utf8',
+        }).split(' ')[1] ?? '';
       assert.ok(fingerprint?.startsWith('SHA256:'));
       assert.ok(error.message.includes(fingerprint), `${error.message} names ${fingerprint}`);
       assert.match(error.message, /unknown/);
@@ -106,7 +117,11 @@ describe('host keys', () => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
     const otherPublic = readFileSync(`${otherKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
     writeFileSync(changed, `# comment\n[127.0.0.1]:${h.sshd.port} ${otherPublic}\n`);
-    const manager = managerWith((host) => ({ ...host, userKnownHostsFiles: [changed], globalKnownHostsFiles: [] }));
+    const manager = managerWith((host) => ({
+      ...host,
+      userKnownHostsFiles: [changed],
+      globalKnownHostsFiles: [],
+    }));
     try {
       const error = await rejectsWith(manager.session(h.sshd.alias), 'EHOSTKEY');
       assert.match(error.message, /has changed/);
@@ -118,8 +133,15 @@ describe('host keys', () => {
 
   test('refuses a key marked @revoked even when it is also listed as known', async () => {
     const revoked = join(h.sshd.dir, 'known_hosts_revoked');
-    writeFileSync(revoked, `@revoked * ${h.sshd.hostPublicKey}\n[127.0.0.1]:${h.sshd.port} ${h.sshd.hostPublicKey}\n`);
-    const manager = managerWith((host) => ({ ...host, userKnownHostsFiles: [revoked], globalKnownHostsFiles: [] }));
+    writeFileSync(
+      revoked,
+      `@revoked * ${h.sshd.hostPublicKey}\n[127.0.0.1]:${h.sshd.port} ${h.sshd.hostPublicKey}\n`,
+    );
+    const manager = managerWith((host) => ({
+      ...host,
+      userKnownHostsFiles: [revoked],
+      globalKnownHostsFiles: [],
+    }));
     try {
       const error = await rejectsWith(manager.session(h.sshd.alias), 'EHOSTKEY');
       assert.match(error.message, /revoked/);
@@ -150,7 +172,10 @@ describe('host keys', () => {
     const empty = join(h.sshd.dir, 'known_hosts_empty_2');
     writeFileSync(empty, '');
     const logger = new RecordingLogger();
-    const manager = managerWith((host) => ({ ...host, userKnownHostsFiles: [empty], globalKnownHostsFiles: [] }), logger);
+    const manager = managerWith(
+      (host) => ({ ...host, userKnownHostsFiles: [empty], globalKnownHostsFiles: [] }),
+      logger,
+    );
     try {
       await rejectsWith(manager.session(h.sshd.alias), 'EHOSTKEY');
       assert.equal(logger.lines.filter((line) => line.includes('Trying ')).length, 0);

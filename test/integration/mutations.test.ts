@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { describe, test } from 'node:test';
 
 import { forEachBounded } from '../../src/core/common/limiter';
@@ -145,13 +153,19 @@ describe('rename', () => {
   test('fails with ENOENT for a missing source or a missing target folder', async () => {
     await rejectsWith(h.fs.rename(h.path('ren-nothing'), h.path('ren-x'), { overwrite: false }), 'ENOENT');
     h.sshd.writeLocal('ren-orphan', 'x');
-    await rejectsWith(h.fs.rename(h.path('ren-orphan'), h.path('ren-no-dir/x'), { overwrite: false }), 'ENOENT');
+    await rejectsWith(
+      h.fs.rename(h.path('ren-orphan'), h.path('ren-no-dir/x'), { overwrite: false }),
+      'ENOENT',
+    );
     assert.equal(readFileSync(h.path('ren-orphan'), 'utf8'), 'x');
   });
 
   test('refuses to move a folder into itself', async () => {
     h.sshd.mkdirLocal('ren-self');
-    await rejectsWith(h.fs.rename(h.path('ren-self'), h.path('ren-self/inside'), { overwrite: false }), 'EINVAL');
+    await rejectsWith(
+      h.fs.rename(h.path('ren-self'), h.path('ren-self/inside'), { overwrite: false }),
+      'EINVAL',
+    );
   });
 });
 
@@ -187,7 +201,10 @@ describe('copy', () => {
 
   test('refuses to copy a folder into itself', async () => {
     h.sshd.mkdirLocal('copy-self');
-    await rejectsWith(h.fs.copy(h.path('copy-self'), h.path('copy-self/again'), { overwrite: false }), 'EINVAL');
+    await rejectsWith(
+      h.fs.copy(h.path('copy-self'), h.path('copy-self/again'), { overwrite: false }),
+      'EINVAL',
+    );
   });
 
   test('fails with ENOENT for a missing source', async () => {
@@ -199,7 +216,13 @@ describe('copy', () => {
     h.sshd.writeLocal('stream-src.bin', content);
     const session = await h.manager.session(h.sshd.alias);
     const copied = await session.withFile(h.path('stream-src.bin'), 'r', {}, (source) =>
-      session.withFile(h.path('stream-dst.bin'), 'wx', {}, (target) => streamCopy(session, source, target, 'x'), true),
+      session.withFile(
+        h.path('stream-dst.bin'),
+        'wx',
+        {},
+        (target) => streamCopy(session, source, target, 'x'),
+        true,
+      ),
     );
     assert.equal(copied, content.length);
     assert.ok(readFileSync(h.path('stream-dst.bin')).equals(content));
@@ -217,7 +240,10 @@ describe('copy', () => {
       }),
     );
     await forEachBounded(names, 8, async (name) => {
-      assert.equal(readFileSync(h.path(`par-dst/${name}`), 'utf8'), readFileSync(h.path(`par-src/${name}`), 'utf8'));
+      assert.equal(
+        readFileSync(h.path(`par-dst/${name}`), 'utf8'),
+        readFileSync(h.path(`par-src/${name}`), 'utf8'),
+      );
     });
   });
 });
@@ -240,7 +266,10 @@ describe('file names', () => {
       const folder = h.sshd.mkdirLocal(`names-${names.indexOf(name)}`);
       const path = `${folder}/${name}`;
       await h.fs.writeFile(path, Buffer.from(name), { create: true, overwrite: false });
-      assert.deepEqual((await h.fs.readDirectory(folder)).map(([entry]) => entry), [name]);
+      assert.deepEqual(
+        (await h.fs.readDirectory(folder)).map(([entry]) => entry),
+        [name],
+      );
       assert.equal(Buffer.from(await h.fs.readFile(path)).toString(), name);
       await h.fs.rename(path, `${path}-renamed`, { overwrite: false });
       assert.equal(readFileSync(`${path}-renamed`, 'utf8'), name);

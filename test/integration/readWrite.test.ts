@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { chmodSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { describe, test } from 'node:test';
 
 import { TEMP_MARKER } from '../../src/core/fs/atomicReplace';
@@ -36,7 +44,9 @@ describe('readFile', () => {
     const content = patternBytes(3 * CHUNK + 123, 3);
     const remote = h.sshd.writeLocal('grew.bin', content);
     const session = await h.manager.session(h.sshd.alias);
-    const read = await session.withFile(remote, 'r', {}, (handle) => readWholeFile(session, handle, remote, 10, 1 << 30));
+    const read = await session.withFile(remote, 'r', {}, (handle) =>
+      readWholeFile(session, handle, remote, 10, 1 << 30),
+    );
     assert.ok(read.equals(content));
   });
 
@@ -54,7 +64,9 @@ describe('readFile', () => {
     const remote = h.sshd.writeLocal('big-for-limit.bin', Buffer.alloc(2 * 1024 * 1024));
     const session = await h.manager.session(h.sshd.alias);
     const error = await rejectsWith(
-      session.withFile(remote, 'r', {}, (handle) => readWholeFile(session, handle, remote, 2 * 1024 * 1024, 1024 * 1024)),
+      session.withFile(remote, 'r', {}, (handle) =>
+        readWholeFile(session, handle, remote, 2 * 1024 * 1024, 1024 * 1024),
+      ),
       'ETOOLARGE',
     );
     assert.match(error.message, /sftpfs\.maxReadFileSizeMB/);
@@ -116,12 +128,18 @@ describe('writeFile options', () => {
   });
 
   test('fails with ENOENT when the parent folder is missing, without creating it', async () => {
-    await rejectsWith(h.fs.writeFile(h.path('no-parent/child.txt'), data, { create: true, overwrite: true }), 'ENOENT');
+    await rejectsWith(
+      h.fs.writeFile(h.path('no-parent/child.txt'), data, { create: true, overwrite: true }),
+      'ENOENT',
+    );
     assert.throws(() => statSync(h.path('no-parent')));
   });
 
   test('fails with EISDIR when the target is a folder', async () => {
-    await rejectsWith(h.fs.writeFile(h.sshd.mkdirLocal('write-onto-folder'), data, { create: true, overwrite: true }), 'EISDIR');
+    await rejectsWith(
+      h.fs.writeFile(h.sshd.mkdirLocal('write-onto-folder'), data, { create: true, overwrite: true }),
+      'EISDIR',
+    );
   });
 });
 
@@ -154,7 +172,10 @@ describe('writeFile atomicity', () => {
     const original = patternBytes(1024, 9);
     const remote = h.sshd.writeLocal('cut-save.bin', original);
     const session = await h.manager.session(h.sshd.alias);
-    const save = h.fs.writeFile(remote, patternBytes(32 * 1024 * 1024, 10), { create: true, overwrite: true });
+    const save = h.fs.writeFile(remote, patternBytes(32 * 1024 * 1024, 10), {
+      create: true,
+      overwrite: true,
+    });
     // Drop the connection as soon as the upload is under way.
     const started = Date.now();
     while (leftoverTemporaries(h.path('')).length === 0 && Date.now() - started < 5000) {
@@ -178,7 +199,9 @@ describe('writeFile atomicity', () => {
       await h.fs.writeFile(remote, Buffer.from('short'), { create: true, overwrite: true });
       assert.equal(readFileSync(remote, 'utf8'), 'short');
       assert.equal(statSync(remote).mode & 0o7777, 0o640);
-      assert.ok(h.logger.lines.some((line) => line.startsWith('warn') && line.includes('atomic save is impossible')));
+      assert.ok(
+        h.logger.lines.some((line) => line.startsWith('warn') && line.includes('atomic save is impossible')),
+      );
     } finally {
       chmodSync(folder, 0o755);
     }
@@ -189,7 +212,10 @@ describe('writeFile atomicity', () => {
     const remote = h.sshd.writeLocal('locked-both/doc.txt', 'original', 0o444);
     chmodSync(folder, 0o555);
     try {
-      await rejectsWith(h.fs.writeFile(remote, Buffer.from('new'), { create: true, overwrite: true }), 'EACCES');
+      await rejectsWith(
+        h.fs.writeFile(remote, Buffer.from('new'), { create: true, overwrite: true }),
+        'EACCES',
+      );
       assert.equal(readFileSync(remote, 'utf8'), 'original');
       assert.deepEqual(leftoverTemporaries(folder), []);
     } finally {
@@ -203,7 +229,10 @@ describe('read-only server (internal-sftp -R)', () => {
     const remote = h.sshd.writeLocal('readonly-target.txt', 'original');
     const readOnly = h.manager.fileSystem(h.sshd.readOnlyAlias);
     assert.equal(Buffer.from(await readOnly.readFile(remote)).toString(), 'original');
-    await rejectsWith(readOnly.writeFile(remote, Buffer.from('new'), { create: true, overwrite: true }), 'EACCES');
+    await rejectsWith(
+      readOnly.writeFile(remote, Buffer.from('new'), { create: true, overwrite: true }),
+      'EACCES',
+    );
     await rejectsWith(readOnly.createDirectory(h.path('readonly-new-folder')), 'EACCES');
     await rejectsWith(readOnly.delete(remote, { recursive: false }), 'EACCES');
     await rejectsWith(readOnly.rename(remote, h.path('readonly-renamed'), { overwrite: false }), 'EACCES');

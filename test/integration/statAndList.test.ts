@@ -55,10 +55,13 @@ describe('readDirectory', () => {
     h.sshd.writeLocal('list/a.txt', 'a');
     h.sshd.mkdirLocal('list/sub');
     const entries = await h.fs.readDirectory(h.path('list'));
-    assert.deepEqual(new Map(entries), new Map([
-      ['a.txt', { kind: 'file', symlink: false }],
-      ['sub', { kind: 'directory', symlink: false }],
-    ]));
+    assert.deepEqual(
+      new Map(entries),
+      new Map([
+        ['a.txt', { kind: 'file', symlink: false }],
+        ['sub', { kind: 'directory', symlink: false }],
+      ]),
+    );
   });
 
   test('resolves links so a link to a folder can be expanded', async () => {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -28,10 +28,39 @@ export interface CodeServerOptions {
   readonly host?: string;
 }
 
+/** Installs a .vsix into the extensions folder `startCodeServer` uses for `dataDir` (offline). */
+export function installExtension(dataDir: string, vsix: string): void {
+  if (!existsSync(CODE_SERVER)) {
+    throw new Error('code-server is not installed: run `bash scripts/prerequisites.sh`');
+  }
+  execFileSync(
+    CODE_SERVER,
+    [
+      '--user-data-dir',
+      join(dataDir, 'user-data'),
+      '--extensions-dir',
+      join(dataDir, 'extensions'),
+      '--install-extension',
+      vsix,
+      '--force',
+    ],
+    {
+      stdio: 'pipe',
+      env: {
+        ...process.env,
+        XDG_CONFIG_HOME: join(dataDir, 'xdg-config'),
+        XDG_DATA_HOME: join(dataDir, 'xdg-data'),
+      },
+    },
+  );
+}
+
 /** Starts code-server (a real VS Code) on 127.0.0.1 without auth, telemetry or update checks. */
 export async function startCodeServer(options: CodeServerOptions): Promise<CodeServer> {
   if (!existsSync(CODE_SERVER)) {
-    throw new Error('code-server is not installed: run `bash scripts/prerequisites.sh` (npm test does it for you)');
+    throw new Error(
+      'code-server is not installed: run `bash scripts/prerequisites.sh` (npm test does it for you)',
+    );
   }
   const port = options.port ?? (await freePort());
   const host = options.host ?? '127.0.0.1';
@@ -46,15 +75,20 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
   const child = spawn(
     CODE_SERVER,
     [
-      '--config', config,
-      '--bind-addr', `${host}:${port}`,
-      '--auth', 'none',
+      '--config',
+      config,
+      '--bind-addr',
+      `${host}:${port}`,
+      '--auth',
+      'none',
       '--disable-telemetry',
       '--disable-update-check',
       '--disable-workspace-trust',
       '--disable-getting-started-override',
-      '--user-data-dir', join(dir, 'user-data'),
-      '--extensions-dir', join(dir, 'extensions'),
+      '--user-data-dir',
+      join(dir, 'user-data'),
+      '--extensions-dir',
+      join(dir, 'extensions'),
     ],
     {
       // Its own process group, so stopping it ends its helper processes too, and nothing else.

@@ -3,7 +3,10 @@ import { after, before } from 'node:test';
 
 import { RemoteFsError, type RemoteErrorCode } from '../../src/core/common/errors';
 import { nullLogger, type Logger } from '../../src/core/common/logger';
-import { ConnectionManager, type ConnectionManagerOptions } from '../../src/core/connection/connectionManager';
+import {
+  ConnectionManager,
+  type ConnectionManagerOptions,
+} from '../../src/core/connection/connectionManager';
 import type { RemoteFileSystem } from '../../src/core/fs/remoteFileSystem';
 import { startSshd, type SshdFixture } from './sshd';
 

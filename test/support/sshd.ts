@@ -156,7 +156,11 @@ export async function startSshd(): Promise<SshdFixture> {
       const path = local(relative);
       const firstCreated = mkdirSync(path, { recursive: true, mode });
       // Every folder created on the way belongs to the SFTP user, not just the last one.
-      for (let folder = path; firstCreated !== undefined && folder.length >= firstCreated.length; folder = dirname(folder)) {
+      for (
+        let folder = path;
+        firstCreated !== undefined && folder.length >= firstCreated.length;
+        folder = dirname(folder)
+      ) {
         chmodSync(folder, mode);
         own(folder);
       }

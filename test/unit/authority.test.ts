@@ -5,7 +5,11 @@ import { RemoteFsError } from '../../src/core/common/errors';
 import { formatAuthority, parseAuthority } from '../../src/core/config/authority';
 
 test('parses user, host and port', () => {
-  assert.deepEqual(parseAuthority('alice@example.com:2222'), { user: 'alice', host: 'example.com', port: 2222 });
+  assert.deepEqual(parseAuthority('alice@example.com:2222'), {
+    user: 'alice',
+    host: 'example.com',
+    port: 2222,
+  });
   assert.deepEqual(parseAuthority('myalias'), { user: undefined, host: 'myalias', port: undefined });
 });
 
@@ -19,8 +23,22 @@ test('decodes a percent-encoded user', () => {
 });
 
 test('rejects host names and users that could inject options or shell syntax', () => {
-  for (const bad of ['-oProxyCommand=x', 'host;rm', 'a b', 'host$(id)', '`id`', "ev'il", 'x@-p', 'us er@host', '$USER@host']) {
-    assert.throws(() => parseAuthority(bad), (e) => e instanceof RemoteFsError && e.code === 'EINVAL', bad);
+  for (const bad of [
+    '-oProxyCommand=x',
+    'host;rm',
+    'a b',
+    'host$(id)',
+    '`id`',
+    "ev'il",
+    'x@-p',
+    'us er@host',
+    '$USER@host',
+  ]) {
+    assert.throws(
+      () => parseAuthority(bad),
+      (e) => e instanceof RemoteFsError && e.code === 'EINVAL',
+      bad,
+    );
   }
 });
 

@@ -28,7 +28,9 @@ function resolve(text: string, home: string) {
 }
 
 test('applies HostName, User, Port and IdentityFile of an alias', () => {
-  const home = homeWithConfig('Host web\n  HostName 10.0.0.5\n  User deploy\n  Port 2200\n  IdentityFile ~/.ssh/web_key\n');
+  const home = homeWithConfig(
+    'Host web\n  HostName 10.0.0.5\n  User deploy\n  Port 2200\n  IdentityFile ~/.ssh/web_key\n',
+  );
   const host = resolve('web', home);
   assert.equal(host.hostName, '10.0.0.5');
   assert.equal(host.user, 'deploy');
@@ -46,8 +48,13 @@ test('lets the first value win and the URI override user and port', () => {
 });
 
 test('keeps several IdentityFiles in order and expands tokens', () => {
-  const home = homeWithConfig('Host box\n  HostName box.example\n  IdentityFile ~/.ssh/%h_%r\n  IdentityFile %d/second\n  User me\n');
-  assert.deepEqual(resolve('box', home).identityFiles, [join(home, '.ssh', 'box.example_me'), join(home, 'second')]);
+  const home = homeWithConfig(
+    'Host box\n  HostName box.example\n  IdentityFile ~/.ssh/%h_%r\n  IdentityFile %d/second\n  User me\n',
+  );
+  assert.deepEqual(resolve('box', home).identityFiles, [
+    join(home, '.ssh', 'box.example_me'),
+    join(home, 'second'),
+  ]);
 });
 
 test('follows Include with globs relative to ~/.ssh', () => {

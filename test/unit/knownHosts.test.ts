@@ -56,7 +56,11 @@ test('reports a different key of the same type as changed, with file and line', 
   const entries = parseKnownHosts(`# header\n\n${line('h', keyA)}\n`, '/home/u/.ssh/known_hosts');
   const verdict = judgeHostKey(entries, 'h', keyB);
   assert.equal(verdict.status, 'changed');
-  assert.ok(verdict.status === 'changed' && verdict.entry.line === 3 && verdict.entry.file === '/home/u/.ssh/known_hosts');
+  assert.ok(
+    verdict.status === 'changed' &&
+      verdict.entry.line === 3 &&
+      verdict.entry.file === '/home/u/.ssh/known_hosts',
+  );
 });
 
 test('treats a key of a type not yet known as unknown, naming the types that are known', () => {
@@ -75,7 +79,10 @@ test('does not trust @cert-authority lines as host keys', () => {
 });
 
 test('ignores comments, blank lines, malformed lines and unknown markers', () => {
-  const entries = parseKnownHosts(`# c\n\nonly-one-field\n@weird h ssh-ed25519 AAAA\n${line('h', keyA)}`, 'kh');
+  const entries = parseKnownHosts(
+    `# c\n\nonly-one-field\n@weird h ssh-ed25519 AAAA\n${line('h', keyA)}`,
+    'kh',
+  );
   assert.equal(entries.length, 1);
 });
 

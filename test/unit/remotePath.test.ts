@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { RemoteFsError } from '../../src/core/common/errors';
-import { isSafeEntryName, isSameOrInside, joinRemote, normalizeRemotePath } from '../../src/core/common/remotePath';
+import {
+  isSafeEntryName,
+  isSameOrInside,
+  joinRemote,
+  normalizeRemotePath,
+} from '../../src/core/common/remotePath';
 
 test('normalises dots, double slashes and trailing slashes', () => {
   assert.equal(normalizeRemotePath('/a//b/./c/../d/'), '/a/b/d');
@@ -11,8 +16,14 @@ test('normalises dots, double slashes and trailing slashes', () => {
 });
 
 test('rejects relative paths and NUL bytes', () => {
-  assert.throws(() => normalizeRemotePath('a/b'), (e) => e instanceof RemoteFsError && e.code === 'EINVAL');
-  assert.throws(() => normalizeRemotePath('/a\0b'), (e) => e instanceof RemoteFsError && e.code === 'EINVAL');
+  assert.throws(
+    () => normalizeRemotePath('a/b'),
+    (e) => e instanceof RemoteFsError && e.code === 'EINVAL',
+  );
+  assert.throws(
+    () => normalizeRemotePath('/a\0b'),
+    (e) => e instanceof RemoteFsError && e.code === 'EINVAL',
+  );
 });
 
 test('accepts only entry names that name exactly one child', () => {

@@ -6,7 +6,10 @@ import { RemoteFsError } from '../../src/core/common/errors';
 import { describeStatus, knownStatuses, toRemoteError } from '../../src/core/sftp/statusCodes';
 
 test('the table names every SFTP status from 1 to 31', () => {
-  assert.deepEqual(knownStatuses().sort((a, b) => a - b), Array.from({ length: 31 }, (_, i) => i + 1));
+  assert.deepEqual(
+    knownStatuses().sort((a, b) => a - b),
+    Array.from({ length: 31 }, (_, i) => i + 1),
+  );
 });
 
 test('the table agrees with ssh2 on the names of the version 3 statuses', () => {
@@ -43,7 +46,10 @@ test('keeps the server message and the path', () => {
   assert.equal(error.code, 'EACCES');
   assert.equal(error.serverMessage, 'Operation not permitted on /x');
   assert.equal(error.sftpStatus, 3);
-  assert.equal(error.message, 'Permission denied: /x (Error message from server: Operation not permitted on /x)');
+  assert.equal(
+    error.message,
+    'Permission denied: /x (Error message from server: Operation not permitted on /x)',
+  );
 });
 
 test('does not repeat ssh2 default text as if the server had said it', () => {

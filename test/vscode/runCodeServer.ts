@@ -1,18 +1,20 @@
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 
 import { launchChromium } from '../support/browser';
-import { PROJECT_ROOT, startCodeServer, type CodeServer } from '../support/codeServer';
+import { PROJECT_ROOT, installExtension, startCodeServer, type CodeServer } from '../support/codeServer';
 import { startSshd, type SshdFixture } from '../support/sshd';
 
 /**
  * The in-editor tier: a real sshd, a real VS Code (code-server) and Chromium driven by playwright-core.
  *   1. The mocha suite in test/vscode/suite runs inside the extension host (through the workbench's
  *      test payload, as @vscode/test-electron does on desktop) and writes its results to a file.
- *   2. A user's story through the UI: open the remote folder, see it in the Explorer, open a file,
- *      type, save, and find the change on the server. Screenshots go to test-artifacts/.
+ *   2. A user's story through the UI, with the packaged .vsix installed the way a user installs it:
+ *      open the remote folder, see it in the Explorer, open a file, type, save, and find the change on
+ *      the server. Screenshots go to test-artifacts/.
  * It ends with one "N passed, N failed" line and a non-zero exit code on any failure.
  */
 const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts');
@@ -36,8 +38,10 @@ async function main(): Promise<number> {
     mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
     copyFileSync(sshd.sshConfig, join(home, '.ssh', 'config'));
     const resultsFile = join(work, 'suite-results.json');
+    const dataDir = join(work, 'code-server');
+    installExtension(dataDir, join(PROJECT_ROOT, 'dist', 'sftp-fs.vsix'));
     server = await startCodeServer({
-      dataDir: join(work, 'code-server'),
+      dataDir,
       home,
       env: {
         SFTPFS_TEST_ROOT: sshd.root,
@@ -51,10 +55,16 @@ async function main(): Promise<number> {
     browser = await launchChromium();
     const folderUri = `sftp://${sshd.alias}${sshd.root}`;
 
-    outcomes.push(...(await runSuiteInExtensionHost(browser.context.newPage(), server, folderUri, resultsFile)));
+    outcomes.push(
+      ...(await runSuiteInExtensionHost(browser.context.newPage(), server, folderUri, resultsFile)),
+    );
     outcomes.push(...(await runUserStory(await browser.context.newPage(), server, sshd, folderUri)));
   } catch (error) {
-    outcomes.push({ title: 'in-editor tier setup', state: 'failed', error: String((error as Error).stack ?? error) });
+    outcomes.push({
+      title: 'in-editor tier setup',
+      state: 'failed',
+      error: String((error as Error).stack ?? error),
+    });
   } finally {
     await browser?.close();
     if (server !== undefined) {
@@ -90,7 +100,9 @@ async function runSuiteInExtensionHost(
     ['extensionDevelopmentPath', server.remoteUri(PROJECT_ROOT)],
     ['extensionTestsPath', server.remoteUri(join(PROJECT_ROOT, 'out/test/vscode/suite/index.js'))],
   ];
-  await page.goto(`${server.url}/?folder=${encodeURIComponent(folderUri)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
+  await page.goto(
+    `${server.url}/?folder=${encodeURIComponent(folderUri)}&payload=${encodeURIComponent(JSON.stringify(payload))}`,
+  );
   const deadline = Date.now() + 180_000;
   while (!existsSync(resultsFile) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 250));
@@ -100,15 +112,21 @@ async function runSuiteInExtensionHost(
     return [{ title: 'extension-host suite', state: 'failed', error: 'no results within 180 s' }];
   }
   const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as Outcome[];
-  return results.length > 0 ? results : [{ title: 'extension-host suite', state: 'failed', error: 'ran no test' }];
+  return results.length > 0
+    ? results
+    : [{ title: 'extension-host suite', state: 'failed', error: 'ran no test' }];
 }
 
-async function runUserStory(page: Page, server: CodeServer, sshd: SshdFixture, folderUri: string): Promise<Outcome[]> {
+async function runUserStory(
+  page: Page,
+  server: CodeServer,
+  sshd: SshdFixture,
+  folderUri: string,
+): Promise<Outcome[]> {
   sshd.mkdirLocal('project/src');
   sshd.writeLocal('project/README.md', '# Remote project\n');
   sshd.writeLocal('project/hello.txt', 'Hello from the server\n');
   sshd.writeLocal('project/src/main.py', 'print("hi")\n');
-  const payload = [['extensionDevelopmentPath', server.remoteUri(PROJECT_ROOT)]];
   const projectUri = `${folderUri}/project`;
   const outcomes: Outcome[] = [];
   const step = async (title: string, body: () => Promise<void>): Promise<boolean> => {
@@ -118,13 +136,17 @@ async function runUserStory(page: Page, server: CodeServer, sshd: SshdFixture, f
       return true;
     } catch (error) {
       await page.screenshot({ path: join(ARTIFACTS, 'failure.png') }).catch(() => undefined);
-      outcomes.push({ title: `user story: ${title}`, state: 'failed', error: String((error as Error).stack ?? error) });
+      outcomes.push({
+        title: `user story: ${title}`,
+        state: 'failed',
+        error: String((error as Error).stack ?? error),
+      });
       return false;
     }
   };
 
   const explorerShowsFiles = await step('the Explorer lists the remote folder', async () => {
-    await page.goto(`${server.url}/?folder=${encodeURIComponent(projectUri)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
+    await page.goto(`${server.url}/?folder=${encodeURIComponent(projectUri)}`);
     for (const name of ['hello.txt', 'README.md', 'src']) {
       await page.getByRole('treeitem', { name }).first().waitFor({ timeout: 60_000 });
     }
@@ -135,7 +157,10 @@ async function runUserStory(page: Page, server: CodeServer, sshd: SshdFixture, f
   }
   const opened = await step('a remote file opens in an editor', async () => {
     await page.getByRole('treeitem', { name: 'hello.txt' }).first().click();
-    await page.locator('.monaco-editor .view-lines').filter({ hasText: 'Hello from the server' }).waitFor({ timeout: 30_000 });
+    await page
+      .locator('.monaco-editor .view-lines')
+      .filter({ hasText: 'Hello from the server' })
+      .waitFor({ timeout: 30_000 });
     await page.screenshot({ path: join(ARTIFACTS, 'editor.png') });
   });
   if (!opened) {
@@ -148,7 +173,10 @@ async function runUserStory(page: Page, server: CodeServer, sshd: SshdFixture, f
     await page.keyboard.press('Control+S');
     const file = sshd.local('project/hello.txt');
     const deadline = Date.now() + 20_000;
-    while (readFileSync(file, 'utf8') !== 'Hello from the server\nEdited in VS Code' && Date.now() < deadline) {
+    while (
+      readFileSync(file, 'utf8') !== 'Hello from the server\nEdited in VS Code' &&
+      Date.now() < deadline
+    ) {
       await new Promise((r) => setTimeout(r, 100));
     }
     const content = readFileSync(file, 'utf8');
@@ -163,9 +191,13 @@ async function runUserStory(page: Page, server: CodeServer, sshd: SshdFixture, f
 function extensionHostLog(server: CodeServer): string {
   const logs = join(server.dataDir, 'user-data', 'logs');
   try {
-    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
-    const files = execFileSync('find', [logs, '-name', '*exthost*.log'], { encoding: 'utf8' }).trim().split('\n');
-    return files.filter((f) => f !== '').map((f) => readFileSync(f, 'utf8')).join('\n');
+    const files = execFileSync('find', [logs, '-name', '*exthost*.log'], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+    return files
+      .filter((f) => f !== '')
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
   } catch {
     return '';
   }

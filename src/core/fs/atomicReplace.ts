@@ -148,7 +148,11 @@ async function removeQuietly(session: SftpSession, path: string): Promise<void> 
   await session.unlink(path).catch(() => undefined);
 }
 
-async function removeOrRemember(session: SftpSession, temporary: string, onOrphan: (path: string) => void): Promise<void> {
+async function removeOrRemember(
+  session: SftpSession,
+  temporary: string,
+  onOrphan: (path: string) => void,
+): Promise<void> {
   try {
     await session.unlink(temporary);
   } catch (error) {

@@ -1,5 +1,13 @@
 import * as assert from 'node:assert/strict';
-import { chownSync, existsSync, lchownSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  lchownSync,
+  mkdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import * as vscode from 'vscode';
 
 /**
@@ -107,7 +115,9 @@ describe('the sftp provider inside VS Code', () => {
   it('refuses to replace a file on rename without overwrite', async () => {
     writeLocal('vsc/keep-a', 'a');
     writeLocal('vsc/keep-b', 'b');
-    await assert.rejects(Promise.resolve(vscode.workspace.fs.rename(remote('vsc/keep-a'), remote('vsc/keep-b'))));
+    await assert.rejects(
+      Promise.resolve(vscode.workspace.fs.rename(remote('vsc/keep-a'), remote('vsc/keep-b'))),
+    );
     assert.equal(readFileSync(local('vsc/keep-b'), 'utf8'), 'b');
   });
 

@@ -16,7 +16,11 @@ export async function run(): Promise<void> {
       const runner = mocha.run(() => resolve());
       runner.on('pass', (t) => results.push({ title: t.fullTitle(), state: 'passed' }));
       runner.on('fail', (t, error: Error) =>
-        results.push({ title: t.fullTitle(), state: 'failed', error: `${error.message}\n${error.stack ?? ''}` }),
+        results.push({
+          title: t.fullTitle(),
+          state: 'failed',
+          error: `${error.message}\n${error.stack ?? ''}`,
+        }),
       );
     });
   } catch (error) {

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# npm test: every tier this machine can run, installing what it needs first.
+#   static   type check, lint, format check
+#   unit     pure logic under node:test, no sockets
+#   integration   the core against a real OpenSSH sshd started on 127.0.0.1
+#   vscode   a real VS Code (code-server) in Chromium: a suite in the extension host and a UI story
+# Nothing is skipped silently: a tier that cannot run fails the command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/prerequisites.sh
+if [ ! -d node_modules ]; then
+  npm ci --no-audit --no-fund
+fi
+
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+summary=()
+total_pass=0
+total_fail=0
+
+# Runs one tier, shows its output, and reads its counts from the runner's closing lines.
+tier() {
+  local name=$1
+  shift
+  echo
+  echo "=== $name"
+  local status=0
+  "$@" 2>&1 | tee "$logs/$name.log" || status=$?
+  local pass fail
+  pass=$(grep -E '^# pass [0-9]+' "$logs/$name.log" | awk '{s+=$3} END {print s+0}')
+  fail=$(grep -E '^# fail [0-9]+' "$logs/$name.log" | awk '{s+=$3} END {print s+0}')
+  if grep -qE '^[a-z]+: [0-9]+ passed, [0-9]+ failed$' "$logs/$name.log"; then
+    pass=$(grep -E '^[a-z]+: [0-9]+ passed' "$logs/$name.log" | tail -1 | awk '{print $2}')
+    fail=$(grep -E '^[a-z]+: [0-9]+ passed' "$logs/$name.log" | tail -1 | awk '{print $4}')
+  fi
+  if [ "$status" -ne 0 ] && [ "$fail" -eq 0 ]; then
+    fail=1
+  fi
+  if [ "$pass" -eq 0 ] && [ "$fail" -eq 0 ]; then
+    echo "$name ran no test" >&2
+    fail=1
+  fi
+  summary+=("$(printf '%-12s %4d passed, %d failed' "$name" "$pass" "$fail")")
+  total_pass=$((total_pass + pass))
+  total_fail=$((total_fail + fail))
+}
+
+static_checks() {
+  npm run --silent check-types && npm run --silent lint && npm run --silent format:check
+  echo "static: 3 passed, 0 failed"
+}
+
+npm run --silent build:tests
+tier static static_checks
+tier unit node --test out/test/unit/
+tier integration node --test out/test/integration/
+npm run --silent package:vsix >/dev/null
+tier vscode node out/test/vscode/runCodeServer.js
+
+echo
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+echo "total: $total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
