@@ -28,12 +28,12 @@ tier() {
   local status=0
   "$@" 2>&1 | tee "$logs/$name.log" || status=$?
   local pass fail
-  pass=$(grep -E '^# pass [0-9]+' "$logs/$name.log" | awk '{s+=$3} END {print s+0}')
-  fail=$(grep -E '^# fail [0-9]+' "$logs/$name.log" | awk '{s+=$3} END {print s+0}')
-  if grep -qE '^[a-z]+: [0-9]+ passed, [0-9]+ failed$' "$logs/$name.log"; then
-    pass=$(grep -E '^[a-z]+: [0-9]+ passed' "$logs/$name.log" | tail -1 | awk '{print $2}')
-    fail=$(grep -E '^[a-z]+: [0-9]+ passed' "$logs/$name.log" | tail -1 | awk '{print $4}')
-  fi
+  # node:test ends with "# pass N" / "# fail N"; our other runners end with "<tier>: N passed, N failed".
+  read -r pass fail < <(awk '
+    /^# pass [0-9]+$/ { p += $3 }
+    /^# fail [0-9]+$/ { f += $3 }
+    /^[a-z]+: [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
+    END { print p + 0, f + 0 }' "$logs/$name.log")
   if [ "$status" -ne 0 ] && [ "$fail" -eq 0 ]; then
     fail=1
   fi

@@ -1,15 +1,25 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
 import type { ResolvedHost } from '../../src/core/config/hostResolver';
-import { freePort } from '../support/sshd';
+import { freePort, stopProcess } from '../support/sshd';
 import { RecordingLogger, rejectsWith, useSshd } from '../support/harness';
 
 const h = useSshd();
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > deadline) {
+      throw new Error('timed out waiting');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 /** A manager whose resolved host is changed by `adjust`, to try one setting at a time. */
 function managerWith(
@@ -186,6 +196,40 @@ describe('host keys', () => {
 });
 
 describe('authentication and reachability', () => {
+  test('authenticates through a real ssh-agent holding the key', async () => {
+    const socket = join(h.sshd.dir, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+    try {
+      await waitFor(() => existsSync(socket));
+      execFileSync('ssh-add', ['-q', h.sshd.clientKey], { env: { ...process.env, SSH_AUTH_SOCK: socket } });
+      const logger = new RecordingLogger();
+      const manager = managerWith((host) => ({ ...host, identityFiles: [], identitiesOnly: false, agentSocket: socket }), logger);
+      try {
+        await manager.session(h.sshd.alias);
+        assert.ok(logger.lines.some((line) => line.includes(`Trying the SSH agent at ${socket}`)));
+      } finally {
+        manager.dispose();
+      }
+    } finally {
+      await stopProcess(agent);
+    }
+  });
+
+  test('skips a passphrase-protected key with a logged reason and says no key was usable', async () => {
+    const locked = join(h.sshd.dir, 'locked_key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'correct horse', '-f', locked]);
+    const logger = new RecordingLogger();
+    const manager = managerWith((host) => ({ ...host, identityFiles: [locked], agentSocket: undefined }), logger);
+    try {
+      const error = await rejectsWith(manager.session(h.sshd.alias), 'EAUTH');
+      assert.match(error.message, /No usable SSH key or agent/);
+      assert.ok(logger.lines.some((line) => line.startsWith('warn') && line.includes(locked)));
+      assert.ok(!logger.lines.some((line) => line.includes('correct horse')));
+    } finally {
+      manager.dispose();
+    }
+  });
+
   test('fails with EAUTH when the server accepts none of the keys', async () => {
     const stranger = join(h.sshd.dir, 'stranger_key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stranger]);
