@@ -203,7 +203,10 @@ describe('authentication and reachability', () => {
       await waitFor(() => existsSync(socket));
       execFileSync('ssh-add', ['-q', h.sshd.clientKey], { env: { ...process.env, SSH_AUTH_SOCK: socket } });
       const logger = new RecordingLogger();
-      const manager = managerWith((host) => ({ ...host, identityFiles: [], identitiesOnly: false, agentSocket: socket }), logger);
+      const manager = managerWith(
+        (host) => ({ ...host, identityFiles: [], identitiesOnly: false, agentSocket: socket }),
+        logger,
+      );
       try {
         await manager.session(h.sshd.alias);
         assert.ok(logger.lines.some((line) => line.includes(`Trying the SSH agent at ${socket}`)));
@@ -219,7 +222,10 @@ describe('authentication and reachability', () => {
     const locked = join(h.sshd.dir, 'locked_key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'correct horse', '-f', locked]);
     const logger = new RecordingLogger();
-    const manager = managerWith((host) => ({ ...host, identityFiles: [locked], agentSocket: undefined }), logger);
+    const manager = managerWith(
+      (host) => ({ ...host, identityFiles: [locked], agentSocket: undefined }),
+      logger,
+    );
     try {
       const error = await rejectsWith(manager.session(h.sshd.alias), 'EAUTH');
       assert.match(error.message, /No usable SSH key or agent/);
