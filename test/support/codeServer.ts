@@ -103,7 +103,13 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
       },
     },
   );
-  const append = (chunk: Buffer): void => writeFileSync(logFile, chunk, { flag: 'a' });
+  const append = (chunk: Buffer): void => {
+    try {
+      writeFileSync(logFile, chunk, { flag: 'a' });
+    } catch {
+      // The data folder was removed after stopping; late output is of no use.
+    }
+  };
   child.stdout?.on('data', append);
   child.stderr?.on('data', append);
   await waitForHealth(`http://${host}:${port}/healthz`, child, logFile);

@@ -99,7 +99,14 @@ export async function startSshd(): Promise<SshdFixture> {
   execFileSync('/usr/sbin/sshd', ['-t', '-f', config]);
   const logFile = join(dir, 'sshd.log');
   const server = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  server.stderr?.on('data', (chunk: Buffer) => writeFileSync(logFile, chunk, { flag: 'a' }));
+  const appendLog = (chunk: Buffer): void => {
+    try {
+      writeFileSync(logFile, chunk, { flag: 'a' });
+    } catch {
+      // The fixture folder is gone: sshd's session children can still write after the master stopped.
+    }
+  };
+  server.stderr?.on('data', appendLog);
   await waitForPort(port, server, logFile);
   await waitForPort(readOnlyPort, server, logFile);
 
@@ -168,6 +175,8 @@ export async function startSshd(): Promise<SshdFixture> {
     },
     async stop() {
       await stopProcess(server);
+      server.stderr?.off('data', appendLog);
+      server.stderr?.destroy();
       rmSync(dir, { recursive: true, force: true });
     },
   };
