@@ -53,8 +53,8 @@ static_checks() {
 
 npm run --silent build:tests
 tier static static_checks
-tier unit node --test out/test/unit/
-tier integration node --test out/test/integration/
+tier unit node --test --test-timeout=60000 out/test/unit/
+tier integration node --test --test-timeout=180000 out/test/integration/
 npm run --silent package:vsix >/dev/null
 tier vscode node out/test/vscode/runCodeServer.js
 

@@ -228,7 +228,7 @@ describe('authentication and reachability', () => {
     );
     try {
       const error = await rejectsWith(manager.session(h.sshd.alias), 'EAUTH');
-      assert.match(error.message, /No usable SSH key or agent/);
+      assert.match(error.message, /no usable key, agent or password/);
       assert.ok(logger.lines.some((line) => line.startsWith('warn') && line.includes(locked)));
       assert.ok(!logger.lines.some((line) => line.includes('correct horse')));
     } finally {

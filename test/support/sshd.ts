@@ -49,8 +49,18 @@ export interface SshdFixture {
 }
 
 export const TEST_ACCOUNT = 'sftpfs-test';
+/** The test account's password, set when the harness runs as root (password and PAM tests need it). */
+export const TEST_PASSWORD = 'sftpfs-test-Pa55word';
 
-export async function startSshd(): Promise<SshdFixture> {
+export interface SshdOptions {
+  /** sshd_config lines placed first, so they win over the defaults below (sshd keeps the first value). */
+  readonly config?: readonly string[];
+}
+
+/** True when the harness can create the test account and set its password (password and PAM tests). */
+export const canManageAccounts = process.getuid?.() === 0;
+
+export async function startSshd(options: SshdOptions = {}): Promise<SshdFixture> {
   requireOpenSsh();
   const dir = mkdtempSync(join(tmpdir(), 'sftpfs-sshd-'));
   chmodSync(dir, 0o755);
@@ -73,6 +83,7 @@ export async function startSshd(): Promise<SshdFixture> {
   writeFileSync(
     config,
     [
+      ...(options.config ?? []),
       `Port ${port}`,
       `Port ${readOnlyPort}`,
       'ListenAddress 127.0.0.1',
@@ -217,8 +228,8 @@ function ensureAccount(): Account {
   if (lookup() === undefined) {
     execFileSync('useradd', ['--create-home', '--shell', '/bin/sh', TEST_ACCOUNT]);
   }
-  // `*` means "no password, not locked": sshd without PAM refuses locked (`!`) accounts even for keys.
-  execFileSync('usermod', ['-p', '*', TEST_ACCOUNT]);
+  // A known password also unlocks the account: sshd without PAM refuses locked (`!`) accounts even for keys.
+  execFileSync('chpasswd', { input: `${TEST_ACCOUNT}:${TEST_PASSWORD}\n` });
   const fields = (lookup() ?? '').split(':');
   return { name: TEST_ACCOUNT, uid: Number(fields[2]), gid: Number(fields[3]) };
 }

@@ -7,6 +7,7 @@ import { RemoteFsError } from '../common/errors';
 import type { Authority } from './authority';
 
 export type StrictHostKeyChecking = 'yes' | 'ask' | 'accept-new' | 'no';
+export type AuthMethodName = 'publickey' | 'keyboard-interactive' | 'password';
 
 /** Everything needed to reach one host, after ~/.ssh/config has been applied. */
 export interface ResolvedHost {
@@ -28,6 +29,8 @@ export interface ResolvedHost {
   readonly keepaliveCountMax: number;
   readonly proxyJump: string | undefined;
   readonly proxyCommand: string | undefined;
+  /** Methods to try, in order, after PreferredAuthentications and the *Authentication yes/no switches. */
+  readonly preferredAuthentications: readonly AuthMethodName[];
 }
 
 export interface HostResolverOptions {
@@ -112,7 +115,26 @@ export function resolveHost(authority: Authority, options: HostResolverOptions =
     proxyJump: proxyJump === undefined || proxyJump.toLowerCase() === 'none' ? undefined : proxyJump,
     proxyCommand:
       proxyCommand === undefined || proxyCommand.toLowerCase() === 'none' ? undefined : proxyCommand,
+    preferredAuthentications: authenticationOrder(first),
   };
+}
+
+const SUPPORTED_METHODS: readonly AuthMethodName[] = ['publickey', 'keyboard-interactive', 'password'];
+
+/** PreferredAuthentications (OpenSSH's order by default), minus methods switched off with `... no`. */
+function authenticationOrder(first: (key: string) => string | undefined): AuthMethodName[] {
+  const listed = (first('preferredauthentications') ?? SUPPORTED_METHODS.join(','))
+    .split(',')
+    .map((m) => m.trim().toLowerCase())
+    .filter((m): m is AuthMethodName => (SUPPORTED_METHODS as readonly string[]).includes(m));
+  const switchedOff = (key: string): boolean =>
+    ['no', 'false', 'off'].includes((first(key) ?? 'yes').toLowerCase());
+  return listed.filter(
+    (method) =>
+      !(method === 'publickey' && switchedOff('pubkeyauthentication')) &&
+      !(method === 'password' && switchedOff('passwordauthentication')) &&
+      !(method === 'keyboard-interactive' && switchedOff('kbdinteractiveauthentication')),
+  );
 }
 
 /** Parses one config file and splices in its `Include`s (globs; relative paths live in ~/.ssh). */

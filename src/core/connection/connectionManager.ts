@@ -4,7 +4,7 @@ import { formatAuthority, parseAuthority, type Authority } from '../config/autho
 import type { ResolvedHost } from '../config/hostResolver';
 import { RemoteFileSystem, type RemoteFileSystemOptions } from '../fs/remoteFileSystem';
 import type { SftpSession } from '../sftp/session';
-import type { HostKeyPrompt } from '../ssh/hostKeyVerifier';
+import type { CredentialPrompts } from '../ssh/credentials';
 import { SshConnection } from '../ssh/sshConnection';
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'failed';
@@ -19,7 +19,7 @@ export interface ConnectionManagerOptions {
   /** Turns a URI authority into connection settings (ssh_config lookup); injected so tests choose files. */
   readonly resolveHost: (authority: Authority) => ResolvedHost;
   readonly logger: Logger;
-  readonly hostKeyPrompt?: HostKeyPrompt;
+  readonly prompts?: CredentialPrompts;
   readonly fileSystem: RemoteFileSystemOptions;
 }
 
@@ -112,7 +112,7 @@ export class ConnectionManager {
       const host = this.options.resolveHost(parseAuthority(key));
       const connection = await SshConnection.open(host, {
         logger,
-        ...(this.options.hostKeyPrompt === undefined ? {} : { hostKeyPrompt: this.options.hostKeyPrompt }),
+        ...(this.options.prompts === undefined ? {} : { prompts: this.options.prompts }),
       });
       let session: SftpSession;
       try {

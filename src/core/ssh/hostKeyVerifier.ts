@@ -21,6 +21,14 @@ export interface HostKeyPrompt {
   confirmUnknownHostKey(key: UnknownHostKey): Promise<boolean>;
 }
 
+export interface HostKeyAcceptance {
+  /**
+   * False when the key was accepted without being verified (StrictHostKeyChecking no with a changed
+   * key): as in OpenSSH, passwords and keyboard-interactive answers are then not sent to the server.
+   */
+  readonly interactiveAuthAllowed: boolean;
+}
+
 /**
  * Decides whether to trust a presented host key, with OpenSSH's StrictHostKeyChecking meanings.
  * Resolves when trusted; rejects with EHOSTKEY saying why otherwise. Runs before any credential is sent.
@@ -30,7 +38,7 @@ export async function verifyHostKey(
   blob: Buffer,
   prompt: HostKeyPrompt | undefined,
   logger: Logger,
-): Promise<void> {
+): Promise<HostKeyAcceptance> {
   const name = knownHostsName(host.hostKeyAlias ?? host.hostName, host.hostKeyAlias ? 22 : host.port);
   const entries = await loadKnownHosts([...host.userKnownHostsFiles, ...host.globalKnownHostsFiles]);
   const certAuthorities = entries.filter((e) => e.marker === 'cert-authority');
@@ -46,13 +54,20 @@ export async function verifyHostKey(
   switch (verdict.status) {
     case 'known':
       logger.debug(`Host key for ${name} matches ${verdict.entry.file}:${verdict.entry.line}`);
-      return;
+      return { interactiveAuthAllowed: true };
     case 'revoked':
       throw new RemoteFsError(
         'EHOSTKEY',
         `The host key of ${name} (${keyType} ${fingerprint}) is marked as revoked in ${verdict.entry.file}:${verdict.entry.line}; refusing to connect`,
       );
     case 'changed':
+      if (host.strictHostKeyChecking === 'no') {
+        logger.warn(
+          `The host key of ${name} has changed (now ${keyType} ${fingerprint}; ${verdict.entry.file}:${verdict.entry.line} has another). ` +
+            'StrictHostKeyChecking is no, so connecting anyway, with password and keyboard-interactive authentication disabled to avoid man-in-the-middle attacks.',
+        );
+        return { interactiveAuthAllowed: false };
+      }
       throw new RemoteFsError(
         'EHOSTKEY',
         `The host key of ${name} has changed (now ${keyType} ${fingerprint}). This could be a man-in-the-middle attack, or the server was reinstalled. ` +
@@ -91,6 +106,7 @@ export async function verifyHostKey(
     await appendKnownHost(file, `${name} ${keyType} ${blob.toString('base64')}`);
     logger.info(`Added the host key of ${name} (${keyType} ${fingerprint}) to ${file}`);
   }
+  return { interactiveAuthAllowed: true };
 }
 
 async function appendKnownHost(file: string, line: string): Promise<void> {

@@ -1,17 +1,19 @@
-import { readFile } from 'node:fs/promises';
 import { connect as connectTcp, type Socket } from 'node:net';
-import { Client, utils, type AnyAuthMethod, type AuthenticationType, type ConnectConfig } from 'ssh2';
+import { Client, type AnyAuthMethod, type AuthenticationType, type ConnectConfig } from 'ssh2';
 
 import { RemoteFsError, errorMessage } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { ResolvedHost } from '../config/hostResolver';
 import { SftpSession } from '../sftp/session';
 import { PREFERRED_ALGORITHMS } from './algorithms';
-import { verifyHostKey, type HostKeyPrompt } from './hostKeyVerifier';
+import { AuthPlanner } from './authPlanner';
+import type { CredentialPrompts } from './credentials';
+import { verifyHostKey } from './hostKeyVerifier';
 
 export interface ConnectOptions {
   readonly logger: Logger;
-  readonly hostKeyPrompt?: HostKeyPrompt;
+  /** How to ask the user; without it only the agent, unencrypted keys and known host keys work. */
+  readonly prompts?: CredentialPrompts;
 }
 
 /**
@@ -39,15 +41,16 @@ export class SshConnection {
         `${host.alias} is configured with ${host.proxyJump !== undefined ? 'ProxyJump' : 'ProxyCommand'} in the SSH config, which this version does not support yet`,
       );
     }
-    const attempts = await authenticationAttempts(host, logger);
-    if (attempts.length === 0) {
-      throw new RemoteFsError(
-        'EAUTH',
-        `No usable SSH key or agent for ${host.user}@${host.alias}: set IdentityFile in ~/.ssh/config or start ssh-agent`,
-      );
-    }
     const socket = await openSocket(host);
     const client = new Client();
+    const planner = new AuthPlanner(host, options.prompts, logger, () => socket.destroy());
+    // Like OpenSSH's ConnectTimeout: the server must reach key exchange in time. Time the user spends
+    // in a prompt (host key, password, one-time code) is not counted.
+    let handshakeTimedOut = false;
+    const handshakeTimer = setTimeout(() => {
+      handshakeTimedOut = true;
+      socket.destroy();
+    }, host.connectTimeoutMs);
     let pinnedKey: Buffer | undefined;
     let hostKeyFailure: RemoteFsError | undefined;
 
@@ -55,11 +58,12 @@ export class SshConnection {
       sock: socket,
       username: host.user,
       algorithms: PREFERRED_ALGORITHMS,
-      readyTimeout: host.connectTimeoutMs,
+      readyTimeout: 0,
       keepaliveInterval: host.keepaliveIntervalMs,
       keepaliveCountMax: host.keepaliveCountMax,
       // ssh2 accepts any host key when this is missing: it is always set.
       hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
+        clearTimeout(handshakeTimer);
         if (pinnedKey !== undefined) {
           const same = pinnedKey.equals(key);
           if (!same) {
@@ -68,9 +72,10 @@ export class SshConnection {
           verify(same);
           return;
         }
-        verifyHostKey(host, key, options.hostKeyPrompt, logger).then(
-          () => {
+        verifyHostKey(host, key, options.prompts, logger).then(
+          (acceptance) => {
             pinnedKey = Buffer.from(key);
+            planner.interactiveAllowed = acceptance.interactiveAuthAllowed;
             verify(true);
           },
           (error: unknown) => {
@@ -82,22 +87,16 @@ export class SshConnection {
           },
         );
       },
-      authHandler: (methodsLeft: AuthenticationType[] | null, _partial: boolean, next) => {
-        const allowed = methodsLeft ?? ['publickey'];
-        let attempt = attempts.shift();
-        while (
-          attempt !== undefined &&
-          !allowed.includes(attempt.method.type === 'agent' ? 'publickey' : attempt.method.type)
-        ) {
-          attempt = attempts.shift();
-        }
-        if (attempt === undefined) {
-          // ssh2 takes `false` as "no more methods"; its type definitions omit it.
-          (next as unknown as (method: false) => void)(false);
-          return;
-        }
-        logger.debug(`Trying ${attempt.description}`);
-        next(attempt.method);
+      authHandler: (methodsLeft: AuthenticationType[] | null, partialSuccess: boolean, next) => {
+        // ssh2 waits for `next`, so the planner may prompt the user first.
+        planner.next(methodsLeft, partialSuccess).then(
+          (method) => (next as (method: AnyAuthMethod | false) => void)(method),
+          (error: unknown) => {
+            planner.cancelled = new RemoteFsError('EAUTH', `Authentication failed: ${errorMessage(error)}`);
+            // ssh2 takes `false` as "no more methods"; its type definitions omit it.
+            (next as (method: AnyAuthMethod | false) => void)(false);
+          },
+        );
       },
     };
 
@@ -108,17 +107,44 @@ export class SshConnection {
       ),
     );
     await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error & { level?: string }): void => {
+      const failure = (fallback: () => RemoteFsError): RemoteFsError =>
+        handshakeTimedOut
+          ? new RemoteFsError(
+              'ETIMEDOUT',
+              `${host.hostName}:${host.port} did not complete the SSH handshake within ${host.connectTimeoutMs / 1000} s`,
+            )
+          : (hostKeyFailure ?? planner.cancelled ?? fallback());
+      const settle = (): void => {
+        clearTimeout(handshakeTimer);
         client.removeListener('ready', onReady);
+        client.removeListener('error', onError);
+        client.removeListener('close', onClose);
+      };
+      const onError = (error: Error & { level?: string }): void => {
+        settle();
         socket.destroy();
-        reject(hostKeyFailure ?? classifyConnectError(error, host));
+        reject(failure(() => classifyConnectError(error, host, planner.describeAttempts())));
+      };
+      const onClose = (): void => {
+        settle();
+        reject(
+          failure(
+            () =>
+              new RemoteFsError(
+                'ECONNLOST',
+                `${host.hostName}:${host.port} closed the connection during login`,
+              ),
+          ),
+        );
       };
       const onReady = (): void => {
-        client.removeListener('error', onError);
+        settle();
+        planner.succeeded();
         resolve();
       };
       client.once('ready', onReady);
       client.once('error', onError);
+      client.once('close', onClose);
       client.connect(config);
     });
     logger.info(`Connected to ${host.user}@${host.hostName}:${host.port}`);
@@ -175,41 +201,6 @@ export class SshConnection {
   }
 }
 
-interface AuthAttempt {
-  readonly description: string;
-  readonly method: AnyAuthMethod;
-}
-
-async function authenticationAttempts(host: ResolvedHost, logger: Logger): Promise<AuthAttempt[]> {
-  const attempts: AuthAttempt[] = [];
-  if (host.agentSocket !== undefined && !host.identitiesOnly) {
-    attempts.push({
-      description: `the SSH agent at ${host.agentSocket}`,
-      method: { type: 'agent', username: host.user, agent: host.agentSocket },
-    });
-  }
-  for (const file of host.identityFiles) {
-    let data: Buffer;
-    try {
-      data = await readFile(file);
-    } catch (error) {
-      logger.debug(`Skipping identity file ${file}: ${errorMessage(error)}`);
-      continue;
-    }
-    const parsed = utils.parseKey(data);
-    if (parsed instanceof Error) {
-      // Passphrase prompts arrive with the connections work; until then an encrypted key is skipped.
-      logger.warn(`Skipping identity file ${file}: ${parsed.message}`);
-      continue;
-    }
-    attempts.push({
-      description: `the key ${file}`,
-      method: { type: 'publickey', username: host.user, key: data },
-    });
-  }
-  return attempts;
-}
-
 function openSocket(host: ResolvedHost): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connectTcp({ host: host.hostName, port: host.port });
@@ -234,16 +225,11 @@ function openSocket(host: ResolvedHost): Promise<Socket> {
 function classifyConnectError(
   error: Error & { level?: string; code?: unknown },
   host: ResolvedHost,
+  attempts = 'no method could be offered',
 ): RemoteFsError {
   const where = `${host.user}@${host.hostName}:${host.port}`;
   if (error.level === 'client-authentication') {
-    return new RemoteFsError(
-      'EAUTH',
-      `Authentication to ${where} failed: the server accepted none of the keys offered`,
-      {
-        cause: error,
-      },
-    );
+    return new RemoteFsError('EAUTH', `Authentication to ${where} failed: ${attempts}`, { cause: error });
   }
   if (error.level === 'client-timeout') {
     return new RemoteFsError('ETIMEDOUT', `Timed out waiting for the SSH handshake with ${where}`, {

@@ -1,0 +1,239 @@
+import { readFile } from 'node:fs/promises';
+import { utils, type AnyAuthMethod } from 'ssh2';
+
+import { RemoteFsError, errorMessage } from '../common/errors';
+import type { Logger } from '../common/logger';
+import type { AuthMethodName, ResolvedHost } from '../config/hostResolver';
+import type { CredentialPrompts, Secret } from './credentials';
+
+/** How many times a password, a passphrase or a keyboard-interactive login is asked, as OpenSSH's NumberOfPasswordPrompts. */
+const MAX_PROMPTS = 3;
+
+interface KeyCandidate {
+  readonly description: string;
+  readonly method: (user: string) => AnyAuthMethod;
+}
+
+/**
+ * Chooses the next authentication attempt each time the server asks, the way OpenSSH does: methods in
+ * PreferredAuthentications order, only those the server still allows (so "publickey,password" style
+ * multi-step logins follow the server's list of remaining methods), the agent before key files, a
+ * passphrase asked only when an encrypted key's turn comes, and passwords asked at most three times.
+ */
+export class AuthPlanner {
+  private keys: KeyCandidate[] | undefined;
+  private passwordPrompts = 0;
+  private keyboardInteractiveTries = 0;
+  private secretInFlight: Secret | undefined;
+  private readonly tried: string[] = [];
+  /** Set when the user cancelled a prompt: the attempt ends with this error. */
+  cancelled: RemoteFsError | undefined;
+  /** Cleared when the host key could not be verified (StrictHostKeyChecking no with a changed key). */
+  interactiveAllowed = true;
+
+  constructor(
+    private readonly host: ResolvedHost,
+    private readonly prompts: CredentialPrompts | undefined,
+    private readonly logger: Logger,
+    /** Ends the connection attempt: some servers wait forever for an answer the user refused to give. */
+    private readonly abort: () => void,
+  ) {}
+
+  /** What was tried, for the error message when everything failed. */
+  describeAttempts(): string {
+    return this.tried.length === 0
+      ? 'no usable key, agent or password could be offered'
+      : `tried ${this.tried.join(', ')}`;
+  }
+
+  /** The login finished: the last secret offered worked. */
+  succeeded(): void {
+    this.secretInFlight?.accepted?.();
+    this.secretInFlight = undefined;
+  }
+
+  /** Answers ssh2's authHandler: the next method to try, or false when there is nothing left. */
+  async next(methodsLeft: readonly string[] | null, partialSuccess: boolean): Promise<AnyAuthMethod | false> {
+    if (this.secretInFlight !== undefined) {
+      if (partialSuccess) {
+        this.secretInFlight.accepted?.();
+      } else {
+        this.secretInFlight.rejected?.();
+      }
+      this.secretInFlight = undefined;
+    }
+    if (this.cancelled !== undefined) {
+      return false;
+    }
+    for (const method of this.host.preferredAuthentications) {
+      if (methodsLeft !== null && !methodsLeft.includes(method)) {
+        continue;
+      }
+      const attempt = await this.attemptFor(method);
+      if (this.cancelled !== undefined) {
+        return false;
+      }
+      if (attempt !== undefined) {
+        return attempt;
+      }
+    }
+    return false;
+  }
+
+  private async attemptFor(method: AuthMethodName): Promise<AnyAuthMethod | undefined> {
+    switch (method) {
+      case 'publickey':
+        return this.nextKey();
+      case 'password':
+        return this.passwordAttempt();
+      case 'keyboard-interactive':
+        return this.keyboardInteractiveAttempt();
+    }
+  }
+
+  private async nextKey(): Promise<AnyAuthMethod | undefined> {
+    this.keys ??= await this.keyCandidates();
+    const candidate = this.keys.shift();
+    if (candidate === undefined) {
+      return undefined;
+    }
+    this.logger.debug(`Trying ${candidate.description}`);
+    this.tried.push(candidate.description);
+    return candidate.method(this.host.user);
+  }
+
+  private async keyCandidates(): Promise<KeyCandidate[]> {
+    const candidates: KeyCandidate[] = [];
+    if (this.host.agentSocket !== undefined && !this.host.identitiesOnly) {
+      const agent = this.host.agentSocket;
+      candidates.push({
+        description: `the SSH agent at ${agent}`,
+        method: (username) => ({ type: 'agent', username, agent }),
+      });
+    }
+    for (const file of this.host.identityFiles) {
+      let data: Buffer;
+      try {
+        data = await readFile(file);
+      } catch (error) {
+        this.logger.debug(`Skipping identity file ${file}: ${errorMessage(error)}`);
+        continue;
+      }
+      const parsed = utils.parseKey(data);
+      if (!(parsed instanceof Error)) {
+        candidates.push({
+          description: `the key ${file}`,
+          method: (username) => ({ type: 'publickey', username, key: data }),
+        });
+      } else if (/passphrase/i.test(parsed.message)) {
+        candidates.push(...(await this.unlockKey(file, data)));
+      } else {
+        this.logger.warn(
+          `Skipping identity file ${file}: ${parsed.message}. Keys in OpenSSH, PEM and PuTTY v2 formats can be used.`,
+        );
+      }
+    }
+    return candidates;
+  }
+
+  /** Asks for the passphrase of an encrypted key, up to three times; an empty list when it is skipped. */
+  private async unlockKey(file: string, data: Buffer): Promise<KeyCandidate[]> {
+    if (this.prompts === undefined) {
+      this.logger.warn(
+        `Skipping identity file ${file}: it is encrypted and no prompt is available for its passphrase`,
+      );
+      return [];
+    }
+    for (let attempt = 1; attempt <= MAX_PROMPTS; attempt++) {
+      const secret = await this.prompts.passphrase({ keyFile: file, attempt });
+      if (secret === undefined) {
+        this.cancelled = new RemoteFsError(
+          'EAUTH',
+          `Authentication cancelled: no passphrase was given for ${file}`,
+        );
+        return [];
+      }
+      if (utils.parseKey(data, secret.value) instanceof Error) {
+        secret.rejected?.();
+        this.logger.warn(`Wrong passphrase for ${file} (attempt ${attempt} of ${MAX_PROMPTS})`);
+        continue;
+      }
+      secret.accepted?.();
+      const passphrase = secret.value;
+      return [
+        {
+          description: `the key ${file}`,
+          method: (username) => ({ type: 'publickey', username, key: data, passphrase }),
+        },
+      ];
+    }
+    this.logger.warn(`Giving up on ${file} after ${MAX_PROMPTS} wrong passphrases`);
+    return [];
+  }
+
+  private async passwordAttempt(): Promise<AnyAuthMethod | undefined> {
+    if (!this.interactiveAllowed || this.prompts === undefined || this.passwordPrompts >= MAX_PROMPTS) {
+      return undefined;
+    }
+    this.passwordPrompts++;
+    const secret = await this.prompts.password({
+      user: this.host.user,
+      host: this.host.alias,
+      attempt: this.passwordPrompts,
+    });
+    if (secret === undefined) {
+      this.cancelled = new RemoteFsError('EAUTH', 'Authentication cancelled: no password was given');
+      return undefined;
+    }
+    this.secretInFlight = secret;
+    this.tried.push('a password');
+    this.logger.debug('Trying a password');
+    return { type: 'password', username: this.host.user, password: secret.value };
+  }
+
+  private keyboardInteractiveAttempt(): AnyAuthMethod | undefined {
+    const prompts = this.prompts;
+    if (!this.interactiveAllowed || prompts === undefined || this.keyboardInteractiveTries >= MAX_PROMPTS) {
+      return undefined;
+    }
+    this.keyboardInteractiveTries++;
+    this.tried.push('keyboard-interactive');
+    this.logger.debug('Trying keyboard-interactive');
+    return {
+      type: 'keyboard-interactive',
+      username: this.host.user,
+      prompt: (name, instructions, _lang, serverPrompts, finish) => {
+        if (serverPrompts.length === 0) {
+          // Some servers send an empty round (a banner); answer it without bothering the user.
+          finish([]);
+          return;
+        }
+        prompts
+          .keyboardInteractive({
+            user: this.host.user,
+            host: this.host.alias,
+            name,
+            instructions,
+            prompts: serverPrompts.map((p) => ({ prompt: p.prompt, echo: p.echo === true })),
+          })
+          .then(
+            (answers) => {
+              if (answers === undefined) {
+                this.cancelled = new RemoteFsError(
+                  'EAUTH',
+                  "Authentication cancelled at the server's prompt",
+                );
+                this.abort();
+              } else {
+                finish(answers);
+              }
+            },
+            (error: unknown) => {
+              this.cancelled = new RemoteFsError('EAUTH', `The login prompt failed: ${errorMessage(error)}`);
+              this.abort();
+            },
+          );
+      },
+    };
+  }
+}

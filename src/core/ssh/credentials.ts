@@ -1,0 +1,39 @@
+import type { HostKeyPrompt } from './hostKeyVerifier';
+
+/**
+ * A secret the user gave (or a store remembered). The connection tells it how the server took it, so
+ * the UI can offer to remember a secret that worked and forget one that did not.
+ */
+export interface Secret {
+  readonly value: string;
+  /** The server accepted it (authentication went on or finished). */
+  accepted?(): void;
+  /** The server refused it. */
+  rejected?(): void;
+}
+
+export interface KeyboardInteractivePrompt {
+  readonly prompt: string;
+  /** False for secrets: the answer must not be shown while typed. */
+  readonly echo: boolean;
+}
+
+/**
+ * Everything the core may ask the user. The VS Code side implements it with input boxes and a modal;
+ * tests script it. Answering `undefined` means the user cancelled: the attempt ends with a clear error.
+ */
+export interface CredentialPrompts extends HostKeyPrompt {
+  passphrase(request: { readonly keyFile: string; readonly attempt: number }): Promise<Secret | undefined>;
+  password(request: {
+    readonly user: string;
+    readonly host: string;
+    readonly attempt: number;
+  }): Promise<Secret | undefined>;
+  keyboardInteractive(request: {
+    readonly user: string;
+    readonly host: string;
+    readonly name: string;
+    readonly instructions: string;
+    readonly prompts: readonly KeyboardInteractivePrompt[];
+  }): Promise<string[] | undefined>;
+}
