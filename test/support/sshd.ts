@@ -55,6 +55,8 @@ export const TEST_PASSWORD = 'sftpfs-test-Pa55word';
 export interface SshdOptions {
   /** sshd_config lines placed first, so they win over the defaults below (sshd keeps the first value). */
   readonly config?: readonly string[];
+  /** The ssh_config alias of this server (its read-only twin gets `-readonly`). */
+  readonly alias?: string;
 }
 
 /** True when the harness can create the test account and set its password (password and PAM tests). */
@@ -128,8 +130,8 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdFixture>
     `[127.0.0.1]:${port} ${hostPublicKey}\n[127.0.0.1]:${readOnlyPort} ${hostPublicKey}\n`,
   );
 
-  const alias = 'sftpfs-test';
-  const readOnlyAlias = 'sftpfs-readonly';
+  const alias = options.alias ?? 'sftpfs-test';
+  const readOnlyAlias = `${alias}-readonly`;
   const sshConfig = join(dir, 'ssh_config');
   const hostBlock = (name: string, hostPort: number): string =>
     [

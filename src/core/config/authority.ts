@@ -13,6 +13,15 @@ const HOST_PATTERN = /^[A-Za-z0-9_](?:[A-Za-z0-9._-]{0,252}[A-Za-z0-9_])?$/;
 const IPV6_PATTERN = /^[0-9A-Fa-f:.]+(?:%[A-Za-z0-9._-]+)?$/;
 const USER_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._@+-]{0,127}$/;
 
+/** A host name, alias or address that is safe to hand to a shell command or an ssh argument. */
+export function isSafeHostName(host: string): boolean {
+  return HOST_PATTERN.test(host) || (host.includes(':') && IPV6_PATTERN.test(host));
+}
+
+export function isSafeUserName(user: string): boolean {
+  return USER_PATTERN.test(user);
+}
+
 export function parseAuthority(authority: string): Authority {
   const at = authority.lastIndexOf('@');
   const user = at >= 0 ? decodeURIComponent(authority.slice(0, at)) : undefined;

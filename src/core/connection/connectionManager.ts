@@ -112,6 +112,7 @@ export class ConnectionManager {
       const host = this.options.resolveHost(parseAuthority(key));
       const connection = await SshConnection.open(host, {
         logger,
+        resolveHost: this.options.resolveHost,
         ...(this.options.prompts === undefined ? {} : { prompts: this.options.prompts }),
       });
       let session: SftpSession;

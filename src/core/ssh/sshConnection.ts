@@ -1,19 +1,25 @@
-import { connect as connectTcp, type Socket } from 'node:net';
 import { Client, type AnyAuthMethod, type AuthenticationType, type ConnectConfig } from 'ssh2';
 
 import { RemoteFsError, errorMessage } from '../common/errors';
 import type { Logger } from '../common/logger';
+import type { Authority } from '../config/authority';
 import type { ResolvedHost } from '../config/hostResolver';
 import { SftpSession } from '../sftp/session';
 import { PREFERRED_ALGORITHMS } from './algorithms';
 import { AuthPlanner } from './authPlanner';
 import type { CredentialPrompts } from './credentials';
 import { verifyHostKey } from './hostKeyVerifier';
+import { openProxyCommand, openTcp, parseJump, type Transport } from './transport';
+
+/** Jump chains nest (a jump host may have its own ProxyJump); this bounds a configuration loop. */
+const MAX_JUMP_DEPTH = 8;
 
 export interface ConnectOptions {
   readonly logger: Logger;
   /** How to ask the user; without it only the agent, unencrypted keys and known host keys work. */
   readonly prompts?: CredentialPrompts;
+  /** Resolves the hosts named in a ProxyJump through ssh_config (each jump host's own settings apply). */
+  readonly resolveHost: (authority: Authority) => ResolvedHost;
 }
 
 /**
@@ -28,20 +34,55 @@ export class SshConnection {
     private readonly client: Client,
     readonly host: ResolvedHost,
     private readonly logger: Logger,
+    private readonly transport: Transport,
+    /** The jump hosts this connection runs through, closed with it. */
+    private readonly hops: readonly SshConnection[],
   ) {
     client.on('error', (error) => logger.warn(`Connection error: ${error.message}`));
     client.on('close', () => this.markClosed('the connection closed'));
   }
 
-  static async open(host: ResolvedHost, options: ConnectOptions): Promise<SshConnection> {
-    const { logger } = options;
-    if (host.proxyJump !== undefined || host.proxyCommand !== undefined) {
-      throw new RemoteFsError(
-        'EUNSUPPORTED',
-        `${host.alias} is configured with ${host.proxyJump !== undefined ? 'ProxyJump' : 'ProxyCommand'} in the SSH config, which this version does not support yet`,
-      );
+  /**
+   * Connects and authenticates. The byte stream is, in order of precedence: `via` (the next hop of a
+   * jump chain), a ProxyJump chain (each hop verified against its own known_hosts), a ProxyCommand,
+   * or a direct TCP connection.
+   */
+  static async open(
+    host: ResolvedHost,
+    options: ConnectOptions,
+    via?: Transport,
+    depth = 0,
+  ): Promise<SshConnection> {
+    const hops: SshConnection[] = [];
+    let transport: Transport;
+    if (via !== undefined) {
+      transport = via;
+    } else if (host.proxyJump !== undefined) {
+      transport = await openJumpChain(host, options, hops, depth);
+    } else if (host.proxyCommand !== undefined) {
+      transport = openProxyCommand(host, host.proxyCommand, options.logger);
+    } else {
+      transport = await openTcp(host);
     }
-    const socket = await openSocket(host);
+    try {
+      return await SshConnection.handshake(host, options, transport, hops);
+    } catch (error) {
+      transport.dispose();
+      for (const hop of hops) {
+        hop.close();
+      }
+      throw error;
+    }
+  }
+
+  private static async handshake(
+    host: ResolvedHost,
+    options: ConnectOptions,
+    transport: Transport,
+    hops: readonly SshConnection[],
+  ): Promise<SshConnection> {
+    const { logger } = options;
+    const socket = transport.stream;
     const client = new Client();
     const planner = new AuthPlanner(host, options.prompts, logger, () => socket.destroy());
     // Like OpenSSH's ConnectTimeout: the server must reach key exchange in time. Time the user spends
@@ -100,7 +141,7 @@ export class SshConnection {
       },
     };
 
-    const connection = new SshConnection(client, host, logger);
+    const connection = new SshConnection(client, host, logger, transport, hops);
     client.on('handshake', (negotiated) =>
       logger.debug(
         `Negotiated kex ${negotiated.kex}, cipher ${negotiated.cs.cipher}, host key ${negotiated.serverHostKey}`,
@@ -184,6 +225,27 @@ export class SshConnection {
     });
   }
 
+  /** A channel through this host to `host:port`, over which the next hop of a jump chain runs. */
+  forwardTo(host: string, port: number): Promise<Transport> {
+    return new Promise((resolve, reject) => {
+      this.client.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
+        if (error) {
+          reject(
+            new RemoteFsError(
+              'ECONNECT',
+              `The jump host ${this.host.alias} could not reach ${host}:${port} (${error.message})`,
+              {
+                cause: error,
+              },
+            ),
+          );
+          return;
+        }
+        resolve({ stream: channel, dispose: () => channel.destroy() });
+      });
+    });
+  }
+
   close(): void {
     this.markClosed('disconnected on request');
     this.client.end();
@@ -194,6 +256,10 @@ export class SshConnection {
       return;
     }
     this.closed = true;
+    this.transport.dispose();
+    for (const hop of this.hops) {
+      hop.close();
+    }
     this.logger.info(`Connection closed: ${reason}`);
     for (const listener of this.closeListeners) {
       listener(reason);
@@ -201,25 +267,43 @@ export class SshConnection {
   }
 }
 
-function openSocket(host: ResolvedHost): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connectTcp({ host: host.hostName, port: host.port });
-    // Without this ssh2 stalls on Nagle's algorithm and transfers are 10-80x slower.
-    socket.setNoDelay(true);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new RemoteFsError('ETIMEDOUT', `Timed out connecting to ${host.hostName}:${host.port}`));
-    }, host.connectTimeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-    socket.once('error', (error) => {
-      clearTimeout(timer);
-      reject(classifyConnectError(error, host));
-    });
+/** Connects hop by hop; each hop is a full SSH connection whose host key is verified. */
+async function openJumpChain(
+  target: ResolvedHost,
+  options: ConnectOptions,
+  hops: SshConnection[],
+  depth: number,
+): Promise<Transport> {
+  if (depth >= MAX_JUMP_DEPTH) {
+    throw new RemoteFsError(
+      'EINVAL',
+      `ProxyJump nests more than ${MAX_JUMP_DEPTH} levels for ${target.alias}; is there a loop?`,
+    );
+  }
+  const chain = (target.proxyJump ?? '').split(',').map((hop, index) => {
+    const resolved = options.resolveHost(parseJump(hop.trim()));
+    // As in OpenSSH, only the first hop may use its own proxy settings; later ones go through the chain.
+    return index === 0 ? resolved : { ...resolved, proxyJump: undefined, proxyCommand: undefined };
   });
+  let via: Transport | undefined;
+  try {
+    for (const [index, hop] of chain.entries()) {
+      options.logger.debug(`Connecting to jump host ${hop.user}@${hop.hostName}:${hop.port}`);
+      const connection = await SshConnection.open(hop, options, via, depth + 1);
+      hops.push(connection);
+      const next = chain[index + 1] ?? target;
+      via = await connection.forwardTo(next.hostName, next.port);
+    }
+  } catch (error) {
+    for (const hop of hops) {
+      hop.close();
+    }
+    throw error;
+  }
+  if (via === undefined) {
+    throw new RemoteFsError('EINVAL', `Empty ProxyJump for ${target.alias}`);
+  }
+  return via;
 }
 
 function classifyConnectError(
