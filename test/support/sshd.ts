@@ -6,6 +6,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -45,6 +46,12 @@ export interface SshdFixture {
   writeLocal(relative: string, content: string | Buffer, mode?: number): string;
   mkdirLocal(relative: string, mode?: number): string;
   local(relative: string): string;
+  /** Kills the processes serving current connections (the server keeps listening). */
+  dropConnections(): void;
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) the processes serving current connections: a hung server. */
+  freezeConnections(frozen: boolean): void;
+  /** Kills the whole server, then starts it again on the same ports with the same host key. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -111,7 +118,6 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdFixture>
   }
   execFileSync('/usr/sbin/sshd', ['-t', '-f', config]);
   const logFile = join(dir, 'sshd.log');
-  const server = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   const appendLog = (chunk: Buffer): void => {
     try {
       writeFileSync(logFile, chunk, { flag: 'a' });
@@ -119,9 +125,24 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdFixture>
       // The fixture folder is gone: sshd's session children can still write after the master stopped.
     }
   };
-  server.stderr?.on('data', appendLog);
-  await waitForPort(port, server, logFile);
-  await waitForPort(readOnlyPort, server, logFile);
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr?.on('data', appendLog);
+    await waitForPort(port, child, logFile);
+    await waitForPort(readOnlyPort, child, logFile);
+    return child;
+  };
+  let server = await launch();
+  const connectionProcesses = (): number[] => (server.pid === undefined ? [] : descendantsOf(server.pid));
+  const stopServer = async (): Promise<void> => {
+    const sessions = connectionProcesses();
+    await stopProcess(server);
+    signalAll(sessions, 'SIGKILL');
+    server.stderr?.off('data', appendLog);
+    server.stderr?.destroy();
+  };
 
   const hostPublicKey = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
   const knownHosts = join(dir, 'known_hosts');
@@ -186,10 +207,19 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdFixture>
       }
       return path;
     },
+    dropConnections() {
+      signalAll(connectionProcesses(), 'SIGKILL');
+    },
+    freezeConnections(frozen) {
+      signalAll(connectionProcesses(), frozen ? 'SIGSTOP' : 'SIGCONT');
+    },
+    async restart() {
+      await stopServer();
+      server = await launch();
+    },
     async stop() {
-      await stopProcess(server);
-      server.stderr?.off('data', appendLog);
-      server.stderr?.destroy();
+      signalAll(connectionProcesses(), 'SIGCONT');
+      await stopServer();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -270,6 +300,46 @@ async function waitForPort(port: number, server: ChildProcess, logFile: string):
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`sshd did not listen on ${port} within 10 s`);
+}
+
+/** Every process below `pid` (sshd's per-connection processes), from /proc. */
+function descendantsOf(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) {
+      continue;
+    }
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Field 4 is the parent PID; the command name (field 2) may contain spaces, so split after it.
+      const afterName = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parentOf.set(Number(entry), Number(afterName[1]));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const result: number[] = [];
+  const frontier = [pid];
+  while (frontier.length > 0) {
+    const parent = frontier.pop() as number;
+    for (const [child, itsParent] of parentOf) {
+      if (itsParent === parent) {
+        result.push(child);
+        frontier.push(child);
+      }
+    }
+  }
+  return result;
+}
+
+function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
 }
 
 /** Ends a process we started, by its PID: TERM, then KILL if it lingers. */

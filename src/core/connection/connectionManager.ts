@@ -3,11 +3,17 @@ import { scopedLogger, type Logger } from '../common/logger';
 import { formatAuthority, parseAuthority, type Authority } from '../config/authority';
 import type { ResolvedHost } from '../config/hostResolver';
 import { RemoteFileSystem, type RemoteFileSystemOptions } from '../fs/remoteFileSystem';
-import type { SftpSession } from '../sftp/session';
+import type { SftpSessionOptions } from '../sftp/session';
 import type { CredentialPrompts } from '../ssh/credentials';
 import { SshConnection } from '../ssh/sshConnection';
+import {
+  DEFAULT_LIFECYCLE,
+  HostConnection,
+  type ConnectionState,
+  type LifecycleOptions,
+} from './hostConnection';
 
-export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'failed';
+export type { ConnectionState } from './hostConnection';
 
 export interface ConnectionStateChange {
   readonly authority: string;
@@ -21,26 +27,24 @@ export interface ConnectionManagerOptions {
   readonly logger: Logger;
   readonly prompts?: CredentialPrompts;
   readonly fileSystem: RemoteFileSystemOptions;
+  readonly session?: SftpSessionOptions;
+  readonly lifecycle?: Partial<LifecycleOptions>;
 }
 
 interface HostEntry {
-  connection?: SshConnection;
-  session?: SftpSession;
-  /** The connect in flight: concurrent callers share it instead of opening a second connection. */
-  pending?: Promise<SftpSession> | undefined;
-  fileSystem?: RemoteFileSystem;
+  readonly connection: HostConnection;
+  readonly fileSystem: RemoteFileSystem;
 }
 
-/**
- * One SSH connection and SFTP session per host, shared by every operation on it. A connection that
- * went away is re-established by the next operation that needs it.
- */
+/** One HostConnection and one RemoteFileSystem per host, shared by every operation on that host. */
 export class ConnectionManager {
   private readonly hosts = new Map<string, HostEntry>();
   private readonly stateListeners = new Set<(change: ConnectionStateChange) => void>();
-  private disposed = false;
+  private readonly lifecycle: LifecycleOptions;
 
-  constructor(private readonly options: ConnectionManagerOptions) {}
+  constructor(private readonly options: ConnectionManagerOptions) {
+    this.lifecycle = { ...DEFAULT_LIFECYCLE, ...options.lifecycle };
+  }
 
   onDidChangeState(listener: (change: ConnectionStateChange) => void): { dispose(): void } {
     this.stateListeners.add(listener);
@@ -49,65 +53,58 @@ export class ConnectionManager {
 
   /** The filesystem for `sftp://<authority>/...`; cheap, and the same object for the same host. */
   fileSystem(authorityText: string): RemoteFileSystem {
-    const key = formatAuthority(parseAuthority(authorityText));
-    const entry = this.entry(key);
-    entry.fileSystem ??= new RemoteFileSystem(
-      () => this.session(key),
-      this.options.logger,
-      this.options.fileSystem,
-    );
-    return entry.fileSystem;
+    return this.entry(authorityText).fileSystem;
   }
 
   /** A live session for the host, connecting (once, however many callers ask at the same time) if needed. */
-  session(authorityText: string): Promise<SftpSession> {
-    if (this.disposed) {
-      return Promise.reject(new Error('The connection manager has been disposed'));
-    }
-    let key: string;
+  session(authorityText: string) {
     try {
-      key = formatAuthority(parseAuthority(authorityText));
+      return this.entry(authorityText).connection.session();
     } catch (error) {
       return Promise.reject(error);
     }
-    const entry = this.entry(key);
-    if (entry.session !== undefined && !entry.session.isClosed) {
-      return Promise.resolve(entry.session);
-    }
-    entry.pending ??= this.connect(key, entry).finally(() => {
-      entry.pending = undefined;
-    });
-    return entry.pending;
+  }
+
+  state(authorityText: string): ConnectionState {
+    return this.hosts.get(keyOf(authorityText))?.connection.state ?? 'disconnected';
   }
 
   disconnect(authorityText: string): void {
-    const key = formatAuthority(parseAuthority(authorityText));
-    const entry = this.hosts.get(key);
-    entry?.connection?.close();
+    this.hosts.get(keyOf(authorityText))?.connection.disconnect();
   }
 
   dispose(): void {
-    this.disposed = true;
     for (const entry of this.hosts.values()) {
-      entry.connection?.close();
+      entry.connection.dispose();
     }
     this.hosts.clear();
     this.stateListeners.clear();
   }
 
-  private entry(key: string): HostEntry {
+  private entry(authorityText: string): HostEntry {
+    const key = keyOf(authorityText);
     let entry = this.hosts.get(key);
     if (entry === undefined) {
-      entry = {};
+      const logger = scopedLogger(this.options.logger, key);
+      const connection = new HostConnection(
+        key,
+        () => this.connect(key, logger),
+        logger,
+        this.lifecycle,
+        (state, error) => this.emit({ authority: key, state, ...(error === undefined ? {} : { error }) }),
+      );
+      const fileSystem = new RemoteFileSystem(
+        { session: () => connection.session(), willReconnect: () => connection.willReconnect },
+        logger,
+        this.options.fileSystem,
+      );
+      entry = { connection, fileSystem };
       this.hosts.set(key, entry);
     }
     return entry;
   }
 
-  private async connect(key: string, entry: HostEntry): Promise<SftpSession> {
-    const logger = scopedLogger(this.options.logger, key);
-    this.emit({ authority: key, state: 'connecting' });
-    entry.connection?.close();
+  private async connect(key: string, logger: Logger) {
     try {
       const host = this.options.resolveHost(parseAuthority(key));
       const connection = await SshConnection.open(host, {
@@ -115,31 +112,18 @@ export class ConnectionManager {
         resolveHost: this.options.resolveHost,
         ...(this.options.prompts === undefined ? {} : { prompts: this.options.prompts }),
       });
-      let session: SftpSession;
       try {
-        session = await connection.openSftp();
+        const session = await connection.openSftp(this.options.session);
+        logger.debug(
+          `SFTP ready: read ${session.limits.maxReadLength} B, write ${session.limits.maxWriteLength} B, extensions ${[...session.extensions.keys()].join(', ')}`,
+        );
+        return { connection, session };
       } catch (error) {
         connection.close();
         throw error;
       }
-      logger.debug(
-        `SFTP ready: read ${session.limits.maxReadLength} B, write ${session.limits.maxWriteLength} B, extensions ${[...session.extensions.keys()].join(', ')}`,
-      );
-      connection.onClose(() => {
-        session.close();
-        this.emit({ authority: key, state: 'disconnected' });
-      });
-      session.onClose(() => connection.close());
-      if (this.disposed) {
-        connection.close();
-      }
-      entry.connection = connection;
-      entry.session = session;
-      this.emit({ authority: key, state: 'connected' });
-      return session;
     } catch (error) {
       logger.error(`Connecting failed: ${errorMessage(error)}`);
-      this.emit({ authority: key, state: 'failed', error: errorMessage(error) });
       throw error;
     }
   }
@@ -149,4 +133,8 @@ export class ConnectionManager {
       listener(change);
     }
   }
+}
+
+function keyOf(authorityText: string): string {
+  return formatAuthority(parseAuthority(authorityText));
 }

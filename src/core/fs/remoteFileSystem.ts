@@ -28,6 +28,13 @@ export interface RemoteFileSystemOptions {
   readonly maxReadFileBytes: number;
 }
 
+/** Where a RemoteFileSystem gets its session, and whether a dropped one is coming back. */
+export interface SessionSource {
+  session(): Promise<SftpSession>;
+  /** True unless the user disconnected or the connection failed for good. */
+  willReconnect(): boolean;
+}
+
 /**
  * The FileSystemProvider contract on top of SFTP, in plain Node: what VS Code's vscode.d.ts and
  * shared/DESIGN.md require of each call, whatever the server's own quirks. Every method takes an
@@ -41,13 +48,13 @@ export class RemoteFileSystem {
   };
 
   constructor(
-    private readonly connect: () => Promise<SftpSession>,
+    private readonly source: SessionSource,
     private readonly logger: Logger,
     private readonly options: RemoteFileSystemOptions,
   ) {}
 
   private async session(): Promise<SftpSession> {
-    const session = await this.connect();
+    const session = await this.source.session();
     if (this.orphans.size > 0) {
       await this.removeOrphans(session);
     }
@@ -69,9 +76,35 @@ export class RemoteFileSystem {
     });
   }
 
+  /**
+   * Runs an operation that is safe to repeat. If the connection drops under it (or stalls) and is being
+   * re-established, it runs once more on the new session instead of failing the user's action.
+   */
+  private async retryingOnDrop<T>(
+    what: string,
+    path: string,
+    operation: (session: SftpSession) => Promise<T>,
+  ): Promise<T> {
+    const session = await this.session();
+    try {
+      return await operation(session);
+    } catch (error) {
+      const dropped =
+        error instanceof RemoteFsError && (error.code === 'ECONNLOST' || error.code === 'ETIMEDOUT');
+      if (!dropped || !this.source.willReconnect()) {
+        throw error;
+      }
+      this.logger.info(`${what} ${path} was interrupted (${error.message}); retrying on a new connection`);
+      return operation(await this.session());
+    }
+  }
+
   async stat(rawPath: string): Promise<EntryStat> {
     const path = normalizeRemotePath(rawPath);
-    const session = await this.session();
+    return this.retryingOnDrop('stat', path, (session) => this.statOn(session, path));
+  }
+
+  private async statOn(session: SftpSession, path: string): Promise<EntryStat> {
     const own = await session.lstat(path);
     if (kindOfMode(own.mode) !== 'symlink') {
       return toEntryStat(own, false);
@@ -83,7 +116,10 @@ export class RemoteFileSystem {
 
   async readDirectory(rawPath: string): Promise<Array<[string, EntryType]>> {
     const path = normalizeRemotePath(rawPath);
-    const session = await this.session();
+    return this.retryingOnDrop('readDirectory', path, (session) => this.readDirectoryOn(session, path));
+  }
+
+  private async readDirectoryOn(session: SftpSession, path: string): Promise<Array<[string, EntryType]>> {
     let entries;
     try {
       entries = await session.readdir(path);
@@ -121,7 +157,10 @@ export class RemoteFileSystem {
 
   async readFile(rawPath: string): Promise<Uint8Array> {
     const path = normalizeRemotePath(rawPath);
-    const session = await this.session();
+    return this.retryingOnDrop('readFile', path, (session) => this.readFileOn(session, path));
+  }
+
+  private readFileOn(session: SftpSession, path: string): Promise<Uint8Array> {
     // STAT goes out in the same flight as OPEN: the size for the buffer costs no extra round trip.
     const statResult = session.stat(path).then(
       (attrs) => ({ attrs }),
@@ -139,7 +178,22 @@ export class RemoteFileSystem {
 
   async writeFile(rawPath: string, content: Uint8Array, options: WriteOptions): Promise<void> {
     const path = normalizeRemotePath(rawPath);
-    const session = await this.session();
+    // An atomic save can be repeated: the original is untouched until the final rename, and repeating
+    // a rename that happened leaves the same content. Only "must not exist yet" cannot be repeated.
+    if (options.overwrite) {
+      return this.retryingOnDrop('writeFile', path, (session) =>
+        this.writeFileOn(session, path, content, options),
+      );
+    }
+    return this.writeFileOn(await this.session(), path, content, options);
+  }
+
+  private async writeFileOn(
+    session: SftpSession,
+    path: string,
+    content: Uint8Array,
+    options: WriteOptions,
+  ): Promise<void> {
     // Saves go through symlinks to their target, as a local editor's would.
     const { path: target, attrs: existing } = await resolveLinks(session, path);
     if (existing !== undefined && kindOfMode(existing.mode) === 'directory') {

@@ -12,6 +12,15 @@ export type OpenFlags = 'r' | 'r+' | 'w' | 'wx';
 /** The most handles one session keeps open at once, whatever the server allows (OpenSSH's sftp uses 64). */
 const MAX_HANDLES_PER_SESSION = 64;
 
+export interface SftpSessionOptions {
+  /**
+   * With requests pending, how long the server may send nothing at all before the session is declared
+   * stalled and fails them with ETIMEDOUT. Not a per-request limit: a large READ on a slow link is slow
+   * but makes progress.
+   */
+  readonly stallTimeoutMs: number;
+}
+
 /**
  * A promise API over one SFTP channel. Every failure becomes a RemoteFsError carrying the path it was
  * about; once the channel is gone, every call fails at once with ECONNLOST instead of waiting forever.
@@ -25,10 +34,15 @@ export class SftpSession {
   // copy) can never deadlock waiting on itself. Each gets half of what the server allows.
   private readonly outerHandleSlots: Limiter;
   private readonly innerHandleSlots: Limiter;
+  /** Rejecters of every request in flight, so a stall or a close fails them at once. */
+  private readonly pending = new Set<(error: RemoteFsError) => void>();
+  private lastAnswerAt = Date.now();
+  private watchdog: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly sftp: SFTPWrapper,
     private readonly logger: Logger,
+    private readonly options: SftpSessionOptions = { stallTimeoutMs: 30_000 },
   ) {
     this.limits = readServerLimits(sftp);
     this.extensions = readServerExtensions(sftp);
@@ -48,6 +62,11 @@ export class SftpSession {
     return this.closedReason !== undefined;
   }
 
+  /** True while requests are waiting for an answer. */
+  get isBusy(): boolean {
+    return this.pending.size > 0;
+  }
+
   hasExtension(name: string): boolean {
     return this.extensions.has(name);
   }
@@ -57,20 +76,56 @@ export class SftpSession {
     return { dispose: () => this.closeListeners.delete(listener) };
   }
 
-  /** Ends the channel. Pending requests fail with ECONNLOST. */
-  close(): void {
-    this.markClosed('the session was closed');
+  /** Ends the channel. Pending requests fail with ECONNLOST, saying `reason`. */
+  close(reason = 'the session was closed'): void {
+    this.markClosed(reason);
     this.sftp.end();
   }
 
-  private markClosed(reason: string): void {
+  private markClosed(reason: string, code: 'ECONNLOST' | 'ETIMEDOUT' = 'ECONNLOST'): void {
     if (this.closedReason !== undefined) {
       return;
     }
     this.closedReason = reason;
+    this.stopWatchdog();
     this.logger.debug(`SFTP session closed: ${reason}`);
+    const failure = new RemoteFsError(
+      code,
+      code === 'ETIMEDOUT'
+        ? `The server stopped answering (${reason})`
+        : `The connection to the server was lost (${reason})`,
+    );
+    for (const reject of [...this.pending]) {
+      reject(failure);
+    }
+    this.pending.clear();
     for (const listener of this.closeListeners) {
       listener(reason);
+    }
+  }
+
+  private startWatchdog(): void {
+    if (this.watchdog !== undefined) {
+      return;
+    }
+    const interval = Math.max(50, Math.min(1000, this.options.stallTimeoutMs / 4));
+    this.watchdog = setInterval(() => {
+      const silentFor = Date.now() - this.lastAnswerAt;
+      if (this.pending.size > 0 && silentFor >= this.options.stallTimeoutMs) {
+        this.logger.warn(
+          `No answer from the server for ${Math.round(silentFor / 1000)} s with ${this.pending.size} request(s) pending`,
+        );
+        this.markClosed(`no answer for ${Math.round(silentFor / 1000)} s`, 'ETIMEDOUT');
+        this.sftp.end();
+      }
+    }, interval);
+    this.watchdog.unref();
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog !== undefined) {
+      clearInterval(this.watchdog);
+      this.watchdog = undefined;
     }
   }
 
@@ -87,10 +142,37 @@ export class SftpSession {
       );
     }
     return new Promise<T>((resolve, reject) => {
+      const fail = (error: RemoteFsError): void => {
+        this.pending.delete(fail);
+        reject(
+          path === undefined || error.path !== undefined
+            ? error
+            : new RemoteFsError(error.code, error.summary, { path, cause: error }),
+        );
+      };
+      if (this.pending.size === 0) {
+        // The silence clock starts with the first request, not at the last answer of a quiet period.
+        this.lastAnswerAt = Date.now();
+      }
+      this.pending.add(fail);
+      this.startWatchdog();
       try {
-        start((error, value) => (error ? reject(toRemoteError(error, path)) : resolve(value as T)));
+        start((error, value) => {
+          if (!this.pending.delete(fail)) {
+            return; // already failed by a stall or a close
+          }
+          this.lastAnswerAt = Date.now();
+          if (this.pending.size === 0) {
+            this.stopWatchdog();
+          }
+          if (error) {
+            reject(toRemoteError(error, path));
+          } else {
+            resolve(value as T);
+          }
+        });
       } catch (error) {
-        reject(toRemoteError(error, path));
+        fail(toRemoteError(error, path));
       }
     });
   }

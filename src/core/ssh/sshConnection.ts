@@ -4,7 +4,7 @@ import { RemoteFsError, errorMessage } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { Authority } from '../config/authority';
 import type { ResolvedHost } from '../config/hostResolver';
-import { SftpSession } from '../sftp/session';
+import { SftpSession, type SftpSessionOptions } from '../sftp/session';
 import { PREFERRED_ALGORITHMS } from './algorithms';
 import { AuthPlanner } from './authPlanner';
 import type { CredentialPrompts } from './credentials';
@@ -201,7 +201,7 @@ export class SshConnection {
     return { dispose: () => this.closeListeners.delete(listener) };
   }
 
-  openSftp(): Promise<SftpSession> {
+  openSftp(options?: SftpSessionOptions): Promise<SftpSession> {
     return new Promise((resolve, reject) => {
       if (this.closed) {
         reject(new RemoteFsError('ECONNLOST', 'The connection to the server was lost'));
@@ -220,7 +220,7 @@ export class SshConnection {
           );
           return;
         }
-        resolve(new SftpSession(sftp, this.logger));
+        resolve(new SftpSession(sftp, this.logger, options));
       });
     });
   }

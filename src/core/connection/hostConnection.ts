@@ -1,0 +1,219 @@
+import { RemoteFsError, errorMessage, isRemoteFsError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import type { SftpSession } from '../sftp/session';
+import type { SshConnection } from '../ssh/sshConnection';
+
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'failed';
+
+export interface LifecycleOptions {
+  /** Close the connection after this long without any operation; 0 keeps it open. */
+  readonly idleTimeoutMs: number;
+  /** Delays between reconnect attempts after an unexpected drop; the last one repeats until maxReconnectAttempts. */
+  readonly reconnectDelaysMs: readonly number[];
+  readonly maxReconnectAttempts: number;
+}
+
+export const DEFAULT_LIFECYCLE: LifecycleOptions = {
+  idleTimeoutMs: 15 * 60_000,
+  reconnectDelaysMs: [500, 1000, 2000, 4000, 8000, 15_000, 30_000],
+  maxReconnectAttempts: 10,
+};
+
+interface Live {
+  readonly connection: SshConnection;
+  readonly session: SftpSession;
+}
+
+/**
+ * One host's connection and its visible state. Concurrent callers share one connect. An unexpected
+ * drop starts reconnecting with backoff (authentication and host-key failures stop it at once, so a
+ * user is never re-prompted in a loop); a requested disconnect or an idle close does not.
+ */
+export class HostConnection {
+  private current: ConnectionState = 'disconnected';
+  private live: Live | undefined;
+  private attempt: Promise<SftpSession> | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectAttempts = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private disposed = false;
+
+  constructor(
+    readonly key: string,
+    private readonly connect: () => Promise<Live>,
+    private readonly logger: Logger,
+    private readonly lifecycle: LifecycleOptions,
+    private readonly onState: (state: ConnectionState, error?: string) => void,
+  ) {}
+
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  /** True while the connection is wanted: operations interrupted by a drop may be retried. */
+  get willReconnect(): boolean {
+    return (
+      !this.disposed &&
+      (this.current === 'connected' || this.current === 'reconnecting' || this.current === 'connecting')
+    );
+  }
+
+  /** A live session, joining a connect in flight or starting one (a user action does not wait for backoff). */
+  session(): Promise<SftpSession> {
+    if (this.disposed) {
+      return Promise.reject(new RemoteFsError('ECONNLOST', 'The connection has been disposed'));
+    }
+    this.touch();
+    if (this.live !== undefined && !this.live.session.isClosed) {
+      return Promise.resolve(this.live.session);
+    }
+    if (this.attempt === undefined) {
+      this.clearReconnectTimer();
+      this.startAttempt(this.current === 'reconnecting' ? 'reconnecting' : 'connecting');
+    }
+    return this.attempt as Promise<SftpSession>;
+  }
+
+  /** Closes on request: no reconnect follows. */
+  disconnect(): void {
+    this.clearReconnectTimer();
+    this.clearIdleTimer();
+    const live = this.live;
+    this.live = undefined;
+    this.setState('disconnected');
+    live?.connection.close();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.disconnect();
+  }
+
+  private startAttempt(state: 'connecting' | 'reconnecting'): void {
+    this.setState(state);
+    const attempt = this.connect().then(
+      (live) => this.adopt(live),
+      (error: unknown) => {
+        this.onAttemptFailed(error);
+        throw error;
+      },
+    );
+    this.attempt = attempt.finally(() => {
+      if (this.attempt === guarded) {
+        this.attempt = undefined;
+      }
+    });
+    const guarded = this.attempt;
+    // A background reconnect may have no caller; its failure is handled in onAttemptFailed.
+    guarded.catch(() => undefined);
+  }
+
+  private adopt(live: Live): SftpSession {
+    if (this.disposed) {
+      live.connection.close();
+      throw new RemoteFsError('ECONNLOST', 'The connection has been disposed');
+    }
+    this.live = live;
+    this.reconnectAttempts = 0;
+    live.connection.onClose((reason) => {
+      this.onDropped(live, reason);
+      // Fail what is pending now, rather than when ssh2 notices the channel is gone.
+      live.session.close(reason);
+    });
+    live.session.onClose((reason) => {
+      if (this.live === live) {
+        live.connection.close();
+        this.onDropped(live, reason);
+      }
+    });
+    this.setState('connected');
+    this.touch();
+    return live.session;
+  }
+
+  private onAttemptFailed(error: unknown): void {
+    const permanent =
+      isRemoteFsError(error) && ['EAUTH', 'EHOSTKEY', 'EINVAL', 'EUNSUPPORTED'].includes(error.code);
+    if (
+      this.current === 'reconnecting' &&
+      !permanent &&
+      this.reconnectAttempts < this.lifecycle.maxReconnectAttempts
+    ) {
+      this.scheduleReconnect();
+      return;
+    }
+    this.setState('failed', errorMessage(error));
+  }
+
+  private onDropped(live: Live, reason: string): void {
+    if (this.live !== live) {
+      return; // an old connection, or a requested disconnect
+    }
+    this.live = undefined;
+    this.clearIdleTimer();
+    if (this.disposed) {
+      return;
+    }
+    this.logger.warn(`Connection lost (${reason}); reconnecting`);
+    this.setState('reconnecting');
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const delays = this.lifecycle.reconnectDelaysMs;
+    const delay = delays[Math.min(this.reconnectAttempts, delays.length - 1)] ?? 1000;
+    this.reconnectAttempts++;
+    this.clearReconnectTimer();
+    this.logger.debug(`Reconnect attempt ${this.reconnectAttempts} in ${delay} ms`);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.attempt === undefined && !this.disposed) {
+        this.startAttempt('reconnecting');
+      }
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+
+  /** Any use postpones the idle close. */
+  private touch(): void {
+    this.clearIdleTimer();
+    if (this.lifecycle.idleTimeoutMs <= 0) {
+      return;
+    }
+    this.idleTimer = setTimeout(() => {
+      if (this.live?.session.isBusy) {
+        this.touch(); // a long transfer is use too
+        return;
+      }
+      if (this.live !== undefined) {
+        this.logger.info(
+          `Closing the connection after ${Math.round(this.lifecycle.idleTimeoutMs / 1000)} s without use`,
+        );
+        this.disconnect();
+      }
+    }, this.lifecycle.idleTimeoutMs);
+    this.idleTimer.unref();
+  }
+
+  private clearReconnectTimer(): void {
+    if (this.reconnectTimer !== undefined) {
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = undefined;
+    }
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer !== undefined) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+    }
+  }
+
+  private setState(state: ConnectionState, error?: string): void {
+    if (state === this.current && error === undefined) {
+      return;
+    }
+    this.current = state;
+    this.onState(state, error);
+  }
+}

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+
+import { ConnectionManager, type ConnectionStateChange } from '../../src/core/connection/connectionManager';
+import { TEMP_MARKER } from '../../src/core/fs/atomicReplace';
+import { RecordingLogger, patternBytes, rejectsWith } from '../support/harness';
+import { startSshd, type SshdFixture } from '../support/sshd';
+
+const state = {} as { sshd: SshdFixture };
+before(async () => {
+  state.sshd = await startSshd();
+});
+after(async () => {
+  await state.sshd?.stop();
+});
+
+function manager(idleTimeoutMs = 0): {
+  manager: ConnectionManager;
+  states: string[];
+  logger: RecordingLogger;
+} {
+  const logger = new RecordingLogger();
+  const states: string[] = [];
+  const connections = new ConnectionManager({
+    resolveHost: (authority) => state.sshd.resolve(authority),
+    logger,
+    fileSystem: { maxReadFileBytes: 1 << 30 },
+    session: { stallTimeoutMs: 1000 },
+    lifecycle: { idleTimeoutMs, reconnectDelaysMs: [100, 200, 400], maxReconnectAttempts: 5 },
+  });
+  connections.onDidChangeState((change: ConnectionStateChange) => states.push(change.state));
+  return { manager: connections, states, logger };
+}
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) {
+      throw new Error('condition not met in time');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const temporaries = (): string[] => readdirSync(state.sshd.root).filter((name) => name.includes(TEMP_MARKER));
+
+describe('reconnecting', () => {
+  test('reconnects in the background after the server drops the connection', async () => {
+    const { manager: m, states } = manager();
+    try {
+      await m.session(state.sshd.alias);
+      state.sshd.dropConnections();
+      await until(() => states.filter((s) => s === 'connected').length === 2);
+      assert.deepEqual(states, ['connecting', 'connected', 'reconnecting', 'connected']);
+    } finally {
+      m.dispose();
+    }
+  });
+
+  test('a readFile interrupted by a drop completes on the new connection', async () => {
+    const content = patternBytes(48 * 1024 * 1024, 21);
+    state.sshd.writeLocal('big-read.bin', content);
+    const { manager: m, logger } = manager();
+    try {
+      const fs = m.fileSystem(state.sshd.alias);
+      await fs.stat(state.sshd.root);
+      const read = fs.readFile(state.sshd.local('big-read.bin'));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      state.sshd.dropConnections();
+      assert.ok(Buffer.from(await read).equals(content));
+      assert.ok(
+        logger.lines.some((line) => line.includes('was interrupted')),
+        'the drop happened during the read',
+      );
+    } finally {
+      m.dispose();
+    }
+  });
+
+  test('an atomic save interrupted by a drop is retried, completes, and leaves no temporary', async () => {
+    state.sshd.writeLocal('big-save.bin', 'old content');
+    const next = patternBytes(48 * 1024 * 1024, 22);
+    const { manager: m } = manager();
+    try {
+      const fs = m.fileSystem(state.sshd.alias);
+      const save = fs.writeFile(state.sshd.local('big-save.bin'), next, { create: true, overwrite: true });
+      await until(() => temporaries().length > 0);
+      state.sshd.dropConnections();
+      await save;
+      assert.ok(readFileSync(state.sshd.local('big-save.bin')).equals(next));
+      assert.deepEqual(temporaries(), []);
+    } finally {
+      m.dispose();
+    }
+  });
+
+  test('after the server is restarted, the next operation reconnects by itself', async () => {
+    state.sshd.writeLocal('survives-restart.txt', 'still here');
+    const { manager: m } = manager();
+    try {
+      const fs = m.fileSystem(state.sshd.alias);
+      await fs.stat(state.sshd.root);
+      await state.sshd.restart();
+      assert.equal(
+        Buffer.from(await fs.readFile(state.sshd.local('survives-restart.txt'))).toString(),
+        'still here',
+      );
+    } finally {
+      m.dispose();
+    }
+  });
+
+  test('a requested disconnect is not followed by a reconnect', async () => {
+    const { manager: m, states } = manager();
+    try {
+      await m.session(state.sshd.alias);
+      m.disconnect(state.sshd.alias);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.deepEqual(states, ['connecting', 'connected', 'disconnected']);
+    } finally {
+      m.dispose();
+    }
+  });
+});
+
+describe('a hung server', () => {
+  test('fails pending requests with ETIMEDOUT instead of hanging, then recovers', async () => {
+    const { manager: m } = manager();
+    const fs = m.fileSystem(state.sshd.alias);
+    try {
+      await fs.stat(state.sshd.root);
+      state.sshd.freezeConnections(true);
+      const started = Date.now();
+      const error = await rejectsWith(fs.createDirectory(state.sshd.local('made-while-frozen')), 'ETIMEDOUT');
+      assert.ok(Date.now() - started < 5000, 'it gave up within the stall timeout');
+      assert.match(error.message, /stopped answering/);
+      // The frozen connection is abandoned; a new one (served by a fresh process) works.
+      assert.equal((await fs.stat(state.sshd.root)).type.kind, 'directory');
+    } finally {
+      state.sshd.freezeConnections(false);
+      m.dispose();
+    }
+  });
+});
+
+describe('idle connections', () => {
+  test('close after the idle time and reopen on the next operation', async () => {
+    const { manager: m, states } = manager(300);
+    try {
+      const fs = m.fileSystem(state.sshd.alias);
+      await fs.stat(state.sshd.root);
+      await until(() => states.includes('disconnected'));
+      await fs.stat(state.sshd.root);
+      assert.deepEqual(states, ['connecting', 'connected', 'disconnected', 'connecting', 'connected']);
+    } finally {
+      m.dispose();
+    }
+  });
+});
