@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -84,4 +84,56 @@ test('reads StrictHostKeyChecking, UserKnownHostsFile, IdentityAgent none and Pr
   assert.deepEqual(host.userKnownHostsFiles, [join(home, 'kh1'), join(home, 'kh2')]);
   assert.equal(host.agentSocket, undefined);
   assert.equal(host.proxyJump, 'bastion');
+});
+
+test('applies Match user with the user from the URI', () => {
+  const home = homeWithConfig('Match user deploy\n  Port 2201\nHost *\n  Port 22\n');
+  assert.equal(resolve('deploy@box', home).port, 2201);
+  assert.equal(resolve('other@box', home).port, 22);
+});
+
+test('applies Match host and Match all', () => {
+  const home = homeWithConfig('Match host *.internal\n  User insider\nMatch all\n  User everyone\n');
+  assert.equal(resolve('db.internal', home).user, 'insider');
+  assert.equal(resolve('db.example', home).user, 'everyone');
+});
+
+test('never runs Match exec unless allowed', () => {
+  const home = homeWithConfig('');
+  const marker = join(home, 'exec-ran');
+  writeFileSync(join(home, '.ssh', 'config'), `Match exec "touch ${marker}"\n  User ran\n`);
+  const host = resolve('box', home);
+  assert.equal(existsSync(marker), false);
+  assert.equal(host.user, 'local');
+});
+
+test('reads hosts from the settings before ~/.ssh/config', () => {
+  const home = homeWithConfig('Host nas\n  User from-file\n  Port 1\n');
+  const host = resolveHost(parseAuthority('nas'), {
+    homeDir: home,
+    localUser: 'local',
+    configFiles: [join(home, '.ssh', 'config')],
+    leadingConfig: 'Host nas\n  User from-settings\n',
+    environment: {},
+  });
+  assert.equal(host.user, 'from-settings');
+  assert.equal(host.port, 1);
+});
+
+test('reads algorithm lines and Compression as written', () => {
+  const home = homeWithConfig(
+    'Host old\n  HostKeyAlgorithms +ssh-rsa\n  Ciphers ^aes256-ctr\n  Compression yes\n',
+  );
+  const { algorithms } = resolve('old', home);
+  assert.equal(algorithms.hostKeys, '+ssh-rsa');
+  assert.equal(algorithms.ciphers, '^aes256-ctr');
+  assert.equal(algorithms.compression, true);
+});
+
+test('turns PreferredAuthentications and the per-method switches into an order', () => {
+  const home = homeWithConfig(
+    'Host a\n  PreferredAuthentications password,publickey\nHost b\n  PasswordAuthentication no\n',
+  );
+  assert.deepEqual(resolve('a', home).preferredAuthentications, ['password', 'publickey']);
+  assert.deepEqual(resolve('b', home).preferredAuthentications, ['publickey', 'keyboard-interactive']);
 });

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { homedir, userInfo } from 'node:os';
+import { homedir, hostname, userInfo } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import SSHConfig, { LineType, type Line } from 'ssh-config';
 
@@ -31,11 +31,25 @@ export interface ResolvedHost {
   readonly proxyCommand: string | undefined;
   /** Methods to try, in order, after PreferredAuthentications and the *Authentication yes/no switches. */
   readonly preferredAuthentications: readonly AuthMethodName[];
+  readonly algorithms: AlgorithmPreferences;
+}
+
+/** The algorithm lines of the config, as written (OpenSSH's +, - and ^ forms included). */
+export interface AlgorithmPreferences {
+  readonly ciphers: string | undefined;
+  readonly kex: string | undefined;
+  readonly hostKeys: string | undefined;
+  readonly macs: string | undefined;
+  readonly compression: boolean;
 }
 
 export interface HostResolverOptions {
   /** Config files in precedence order; defaults to ~/.ssh/config then /etc/ssh/ssh_config. */
   readonly configFiles?: readonly string[];
+  /** Config text read before the files (hosts defined in the extension's settings). */
+  readonly leadingConfig?: string;
+  /** Run `Match exec` commands; off unless the user enabled it, since they run arbitrary programs. */
+  readonly allowMatchExec?: boolean;
   readonly homeDir?: string;
   readonly localUser?: string;
   readonly environment?: NodeJS.ProcessEnv;
@@ -52,10 +66,18 @@ export function resolveHost(authority: Authority, options: HostResolverOptions =
   const files = options.configFiles ?? [join(home, '.ssh', 'config'), '/etc/ssh/ssh_config'];
 
   const config = new SSHConfig();
+  if (options.leadingConfig !== undefined) {
+    config.push(...spliceIncludes([...SSHConfig.parse(options.leadingConfig)], home, 0));
+  }
   for (const file of files) {
     config.push(...readConfigFile(file, home, 0));
   }
-  const computed = config.compute({ Host: authority.host }, { ignoreCase: true, matchExec: false });
+  const computeOptions = { ignoreCase: true, matchExec: options.allowMatchExec === true };
+  // `Match user` needs the remote user: the URI's, else the one the config gives without it.
+  const firstPass = config.compute({ Host: authority.host }, computeOptions);
+  const configuredUser = typeof firstPass['user'] === 'string' ? firstPass['user'] : undefined;
+  const user = authority.user ?? configuredUser ?? localUser;
+  const computed = config.compute({ Host: authority.host, User: user }, computeOptions);
   const first = (key: string): string | undefined => {
     const value = computed[key];
     return Array.isArray(value) ? value[0] : value;
@@ -66,9 +88,18 @@ export function resolveHost(authority: Authority, options: HostResolverOptions =
   };
 
   const hostName = expandTokens(first('hostname') ?? authority.host, { h: authority.host });
-  const user = authority.user ?? first('user') ?? localUser;
   const port = authority.port ?? parseNumber(first('port'), 22, 'Port');
-  const tokens = { h: hostName, n: authority.host, p: String(port), r: user, u: localUser, d: home };
+  const tokens = {
+    h: hostName,
+    n: authority.host,
+    p: String(port),
+    r: user,
+    u: localUser,
+    d: home,
+    i: String(process.getuid?.() ?? ''),
+    l: hostname().split('.')[0] ?? '',
+    L: hostname(),
+  };
   const expandPath = (value: string): string => expandHome(expandTokens(value, tokens), home);
   const fileList = (key: string, defaults: string[]): string[] => {
     const values = all(key)
@@ -116,6 +147,13 @@ export function resolveHost(authority: Authority, options: HostResolverOptions =
     proxyCommand:
       proxyCommand === undefined || proxyCommand.toLowerCase() === 'none' ? undefined : proxyCommand,
     preferredAuthentications: authenticationOrder(first),
+    algorithms: {
+      ciphers: first('ciphers'),
+      kex: first('kexalgorithms'),
+      hostKeys: first('hostkeyalgorithms'),
+      macs: first('macs'),
+      compression: yes(first('compression')),
+    },
   };
 }
 

@@ -47,7 +47,15 @@ export async function verifyHostKey(
       `Ignoring ${certAuthorities.length} @cert-authority line(s): ssh2 cannot verify host certificates.`,
     );
   }
-  const verdict = judgeHostKey(entries, name, blob);
+  let verdict = judgeHostKey(entries, name, blob);
+  if (verdict.status === 'unknown' && name.startsWith('[')) {
+    // As ssh: a host on a non-default port whose key is listed under its bare name is known too.
+    const bareName = knownHostsName(host.hostKeyAlias ?? host.hostName, 22);
+    const bare = judgeHostKey(entries, bareName, blob);
+    if (bare.status === 'known' || bare.status === 'revoked') {
+      verdict = bare;
+    }
+  }
   const keyType = keyTypeOfBlob(blob);
   const fingerprint = sha256Fingerprint(blob);
 

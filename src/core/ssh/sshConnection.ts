@@ -5,7 +5,7 @@ import type { Logger } from '../common/logger';
 import type { Authority } from '../config/authority';
 import type { ResolvedHost } from '../config/hostResolver';
 import { SftpSession, type SftpSessionOptions } from '../sftp/session';
-import { PREFERRED_ALGORITHMS } from './algorithms';
+import { chooseAlgorithms } from './algorithms';
 import { AuthPlanner } from './authPlanner';
 import type { CredentialPrompts } from './credentials';
 import { verifyHostKey } from './hostKeyVerifier';
@@ -98,7 +98,7 @@ export class SshConnection {
     const config: ConnectConfig = {
       sock: socket,
       username: host.user,
-      algorithms: PREFERRED_ALGORITHMS,
+      algorithms: chooseAlgorithms(host.algorithms, logger),
       readyTimeout: 0,
       keepaliveInterval: host.keepaliveIntervalMs,
       keepaliveCountMax: host.keepaliveCountMax,
