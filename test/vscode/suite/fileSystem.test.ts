@@ -140,6 +140,21 @@ describe('the sftp provider inside VS Code', () => {
     assert.equal(readFileSync(local('vsc/ro.txt'), 'utf8'), 'ro');
   });
 
+  it('reaches a host through a jump host defined only in ~/.ssh/config', async () => {
+    writeLocal('vsc/via-jump.txt', 'through the bastion');
+    const viaJump = remote('vsc/via-jump.txt', requiredEnv('SFTPFS_TEST_JUMP_ALIAS'));
+    assert.equal(Buffer.from(await vscode.workspace.fs.readFile(viaJump)).toString(), 'through the bastion');
+  });
+
+  it('refuses a changed host key as Unavailable, naming the known_hosts line', async () => {
+    const error = await rejectsWithCode(
+      vscode.workspace.fs.stat(remote('vsc', requiredEnv('SFTPFS_TEST_CHANGED_KEY_ALIAS'))),
+      'Unavailable',
+    );
+    assert.match(error.message, /has changed/);
+    assert.ok(error.message.includes(`${requiredEnv('SFTPFS_TEST_CHANGED_KEY_FILE')}:2`), error.message);
+  });
+
   it('edits and saves a text document', async () => {
     writeLocal('vsc/doc.txt', 'line one\n');
     const document = await vscode.workspace.openTextDocument(remote('vsc/doc.txt'));
