@@ -263,3 +263,85 @@ describe('authentication and reachability', () => {
     await rejectsWith(h.manager.session('-oProxyCommand=touch${IFS}x'), 'EINVAL');
   });
 });
+
+describe('known_hosts variants, against the real server', () => {
+  function connectWith(
+    lines: (port: number, key: string) => string,
+    strict: ResolvedHost['strictHostKeyChecking'] = 'yes',
+  ) {
+    const file = join(h.sshd.dir, `known_hosts_${Math.random().toString(36).slice(2)}`);
+    writeFileSync(file, lines(h.sshd.port, h.sshd.hostPublicKey));
+    const manager = managerWith((host) => ({
+      ...host,
+      userKnownHostsFiles: [file],
+      globalKnownHostsFiles: [],
+      strictHostKeyChecking: strict,
+    }));
+    return {
+      file,
+      attempt: async () => {
+        try {
+          await manager.session(h.sshd.alias);
+        } finally {
+          manager.dispose();
+        }
+      },
+    };
+  }
+
+  test('accepts a hashed entry written by ssh-keygen -H', async () => {
+    const { file, attempt } = connectWith((port, key) => `[127.0.0.1]:${port} ${key}\n`);
+    execFileSync('ssh-keygen', ['-q', '-H', '-f', file]);
+    assert.match(readFileSync(file, 'utf8'), /^\|1\|/);
+    await attempt();
+  });
+
+  test('accepts a wildcard entry', async () => {
+    await connectWith((port, key) => `[127.0.0.?]:${port} ${key}\n`).attempt();
+  });
+
+  test('a negated pattern vetoes an otherwise matching line', async () => {
+    const { attempt } = connectWith((port, key) => `[127.0.0.*]:${port},![127.0.0.1]:${port} ${key}\n`);
+    await rejectsWith(attempt(), 'EHOSTKEY');
+  });
+
+  test('accepts the bare host name for a non-default port, as ssh does', async () => {
+    await connectWith((_port, key) => `127.0.0.1 ${key}\n`).attempt();
+  });
+
+  test('StrictHostKeyChecking no records an unknown key and connects', async () => {
+    const { file, attempt } = connectWith(() => '', 'no');
+    await attempt();
+    assert.ok(readFileSync(file, 'utf8').includes(h.sshd.hostPublicKey));
+  });
+
+  test('a key in PEM format works too', async () => {
+    const pem = join(h.sshd.dir, 'client_pem');
+    writeFileSync(pem, readFileSync(h.sshd.clientKey), { mode: 0o600 });
+    execFileSync('ssh-keygen', ['-q', '-p', '-N', '', '-P', '', '-m', 'PEM', '-f', pem]);
+    const manager = managerWith((host) => ({ ...host, identityFiles: [pem], agentSocket: undefined }));
+    try {
+      await manager.session(h.sshd.alias);
+    } finally {
+      manager.dispose();
+    }
+  });
+
+  test('a file that is not a key is skipped with a message naming the formats that work', async () => {
+    const junk = join(h.sshd.dir, 'not_a_key');
+    writeFileSync(junk, 'this is not a key\n');
+    const logger = new RecordingLogger();
+    const manager = managerWith(
+      (host) => ({ ...host, identityFiles: [junk], agentSocket: undefined }),
+      logger,
+    );
+    try {
+      await rejectsWith(manager.session(h.sshd.alias), 'EAUTH');
+      assert.ok(
+        logger.lines.some((line) => line.includes(junk) && line.includes('OpenSSH, PEM and PuTTY v2')),
+      );
+    } finally {
+      manager.dispose();
+    }
+  });
+});
