@@ -6,7 +6,7 @@ import type { Page } from 'playwright-core';
 
 import { launchChromium } from '../support/browser';
 import { PROJECT_ROOT, installExtension, startCodeServer, type CodeServer } from '../support/codeServer';
-import { startSshd, type SshdFixture } from '../support/sshd';
+import { TEST_PASSWORD, canManageAccounts, startSshd, type SshdFixture } from '../support/sshd';
 
 /**
  * The in-editor tier: a real sshd, a real VS Code (code-server) and Chromium driven by playwright-core.
@@ -34,7 +34,8 @@ async function main(): Promise<number> {
   let server: CodeServer | undefined;
   let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
   try {
-    sshd = await startSshd();
+    // Passwords are allowed too (the test account's password can be set only as root).
+    sshd = await startSshd(canManageAccounts ? { config: ['PasswordAuthentication yes'] } : {});
     bastion = await startSshd({ alias: 'bastion' });
     const home = join(work, 'home');
     mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
@@ -68,6 +69,11 @@ async function main(): Promise<number> {
       ...(await runUnknownHostStory(await browser.context.newPage(), server, sshd, hosts.learnedKnownHosts)),
     );
     outcomes.push(...(await runChangedKeyStory(await browser.context.newPage(), server, sshd)));
+    if (canManageAccounts) {
+      outcomes.push(...(await runRememberedPasswordStory(await browser.context.newPage(), server, sshd)));
+    } else {
+      console.log('skipped: the password story needs root to set the test account password');
+    }
   } catch (error) {
     outcomes.push({
       title: 'in-editor tier setup',
@@ -225,6 +231,7 @@ function writeClientConfig(
       `Host bastion\n  HostName 127.0.0.1\n  Port ${bastion.port}\n${login(bastion, bothKeys, 'yes')}`,
       `Host unknown-host\n  HostName 127.0.0.1\n  Port ${sshd.port}\n${login(sshd, learnedKnownHosts, 'ask')}`,
       `Host changed-key\n  HostName 127.0.0.1\n  Port ${sshd.port}\n${login(sshd, changedKnownHosts, 'ask')}`,
+      `Host with-password\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile none\n  IdentityAgent none\n  UserKnownHostsFile ${bothKeys}\n`,
     ].join('\n'),
   );
   return { learnedKnownHosts, changedKnownHosts };
@@ -291,6 +298,75 @@ async function runChangedKeyStory(page: Page, server: CodeServer, sshd: SshdFixt
   } finally {
     await page.close();
   }
+}
+
+/**
+ * A password is asked for, remembered only after the user chooses Remember, used without asking on
+ * the next connection, and forgotten by the Forget Saved Credentials command.
+ */
+async function runRememberedPasswordStory(
+  page: Page,
+  server: CodeServer,
+  sshd: SshdFixture,
+): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  const folder = `${server.url}/?folder=${encodeURIComponent(`sftp://with-password${sshd.local('project')}`)}`;
+  const passwordBox = page.locator('.quick-input-widget').filter({ hasText: 'Password for' });
+  const explorerReady = (): Promise<void> =>
+    page.getByRole('treeitem', { name: 'hello.txt' }).first().waitFor({ timeout: 60_000 });
+  const step = async (title: string, body: () => Promise<void>): Promise<boolean> => {
+    try {
+      await body();
+      outcomes.push({ title: `password: ${title}`, state: 'passed' });
+      return true;
+    } catch (error) {
+      await page.screenshot({ path: join(ARTIFACTS, 'failure-password.png') }).catch(() => undefined);
+      outcomes.push({
+        title: `password: ${title}`,
+        state: 'failed',
+        error: String((error as Error).stack ?? error),
+      });
+      return false;
+    }
+  };
+  const asked = await step('the password is asked in a hidden input box and logs in', async () => {
+    await page.goto(folder);
+    await passwordBox.waitFor({ timeout: 60_000 });
+    if ((await passwordBox.locator('input').getAttribute('type')) !== 'password') {
+      throw new Error('the password input is not hidden');
+    }
+    await page.screenshot({ path: join(ARTIFACTS, 'password-prompt.png') });
+    await page.keyboard.type(TEST_PASSWORD);
+    await page.keyboard.press('Enter');
+    await explorerReady();
+  });
+  const remembered =
+    asked &&
+    (await step('choosing Remember keeps it: the next window connects without asking', async () => {
+      await page.getByRole('button', { name: 'Remember' }).click({ timeout: 30_000 });
+      await page.waitForTimeout(500);
+      await page.goto(folder);
+      await explorerReady();
+      if (await passwordBox.isVisible()) {
+        throw new Error('the password was asked again');
+      }
+    }));
+  if (remembered) {
+    await step('Forget Saved Credentials forgets it: the next window asks again', async () => {
+      await page.keyboard.press('F1');
+      await page.keyboard.type('SFTP: Forget Saved Credentials');
+      await page.waitForTimeout(300);
+      await page.keyboard.press('Enter');
+      await page
+        .getByText(/Forgot 1 saved/)
+        .first()
+        .waitFor({ timeout: 30_000 });
+      await page.goto(folder);
+      await passwordBox.waitFor({ timeout: 60_000 });
+    });
+  }
+  await page.close();
+  return outcomes;
 }
 
 function extensionHostLog(server: CodeServer): string {
