@@ -37,6 +37,9 @@ export class SftpSession {
   /** Rejecters of every request in flight, so a stall or a close fails them at once. */
   private readonly pending = new Set<(error: RemoteFsError) => void>();
   private lastAnswerAt = Date.now();
+  private openHandles = 0;
+  /** The most handles this session held open at once (a benchmark and test figure). */
+  peakOpenHandles = 0;
   private watchdog: NodeJS.Timeout | undefined;
 
   constructor(
@@ -284,6 +287,11 @@ export class SftpSession {
     });
   }
 
+  private countOpened(): void {
+    this.openHandles++;
+    this.peakOpenHandles = Math.max(this.peakOpenHandles, this.openHandles);
+  }
+
   /** Lists a folder: OPENDIR, READDIR until EOF, CLOSE (ssh2 drops `.` and `..`). */
   readdir(path: string): Promise<FileEntry[]> {
     return this.outerHandleSlots.run(async () => {
@@ -315,15 +323,21 @@ export class SftpSession {
     path: string,
     use: (handle: Handle) => Promise<T>,
   ): Promise<T> {
+    this.countOpened();
     let result: T;
     try {
       result = await use(handle);
     } catch (error) {
       await this.call<void>(path, (cb) => this.sftp.close(handle, cb)).catch(() => undefined);
+      this.openHandles--;
       throw error;
     }
-    // A failed CLOSE after writing can mean the data never reached the disk, so it is reported.
-    await this.call<void>(path, (cb) => this.sftp.close(handle, cb));
+    try {
+      // A failed CLOSE after writing can mean the data never reached the disk, so it is reported.
+      await this.call<void>(path, (cb) => this.sftp.close(handle, cb));
+    } finally {
+      this.openHandles--;
+    }
     return result;
   }
 }

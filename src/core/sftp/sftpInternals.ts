@@ -38,3 +38,56 @@ export function readServerLimits(sftp: SFTPWrapper): ServerLimits {
     maxOpenHandles: positive(internals.maxOpenHandles, Infinity),
   };
 }
+
+interface Ssh2ChannelPrivate {
+  incoming?: { window: number };
+  outgoing?: { id: number; state?: string };
+  _protocol?: { channelWindowAdjust(recipient: number, amount: number): void };
+  push?: (data: Buffer | null) => unknown;
+}
+
+/**
+ * Grows the SFTP channel's receive window to `bytes` and keeps it there. ssh2 opens every channel with
+ * a fixed 2 MiB window and tops it up to that size only: at 50 ms round trip that caps a download at
+ * about 20 MB/s however many READs are in flight. The window is topped up after each incoming packet,
+ * before ssh2's own check, which then never fires. Answers false when ssh2's internals are not as
+ * expected (the integration test fails loudly in that case).
+ */
+export function enlargeReceiveWindow(sftp: SFTPWrapper, bytes: number): boolean {
+  const channel = sftp as unknown as Ssh2ChannelPrivate;
+  const incoming = channel.incoming;
+  const outgoing = channel.outgoing;
+  const protocol = channel._protocol;
+  const originalPush = channel.push;
+  if (
+    incoming === undefined ||
+    outgoing === undefined ||
+    protocol === undefined ||
+    typeof incoming.window !== 'number' ||
+    typeof protocol.channelWindowAdjust !== 'function' ||
+    typeof originalPush !== 'function'
+  ) {
+    return false;
+  }
+  const topUp = (): void => {
+    const amount = bytes - incoming.window;
+    if (amount > 0 && outgoing.state !== 'closed') {
+      incoming.window += amount;
+      protocol.channelWindowAdjust(outgoing.id, amount);
+    }
+  };
+  channel.push = (data: Buffer | null): unknown => {
+    const result = originalPush.call(sftp, data);
+    if (data !== null && incoming.window <= bytes / 2) {
+      topUp();
+    }
+    return result;
+  };
+  topUp();
+  return true;
+}
+
+/** The channel's current receive window, for the test that guards enlargeReceiveWindow. */
+export function receiveWindowOf(sftp: SFTPWrapper): number | undefined {
+  return (sftp as unknown as Ssh2ChannelPrivate).incoming?.window;
+}

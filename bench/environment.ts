@@ -1,0 +1,164 @@
+import { spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, type SFTPWrapper } from 'ssh2';
+
+import { nullLogger } from '../src/core/common/logger';
+import { ConnectionManager } from '../src/core/connection/connectionManager';
+import type { RemoteFileSystem } from '../src/core/fs/remoteFileSystem';
+import type { SftpSession } from '../src/core/sftp/session';
+import { startSshd, type SshdFixture } from '../test/support/sshd';
+import { startLatencyProxy, type LatencyProxy } from './latencyProxy';
+
+/** One way to reach the server: straight to sshd, or through the latency line. */
+export interface Link {
+  readonly name: 'loopback' | '50 ms RTT';
+  readonly port: number;
+  readonly rttMs: number;
+}
+
+/**
+ * Everything a benchmark needs: a real sshd, data on tmpfs where the machine has it (so disks do not
+ * distort the comparison), a latency line, and the three contenders' ways in.
+ */
+export class BenchEnvironment {
+  private constructor(
+    readonly sshd: SshdFixture,
+    readonly dataDir: string,
+    readonly localDir: string,
+    readonly loopback: Link,
+    readonly slow: Link,
+    private readonly proxy: LatencyProxy,
+    private readonly knownHosts: string,
+  ) {}
+
+  static async start(): Promise<BenchEnvironment> {
+    const sshd = await startSshd();
+    const ram = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+    const dataDir = mkdtempSync(join(ram, 'sftpfs-bench-'));
+    chownSync(dataDir, sshd.uid, sshd.gid);
+    const localDir = mkdtempSync(join(ram, 'sftpfs-bench-local-'));
+    const proxy = await startLatencyProxy(sshd.port, 25);
+    const knownHosts = join(sshd.dir, 'known_hosts_bench');
+    writeFileSync(
+      knownHosts,
+      `${readFileSync(sshd.knownHosts, 'utf8')}[127.0.0.1]:${proxy.port} ${sshd.hostPublicKey}\n`,
+    );
+    return new BenchEnvironment(
+      sshd,
+      dataDir,
+      localDir,
+      { name: 'loopback', port: sshd.port, rttMs: 0 },
+      { name: '50 ms RTT', port: proxy.port, rttMs: 50 },
+      proxy,
+      knownHosts,
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.proxy.close();
+    await this.sshd.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
+    rmSync(this.localDir, { recursive: true, force: true });
+  }
+
+  remote(name: string): string {
+    return join(this.dataDir, name);
+  }
+
+  /** A file in the served folder, owned by the SFTP account. */
+  writeRemote(name: string, content: Buffer | string): string {
+    const path = this.remote(name);
+    writeFileSync(path, content);
+    chownSync(path, this.sshd.uid, this.sshd.gid);
+    return path;
+  }
+
+  mkdirRemote(name: string): string {
+    const path = this.remote(name);
+    mkdirSync(path, { recursive: true });
+    chownSync(path, this.sshd.uid, this.sshd.gid);
+    return path;
+  }
+
+  /** This extension's core, exactly as the provider uses it, over `link`. */
+  ours(link: Link): { manager: ConnectionManager; fs: RemoteFileSystem; session(): Promise<SftpSession> } {
+    const manager = new ConnectionManager({
+      resolveHost: (authority) => ({
+        ...this.sshd.resolve(authority),
+        port: link.port,
+        userKnownHostsFiles: [this.knownHosts],
+      }),
+      logger: nullLogger,
+      fileSystem: { maxReadFileBytes: 2 * 1024 * 1024 * 1024 },
+      lifecycle: { idleTimeoutMs: 0 },
+    });
+    return {
+      manager,
+      fs: manager.fileSystem(this.sshd.alias),
+      session: () => manager.session(this.sshd.alias),
+    };
+  }
+
+  /** OpenSSH's sftp client in batch mode, with the same cipher; answers the wall time in ms. */
+  sftpBatch(link: Link, commands: readonly string[]): number {
+    const batch = join(this.localDir, 'batch.txt');
+    writeFileSync(batch, `${commands.join('\n')}\n`);
+    const started = process.hrtime.bigint();
+    const result = spawnSync(
+      'sftp',
+      [
+        '-q',
+        '-b',
+        batch,
+        '-F',
+        '/dev/null',
+        '-P',
+        String(link.port),
+        '-c',
+        'aes128-gcm@openssh.com',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        `IdentityFile=${this.sshd.clientKey}`,
+        '-o',
+        `UserKnownHostsFile=${this.knownHosts}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        `${this.sshd.user}@127.0.0.1`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' },
+    );
+    const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+    if (result.status !== 0) {
+      throw new Error(`sftp failed (${result.status}): ${result.stderr}`);
+    }
+    return elapsed;
+  }
+
+  /**
+   * The peers' way: ssh2 with its defaults (no TCP_NODELAY, 2 MiB window) and its stop-and-wait
+   * createReadStream/createWriteStream, one chunk per round trip.
+   */
+  async streamClient(link: Link): Promise<{ sftp: SFTPWrapper; close(): void }> {
+    const client = new Client();
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', () => resolve());
+      client.once('error', reject);
+      client.connect({
+        host: '127.0.0.1',
+        port: link.port,
+        username: this.sshd.user,
+        privateKey: readFileSync(this.sshd.clientKey),
+        hostVerifier: () => true, // the peers' behaviour; only ever pointed at our own loopback sshd
+      });
+    });
+    const sftp = await new Promise<SFTPWrapper>((resolve, reject) =>
+      client.sftp((error, channel) => (error ? reject(error) : resolve(channel))),
+    );
+    return { sftp, close: () => client.end() };
+  }
+}
