@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,40 +101,43 @@ export class BenchEnvironment {
     };
   }
 
-  /** OpenSSH's sftp client in batch mode, with the same cipher; answers the wall time in ms. */
-  sftpBatch(link: Link, commands: readonly string[]): number {
+  /**
+   * OpenSSH's sftp client in batch mode, with the same cipher; answers the wall time in ms. Spawned
+   * asynchronously: the latency line runs in this process and must keep relaying meanwhile.
+   */
+  async sftpBatch(link: Link, commands: readonly string[]): Promise<number> {
     const batch = join(this.localDir, 'batch.txt');
     writeFileSync(batch, `${commands.join('\n')}\n`);
+    const args = [
+      '-q',
+      '-b',
+      batch,
+      '-F',
+      '/dev/null',
+      '-P',
+      String(link.port),
+      '-c',
+      'aes128-gcm@openssh.com',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      `IdentityFile=${this.sshd.clientKey}`,
+      '-o',
+      `UserKnownHostsFile=${this.knownHosts}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      `${this.sshd.user}@127.0.0.1`,
+    ];
     const started = process.hrtime.bigint();
-    const result = spawnSync(
-      'sftp',
-      [
-        '-q',
-        '-b',
-        batch,
-        '-F',
-        '/dev/null',
-        '-P',
-        String(link.port),
-        '-c',
-        'aes128-gcm@openssh.com',
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        `IdentityFile=${this.sshd.clientKey}`,
-        '-o',
-        `UserKnownHostsFile=${this.knownHosts}`,
-        '-o',
-        'StrictHostKeyChecking=yes',
-        `${this.sshd.user}@127.0.0.1`,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' },
-    );
+    const child = spawn('sftp', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
     const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
-    if (result.status !== 0) {
-      throw new Error(`sftp failed (${result.status}): ${result.stderr}`);
+    if (status !== 0) {
+      throw new Error(`sftp failed (${status}): ${stderr}`);
     }
     return elapsed;
   }

@@ -74,8 +74,14 @@ async function interleaved(
 async function main(): Promise<void> {
   const env = await BenchEnvironment.start();
   try {
-    const noop = (link: Link): number => median([0, 1, 2].map(() => env.sftpBatch(link, ['pwd'])));
-    const sftpNoop = { loopback: noop(env.loopback), slow: noop(env.slow) };
+    const noop = async (link: Link): Promise<number> => {
+      const samples: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        samples.push(await env.sftpBatch(link, ['pwd']));
+      }
+      return median(samples);
+    };
+    const sftpNoop = { loopback: await noop(env.loopback), slow: await noop(env.slow) };
     console.log(
       `sftp session overhead (subtracted): loopback ${sftpNoop.loopback.toFixed(0)} ms, 50 ms RTT ${sftpNoop.slow.toFixed(0)} ms`,
     );
@@ -115,7 +121,7 @@ async function transferCases(
         'this extension': () =>
           time(async () => check(sha(await ours.fs.readFile(remote)) === digest, 'readFile content')),
         'OpenSSH sftp': async () => {
-          const ms = env.sftpBatch(link, [`get ${remote} ${localCopy}`]) - noopMs;
+          const ms = (await env.sftpBatch(link, [`get ${remote} ${localCopy}`])) - noopMs;
           check(sha(readFileSync(localCopy)) === digest, 'sftp get content');
           return ms;
         },
@@ -143,7 +149,7 @@ async function transferCases(
           return ms;
         },
         'OpenSSH sftp': async () => {
-          const ms = env.sftpBatch(link, [`put ${localSource} ${target}`]) - noopMs;
+          const ms = (await env.sftpBatch(link, [`put ${localSource} ${target}`])) - noopMs;
           check(sha(readFileSync(target)) === digest, 'sftp put content');
           return ms;
         },
@@ -185,13 +191,19 @@ async function memoryCase(env: BenchEnvironment): Promise<void> {
   await ours.session();
   const growth: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
+    // JavaScript-visible memory (buffers + heap): RSS does not shrink after a collection, so later
+    // rounds would reuse pages and under-report.
+    const used = (): number => {
+      const usage = process.memoryUsage();
+      return usage.arrayBuffers + usage.heapUsed;
+    };
     (globalThis as { gc?: () => void }).gc?.();
-    const baseline = process.memoryUsage().rss;
+    const baseline = used();
     let peak = baseline;
-    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 2);
+    const sampler = setInterval(() => (peak = Math.max(peak, used())), 2);
     let data: Uint8Array | undefined = await ours.fs.readFile(remote);
     clearInterval(sampler);
-    peak = Math.max(peak, process.memoryUsage().rss);
+    peak = Math.max(peak, used());
     check(data.length === BIG, 'memory case length');
     data = undefined;
     growth.push((peak - baseline) / BIG);
@@ -229,7 +241,7 @@ async function metadataCases(
   const listing = await interleaved({
     'this extension': () =>
       time(async () => check((await ours.fs.readDirectory(big)).length === 10_000, '10,000 entries')),
-    'OpenSSH sftp ls -l': async () => env.sftpBatch(link, [`ls -l ${big}`]) - sftpNoop.slow,
+    'OpenSSH sftp ls -l': async () => (await env.sftpBatch(link, [`ls -l ${big}`])) - sftpNoop.slow,
   });
   const listOurs = median(listing.get('this extension') ?? []);
   const listSftp = median(listing.get('OpenSSH sftp ls -l') ?? []);
@@ -302,7 +314,7 @@ async function metadataCases(
           fresh.manager.dispose();
         }
       }),
-    'OpenSSH sftp': async () => env.sftpBatch(link, [`ls ${small}`]),
+    'OpenSSH sftp': () => env.sftpBatch(link, [`ls ${small}`]),
   });
   const connectOurs = median(connecting.get('this extension') ?? []);
   const connectSftp = median(connecting.get('OpenSSH sftp') ?? []);
@@ -351,7 +363,7 @@ async function copyCase(env: BenchEnvironment, sftpNoopMs: number): Promise<void
     },
     'OpenSSH sftp put -r': async () => {
       const target = env.remote(`copy-sftp-${round++}`);
-      const ms = env.sftpBatch(env.loopback, [`put -r ${source} ${target}`]) - sftpNoopMs;
+      const ms = (await env.sftpBatch(env.loopback, [`put -r ${source} ${target}`])) - sftpNoopMs;
       verify(target);
       return ms;
     },

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
+import { receiveWindowOf } from '../../src/core/sftp/sftpInternals';
 import type { ResolvedHost } from '../../src/core/config/hostResolver';
 import { freePort, stopProcess } from '../support/sshd';
 import { RecordingLogger, rejectsWith, useSshd } from '../support/harness';
@@ -43,6 +44,16 @@ describe('connections', () => {
     assert.ok(session.hasExtension('posix-rename@openssh.com'));
     assert.ok(session.hasExtension('fsync@openssh.com'));
     assert.ok(session.hasExtension('copy-data'));
+  });
+
+  test('keeps the enlarged receive window through a download (guards an ssh2 internal)', async () => {
+    h.sshd.writeLocal('window.bin', Buffer.alloc(8 * 1024 * 1024));
+    await h.fs.readFile(h.path('window.bin'));
+    const session = await h.manager.session(h.sshd.alias);
+    assert.ok(
+      (receiveWindowOf(session.channel) ?? 0) > 16 * 1024 * 1024,
+      'ssh2 would have shrunk it to 2 MiB',
+    );
   });
 
   test('shares one connection between concurrent operations', async () => {

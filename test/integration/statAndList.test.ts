@@ -109,3 +109,22 @@ describe('readDirectory', () => {
     }
   });
 });
+
+describe('attributes seen moments ago', () => {
+  test('our own save is never answered from what was known before it', async () => {
+    const local = h.sshd.writeLocal('cache-own-write.txt', 'short');
+    assert.equal((await h.fs.stat(local)).size, 5);
+    await h.fs.writeFile(local, Buffer.from('a longer content'), { create: true, overwrite: true });
+    assert.equal((await h.fs.stat(local)).size, 16);
+    await h.fs.delete(local, { recursive: false });
+    await rejectsWith(h.fs.stat(local), 'ENOENT');
+  });
+
+  test('a change made on the server shows once the attributes have expired (1 s)', async () => {
+    const local = h.sshd.writeLocal('cache-external.txt', 'one');
+    assert.equal((await h.fs.stat(local)).size, 3);
+    h.sshd.writeLocal('cache-external.txt', 'three');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    assert.equal((await h.fs.stat(local)).size, 5);
+  });
+});

@@ -38,7 +38,7 @@ export interface ReplaceRequest {
  * Replaces a file so that readers see the old content or the new one, never a mix: write a temporary
  * sibling with the original's permissions, fsync it when the server offers fsync@openssh.com, close
  * it, then rename it over the original with posix-rename@openssh.com. On any failure the temporary is
- * removed and the original is left untouched.
+ * removed and the original is left untouched. Answers the new file's attributes when known.
  *
  * Where that is impossible it falls back deliberately and says so in the log: without posix-rename,
  * the original is moved aside first (a short window without a file, never a truncated one); when the
@@ -48,14 +48,15 @@ export async function replaceAtomically(
   session: SftpSession,
   logger: Logger,
   request: ReplaceRequest,
-): Promise<void> {
+): Promise<Attributes | undefined> {
   const { target, existing } = request;
   const permissions =
     request.permissions ?? (existing?.mode === undefined ? undefined : existing.mode & 0o7777);
   const temporary = temporarySiblingOf(target);
 
+  let written: Attributes;
   try {
-    await session.withFile(
+    const pending = await session.withFile(
       temporary,
       'wx',
       {},
@@ -64,12 +65,18 @@ export async function replaceAtomically(
         const setMode =
           permissions === undefined ? undefined : session.fsetstat(handle, { mode: permissions }, temporary);
         await Promise.all([setMode, request.fill(handle, temporary)]);
-        if (session.hasExtension('fsync@openssh.com')) {
-          await session.fsync(handle, temporary);
-        }
+        // FSYNC and FSTAT go out in the same flight as the CLOSE that follows: one round trip for
+        // all three. The server handles them in order, so the data is on disk before the CLOSE.
+        const flushed = settle(
+          session.hasExtension('fsync@openssh.com') ? session.fsync(handle, temporary) : Promise.resolve(),
+        );
+        const attributes = settle(session.fstat(handle, temporary));
+        return { flushed, attributes };
       },
       request.inner,
     );
+    await unwrap(pending.flushed);
+    written = await unwrap(pending.attributes);
   } catch (error) {
     await removeOrRemember(session, temporary, request.onOrphan);
     const explained = await explainCreateFailure(session, error, temporary);
@@ -77,7 +84,8 @@ export async function replaceAtomically(
       logger.warn(
         `The folder of ${target} is not writable, so an atomic save is impossible; overwriting the file in place instead.`,
       );
-      return overwriteInPlace(session, request);
+      await overwriteInPlace(session, request);
+      return undefined;
     }
     if (explained instanceof RemoteFsError && explained.path === temporary) {
       // Name the file the user saved, not our temporary.
@@ -96,6 +104,26 @@ export async function replaceAtomically(
     await removeOrRemember(session, temporary, request.onOrphan);
     throw error;
   }
+  // A rename keeps the inode, so these are the attributes of the saved file.
+  return written;
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** A promise that never rejects, so one sent ahead can wait without an unhandled rejection. */
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ ok: true, value }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+}
+
+async function unwrap<T>(settled: Promise<Settled<T>>): Promise<T> {
+  const outcome = await settled;
+  if (!outcome.ok) {
+    throw outcome.error;
+  }
+  return outcome.value;
 }
 
 async function moveIntoPlace(

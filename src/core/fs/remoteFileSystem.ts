@@ -15,6 +15,7 @@ import { kindOfMode } from '../sftp/attrs';
 import type { SftpSession } from '../sftp/session';
 import { readWholeFile, streamCopy, writeWholeFile } from '../sftp/transfer';
 import { replaceAtomically } from './atomicReplace';
+import { AttributeCache, type KnownAttributes } from './attributeCache';
 import type { EntryStat, EntryType, WriteOptions } from './entryType';
 import { explainCreateFailure, lstatOrUndefined, withCode } from './refine';
 
@@ -26,6 +27,8 @@ const MAX_LINK_HOPS = 40;
 export interface RemoteFileSystemOptions {
   /** readFile fails with ETOOLARGE above this many bytes. */
   readonly maxReadFileBytes: number;
+  /** How long attributes seen in a listing or stat answer later stats (default 1 s; 0 turns it off). */
+  readonly attributeLifetimeMs?: number;
 }
 
 /** Where a RemoteFileSystem gets its session, and whether a dropped one is coming back. */
@@ -47,11 +50,32 @@ export class RemoteFileSystem {
     this.orphans.add(temporary);
   };
 
+  private readonly attributes: AttributeCache;
+
   constructor(
     private readonly source: SessionSource,
     private readonly logger: Logger,
     private readonly options: RemoteFileSystemOptions,
-  ) {}
+  ) {
+    this.attributes = new AttributeCache(options.attributeLifetimeMs ?? 1000);
+  }
+
+  /** Our own change to these paths: what was known about them (and their folders) is now wrong. */
+  private changed(...paths: string[]): void {
+    for (const path of paths) {
+      this.attributes.forgetTree(path);
+      this.attributes.forget(parentOf(path)); // its modification time changes too
+    }
+  }
+
+  /** lstat, answered from attributes seen a moment ago when there are some. */
+  private async lstatKnown(session: SftpSession, path: string): Promise<Attributes | undefined> {
+    const known = this.attributes.get(path);
+    if (known !== undefined) {
+      return known.own;
+    }
+    return lstatOrUndefined(session, path);
+  }
 
   private async session(): Promise<SftpSession> {
     const session = await this.source.session();
@@ -105,13 +129,16 @@ export class RemoteFileSystem {
   }
 
   private async statOn(session: SftpSession, path: string): Promise<EntryStat> {
-    const own = await session.lstat(path);
-    if (kindOfMode(own.mode) !== 'symlink') {
-      return toEntryStat(own, false);
+    const known = this.attributes.get(path);
+    if (known !== undefined && (kindOfMode(known.own.mode) !== 'symlink' || known.target !== undefined)) {
+      return describe(known);
     }
-    const target = await statOrUndefined(session, path);
-    // A broken link has no target type; it still exists, so it is reported rather than hidden.
-    return target === undefined ? toEntryStat(own, true, 'unknown') : toEntryStat(target, true);
+    const own = await session.lstat(path);
+    const target =
+      kindOfMode(own.mode) === 'symlink' ? ((await statOrUndefined(session, path)) ?? null) : undefined;
+    const value = target === undefined ? { own } : { own, target };
+    this.attributes.set(path, value);
+    return describe(value);
   }
 
   async readDirectory(rawPath: string): Promise<Array<[string, EntryType]>> {
@@ -141,6 +168,9 @@ export class RemoteFileSystem {
       const kind = kindOfMode(entry.attrs.mode);
       if (kind === 'symlink') {
         links.push({ name: entry.filename, index: result.length });
+      } else {
+        // The Explorer stats every child right after a listing when sorting by date: answer from here.
+        this.attributes.set(joinRemote(path, entry.filename), { own: entry.attrs });
       }
       result.push([
         entry.filename,
@@ -148,9 +178,15 @@ export class RemoteFileSystem {
       ]);
     }
     // READDIR attributes come from lstat: resolve links so a link to a folder can be expanded.
+    const ownAttrs = new Map(entries.map((entry) => [entry.filename, entry.attrs]));
     await forEachBounded(links, TREE_CONCURRENCY, async ({ name, index }) => {
-      const target = await statOrUndefined(session, joinRemote(path, name));
+      const child = joinRemote(path, name);
+      const target = await statOrUndefined(session, child);
       result[index] = [name, { kind: target === undefined ? 'unknown' : plainKind(target), symlink: true }];
+      const own = ownAttrs.get(name);
+      if (own !== undefined) {
+        this.attributes.set(child, { own, target: target ?? null });
+      }
     });
     return result;
   }
@@ -195,7 +231,9 @@ export class RemoteFileSystem {
     options: WriteOptions,
   ): Promise<void> {
     // Saves go through symlinks to their target, as a local editor's would.
-    const { path: target, attrs: existing } = await resolveLinks(session, path);
+    const { path: target, attrs: existing } = await resolveLinks(session, path, (p) =>
+      this.lstatKnown(session, p),
+    );
     if (existing !== undefined && kindOfMode(existing.mode) === 'directory') {
       throw new RemoteFsError('EISDIR', 'Cannot write to a folder', { path });
     }
@@ -205,17 +243,24 @@ export class RemoteFileSystem {
     if (existing !== undefined && options.create && !options.overwrite) {
       throw new RemoteFsError('EEXIST', 'File already exists', { path });
     }
-    await replaceAtomically(session, this.logger, {
+    this.changed(path, target);
+    const written = await replaceAtomically(session, this.logger, {
       target,
       existing,
       onOrphan: this.rememberOrphan,
       fill: (handle, temporary) => writeWholeFile(session, handle, temporary, content),
     });
+    this.changed(path, target);
+    if (written !== undefined && path === target) {
+      // VS Code stats the file right after saving: that stat is answered from the save itself.
+      this.attributes.set(target, { own: written });
+    }
   }
 
   async createDirectory(rawPath: string): Promise<void> {
     const path = normalizeRemotePath(rawPath);
     const session = await this.session();
+    this.changed(path);
     try {
       await session.mkdir(path);
     } catch (error) {
@@ -229,6 +274,7 @@ export class RemoteFileSystem {
       throw new RemoteFsError('EINVAL', 'Refusing to delete the root folder', { path });
     }
     const session = await this.session();
+    this.changed(path);
     const attrs = await session.lstat(path);
     if (kindOfMode(attrs.mode) !== 'directory') {
       // Files and links alike: a link to a folder is removed, never followed.
@@ -246,6 +292,7 @@ export class RemoteFileSystem {
     const from = normalizeRemotePath(rawFrom);
     const to = normalizeRemotePath(rawTo);
     const session = await this.session();
+    this.changed(from, to);
     await session.lstat(from);
     if (from === to) {
       return;
@@ -283,6 +330,7 @@ export class RemoteFileSystem {
     const from = normalizeRemotePath(rawFrom);
     const to = normalizeRemotePath(rawTo);
     const session = await this.session();
+    this.changed(to);
     // Like cp: the top-level source is followed if it is a link; links inside folders stay links.
     const source = await session.stat(from);
     if (from === to) {
@@ -387,6 +435,16 @@ function plainKind(attrs: Attributes): EntryType['kind'] {
   return kind === 'directory' ? 'directory' : kind === 'file' ? 'file' : 'unknown';
 }
 
+function describe(known: KnownAttributes): EntryStat {
+  if (kindOfMode(known.own.mode) !== 'symlink') {
+    return toEntryStat(known.own, false);
+  }
+  // A broken link has no target type; it still exists, so it is reported rather than hidden.
+  return known.target === null || known.target === undefined
+    ? toEntryStat(known.own, true, 'unknown')
+    : toEntryStat(known.target, true);
+}
+
 function toEntryStat(
   attrs: Attributes,
   symlink: boolean,
@@ -417,10 +475,11 @@ async function statOrUndefined(session: SftpSession, path: string): Promise<Attr
 async function resolveLinks(
   session: SftpSession,
   path: string,
+  lstat: (path: string) => Promise<Attributes | undefined>,
 ): Promise<{ path: string; attrs: Attributes | undefined }> {
   let current = path;
   for (let hop = 0; hop <= MAX_LINK_HOPS; hop++) {
-    const attrs = await lstatOrUndefined(session, current);
+    const attrs = await lstat(current);
     if (attrs === undefined || kindOfMode(attrs.mode) !== 'symlink') {
       return { path: current, attrs };
     }

@@ -3,7 +3,12 @@ import type { Attributes, FileEntry, InputAttributes, SFTPWrapper } from 'ssh2';
 import { RemoteFsError } from '../common/errors';
 import { Limiter } from '../common/limiter';
 import type { Logger } from '../common/logger';
-import { readServerExtensions, readServerLimits, type ServerLimits } from './sftpInternals';
+import {
+  enlargeReceiveWindow,
+  readServerExtensions,
+  readServerLimits,
+  type ServerLimits,
+} from './sftpInternals';
 import { toRemoteError } from './statusCodes';
 
 export type Handle = Buffer;
@@ -11,6 +16,8 @@ export type OpenFlags = 'r' | 'r+' | 'w' | 'wx';
 
 /** The most handles one session keeps open at once, whatever the server allows (OpenSSH's sftp uses 64). */
 const MAX_HANDLES_PER_SESSION = 64;
+/** READDIR requests kept in flight on one folder handle after the first batch. */
+const READDIR_DEPTH = 16;
 
 export interface SftpSessionOptions {
   /**
@@ -20,6 +27,12 @@ export interface SftpSessionOptions {
    */
   readonly stallTimeoutMs: number;
 }
+
+/**
+ * The receive window kept on the channel (ssh2 keeps 2 MiB). It bounds what a download can have in
+ * flight: at 50 ms round trip, 2 MiB means about 20 MB/s whatever else we do.
+ */
+const RECEIVE_WINDOW = 32 * 1024 * 1024;
 
 /**
  * A promise API over one SFTP channel. Every failure becomes a RemoteFsError carrying the path it was
@@ -49,6 +62,11 @@ export class SftpSession {
   ) {
     this.limits = readServerLimits(sftp);
     this.extensions = readServerExtensions(sftp);
+    if (!enlargeReceiveWindow(sftp, RECEIVE_WINDOW)) {
+      logger.warn(
+        'Could not enlarge the SFTP receive window (ssh2 internals changed); downloads over slow links will be slower',
+      );
+    }
     const perPool = Math.max(
       1,
       Math.min(MAX_HANDLES_PER_SESSION, Math.floor(this.limits.maxOpenHandles / 2)),
@@ -68,6 +86,11 @@ export class SftpSession {
   /** True while requests are waiting for an answer. */
   get isBusy(): boolean {
     return this.pending.size > 0;
+  }
+
+  /** The ssh2 channel, for the test that guards the internals this session relies on. */
+  get channel(): SFTPWrapper {
+    return this.sftp;
   }
 
   hasExtension(name: string): boolean {
@@ -292,19 +315,33 @@ export class SftpSession {
     this.peakOpenHandles = Math.max(this.peakOpenHandles, this.openHandles);
   }
 
-  /** Lists a folder: OPENDIR, READDIR until EOF, CLOSE (ssh2 drops `.` and `..`). */
+  /** Lists a folder: OPENDIR, pipelined READDIRs until EOF, CLOSE (ssh2 drops `.` and `..`). */
   readdir(path: string): Promise<FileEntry[]> {
     return this.outerHandleSlots.run(async () => {
       const handle = await this.call<Handle>(path, (cb) => this.sftp.opendir(path, cb));
       return this.useThenClose(handle, path, async () => {
         const entries: FileEntry[] = [];
-        for (;;) {
-          const batch = await this.readdirBatch(handle, path);
-          if (batch === undefined) {
-            return entries;
-          }
-          entries.push(...batch);
+        // One READDIR first: a small folder is done in one round trip more. A larger one then gets
+        // READDIR_DEPTH requests in flight on the handle; each answers the next batch of names (at
+        // most 100 from OpenSSH), and the ones past the end answer EOF.
+        const first = await this.readdirBatch(handle, path);
+        if (first === undefined) {
+          return entries;
         }
+        entries.push(...first);
+        let done = false;
+        const worker = async (): Promise<void> => {
+          while (!done) {
+            const batch = await this.readdirBatch(handle, path);
+            if (batch === undefined) {
+              done = true;
+              return;
+            }
+            entries.push(...batch);
+          }
+        };
+        await Promise.all(Array.from({ length: READDIR_DEPTH }, worker));
+        return entries;
       });
     });
   }
