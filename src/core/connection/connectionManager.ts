@@ -94,7 +94,11 @@ export class ConnectionManager {
         (state, error) => this.emit({ authority: key, state, ...(error === undefined ? {} : { error }) }),
       );
       const fileSystem = new RemoteFileSystem(
-        { session: () => connection.session(), willReconnect: () => connection.willReconnect },
+        {
+          session: () => connection.session(),
+          willReconnect: () => connection.willReconnect,
+          uploadLanes: (count) => connection.uploadLanes(count),
+        },
         logger,
         this.options.fileSystem,
       );
@@ -117,7 +121,7 @@ export class ConnectionManager {
         logger.debug(
           `SFTP ready: read ${session.limits.maxReadLength} B, write ${session.limits.maxWriteLength} B, extensions ${[...session.extensions.keys()].join(', ')}`,
         );
-        return { connection, session };
+        return { connection, session, openChannel: () => connection.openSftp(this.options.session) };
       } catch (error) {
         connection.close();
         throw error;

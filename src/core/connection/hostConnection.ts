@@ -19,9 +19,11 @@ export const DEFAULT_LIFECYCLE: LifecycleOptions = {
   maxReconnectAttempts: 10,
 };
 
-interface Live {
+export interface Live {
   readonly connection: SshConnection;
   readonly session: SftpSession;
+  /** Opens one more SFTP channel on the same connection. */
+  readonly openChannel: () => Promise<SftpSession>;
 }
 
 /**
@@ -32,6 +34,7 @@ interface Live {
 export class HostConnection {
   private current: ConnectionState = 'disconnected';
   private live: Live | undefined;
+  private lanes: { live: Live; sessions: Promise<SftpSession[]> } | undefined;
   private attempt: Promise<SftpSession> | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectAttempts = 0;
@@ -72,6 +75,35 @@ export class HostConnection {
       this.startAttempt(this.current === 'reconnecting' ? 'reconnecting' : 'connecting');
     }
     return this.attempt as Promise<SftpSession>;
+  }
+
+  /**
+   * Extra SFTP channels on the live connection, opened once and kept with it. Each SSH channel has its
+   * own flow-control window (OpenSSH's server gives 2 MiB), so a large upload striped over several
+   * channels is not capped by one window per round trip. Fewer come back if the server refuses some.
+   */
+  uploadLanes(count: number): Promise<SftpSession[]> {
+    const live = this.live;
+    if (live === undefined || count <= 0) {
+      return Promise.resolve([]);
+    }
+    if (this.lanes?.live !== live) {
+      this.lanes = { live, sessions: this.openLanes(live, count) };
+    }
+    return this.lanes.sessions.then((sessions) => sessions.filter((session) => !session.isClosed));
+  }
+
+  private async openLanes(live: Live, count: number): Promise<SftpSession[]> {
+    const lanes: SftpSession[] = [];
+    for (let i = 0; i < count; i++) {
+      try {
+        lanes.push(await live.openChannel());
+      } catch (error) {
+        this.logger.info(`The server allowed ${lanes.length} extra SFTP channel(s): ${errorMessage(error)}`);
+        break;
+      }
+    }
+    return lanes;
   }
 
   /** Closes on request: no reconnect follows. */

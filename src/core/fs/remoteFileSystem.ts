@@ -36,7 +36,14 @@ export interface SessionSource {
   session(): Promise<SftpSession>;
   /** True unless the user disconnected or the connection failed for good. */
   willReconnect(): boolean;
+  /** Extra SFTP channels on the same connection for large uploads (may answer fewer, or none). */
+  uploadLanes?(count: number): Promise<SftpSession[]>;
 }
+
+/** Uploads at least this large are striped over several SFTP channels. */
+const STRIPE_THRESHOLD = 8 * 1024 * 1024;
+/** Extra channels for a striped upload (OpenSSH allows 10 sessions per connection by default). */
+const EXTRA_UPLOAD_LANES = 7;
 
 /**
  * The FileSystemProvider contract on top of SFTP, in plain Node: what VS Code's vscode.d.ts and
@@ -248,7 +255,13 @@ export class RemoteFileSystem {
       target,
       existing,
       onOrphan: this.rememberOrphan,
-      fill: (handle, temporary) => writeWholeFile(session, handle, temporary, content),
+      fill: async (handle, temporary) => {
+        const lanes =
+          content.length >= STRIPE_THRESHOLD
+            ? ((await this.source.uploadLanes?.(EXTRA_UPLOAD_LANES)) ?? [])
+            : [];
+        return writeWholeFile(session, handle, temporary, content, lanes);
+      },
     });
     this.changed(path, target);
     if (written !== undefined && path === target) {

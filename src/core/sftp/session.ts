@@ -17,7 +17,7 @@ export type OpenFlags = 'r' | 'r+' | 'w' | 'wx';
 /** The most handles one session keeps open at once, whatever the server allows (OpenSSH's sftp uses 64). */
 const MAX_HANDLES_PER_SESSION = 64;
 /** READDIR requests kept in flight on one folder handle after the first batch. */
-const READDIR_DEPTH = 16;
+const READDIR_DEPTH = 32;
 
 export interface SftpSessionOptions {
   /**

@@ -62,23 +62,58 @@ export async function readWholeFile(
   }
 }
 
-/** Writes all of `data` at offset 0 with WRITE_DEPTH requests in flight. */
+/**
+ * Writes all of `data` at offset 0 with WRITE_DEPTH requests in flight. With `lanes` (other SFTP
+ * channels on the same connection), the data is cut into one contiguous stripe per channel and each
+ * channel writes its stripe through its own handle on the same file, so no single channel's window
+ * limits the upload. Every lane's handle is closed before this resolves: the data has reached the
+ * server, and an fsync on `handle` afterwards covers it all.
+ */
 export async function writeWholeFile(
   session: SftpSession,
   handle: Handle,
   path: string,
   data: Uint8Array,
+  lanes: readonly SftpSession[] = [],
 ): Promise<number> {
   const source = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const chunk = session.limits.maxWriteLength;
+  const channels = 1 + lanes.length;
+  const stripe = Math.ceil(Math.ceil(source.length / chunk) / channels) * chunk;
+  const bounds = (index: number): [number, number] => [
+    Math.min(index * stripe, source.length),
+    Math.min((index + 1) * stripe, source.length),
+  ];
+  await Promise.all([
+    writeRange(session, handle, path, source, ...bounds(0)),
+    ...lanes.map((lane, index) => {
+      const [start, end] = bounds(index + 1);
+      return start === end
+        ? Promise.resolve()
+        : lane.withFile(path, 'r+', {}, (laneHandle) =>
+            writeRange(lane, laneHandle, path, source, start, end),
+          );
+    }),
+  ]);
+  return source.length;
+}
+
+async function writeRange(
+  session: SftpSession,
+  handle: Handle,
+  path: string,
+  source: Buffer,
+  start: number,
+  end: number,
+): Promise<void> {
+  const chunk = session.limits.maxWriteLength;
   const ranges: Array<{ offset: number; length: number }> = [];
-  for (let offset = 0; offset < source.length; offset += chunk) {
-    ranges.push({ offset, length: Math.min(chunk, source.length - offset) });
+  for (let offset = start; offset < end; offset += chunk) {
+    ranges.push({ offset, length: Math.min(chunk, end - offset) });
   }
   await runRanges(ranges, WRITE_DEPTH, (range) =>
     session.write(handle, source, range.offset, range.length, range.offset, path),
   );
-  return source.length;
 }
 
 /**
