@@ -51,7 +51,7 @@ describe('connections', () => {
     await h.fs.readFile(h.path('window.bin'));
     const session = await h.manager.session(h.sshd.alias);
     assert.ok(
-      (receiveWindowOf(session.channel) ?? 0) > 16 * 1024 * 1024,
+      (receiveWindowOf(session.channel) ?? 0) > 4 * 1024 * 1024,
       'ssh2 would have shrunk it to 2 MiB',
     );
   });
