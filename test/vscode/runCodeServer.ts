@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 
 import { launchChromium } from '../support/browser';
 import { PROJECT_ROOT, installExtension, startCodeServer, type CodeServer } from '../support/codeServer';
-import { TEST_PASSWORD, canManageAccounts, startSshd, type SshdFixture } from '../support/sshd';
+import { TEST_PASSWORD, canManageAccounts, type SshdFixture } from '../support/sshd';
+import { prepareSuiteEnvironment, type SuiteEnvironment } from './suiteEnvironment';
 
 /**
  * The in-editor tier: a real sshd, a real VS Code (code-server) and Chromium driven by playwright-core.
@@ -29,44 +30,24 @@ async function main(): Promise<number> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const work = mkdtempSync(join(tmpdir(), 'sftpfs-vscode-'));
   const outcomes: Outcome[] = [];
-  let sshd: SshdFixture | undefined;
-  let bastion: SshdFixture | undefined;
+  let suite: SuiteEnvironment | undefined;
   let server: CodeServer | undefined;
   let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
   try {
-    // Passwords are allowed too (the test account's password can be set only as root).
-    sshd = await startSshd(canManageAccounts ? { config: ['PasswordAuthentication yes'] } : {});
-    bastion = await startSshd({ alias: 'bastion' });
-    const home = join(work, 'home');
-    mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
-    const hosts = writeClientConfig(home, sshd, bastion);
-    const resultsFile = join(work, 'suite-results.json');
+    suite = await prepareSuiteEnvironment(work);
+    const { sshd } = suite;
     const dataDir = join(work, 'code-server');
     installExtension(dataDir, join(PROJECT_ROOT, 'dist', 'sftp-fs.vsix'));
-    server = await startCodeServer({
-      dataDir,
-      home,
-      env: {
-        SFTPFS_TEST_ROOT: sshd.root,
-        SFTPFS_TEST_ALIAS: sshd.alias,
-        SFTPFS_TEST_READONLY_ALIAS: sshd.readOnlyAlias,
-        SFTPFS_TEST_UID: String(sshd.uid),
-        SFTPFS_TEST_GID: String(sshd.gid),
-        SFTPFS_TEST_RESULTS: resultsFile,
-        SFTPFS_TEST_JUMP_ALIAS: 'behind-bastion',
-        SFTPFS_TEST_CHANGED_KEY_ALIAS: 'changed-key',
-        SFTPFS_TEST_CHANGED_KEY_FILE: hosts.changedKnownHosts,
-      },
-    });
+    server = await startCodeServer({ dataDir, home: suite.home, env: suite.env });
     browser = await launchChromium();
     const folderUri = `sftp://${sshd.alias}${sshd.root}`;
 
     outcomes.push(
-      ...(await runSuiteInExtensionHost(browser.context.newPage(), server, folderUri, resultsFile)),
+      ...(await runSuiteInExtensionHost(browser.context.newPage(), server, folderUri, suite.resultsFile)),
     );
     outcomes.push(...(await runUserStory(await browser.context.newPage(), server, sshd, folderUri)));
     outcomes.push(
-      ...(await runUnknownHostStory(await browser.context.newPage(), server, sshd, hosts.learnedKnownHosts)),
+      ...(await runUnknownHostStory(await browser.context.newPage(), server, sshd, suite.learnedKnownHosts)),
     );
     outcomes.push(...(await runChangedKeyStory(await browser.context.newPage(), server, sshd)));
     if (canManageAccounts) {
@@ -89,8 +70,7 @@ async function main(): Promise<number> {
       }
       await server.stop();
     }
-    await sshd?.stop();
-    await bastion?.stop();
+    await suite?.stop();
     rmSync(work, { recursive: true, force: true });
   }
 
@@ -202,39 +182,6 @@ async function runUserStory(
     await page.screenshot({ path: join(ARTIFACTS, 'saved.png') });
   });
   return outcomes;
-}
-
-/**
- * The client's ~/.ssh/config as a user would write it: the test server's aliases, a host reached only
- * through a bastion, a host whose key is not known yet (ask), and one whose recorded key is wrong.
- */
-function writeClientConfig(
-  home: string,
-  sshd: SshdFixture,
-  bastion: SshdFixture,
-): { learnedKnownHosts: string; changedKnownHosts: string } {
-  const ssh = join(home, '.ssh');
-  const bothKeys = join(ssh, 'known_hosts');
-  writeFileSync(bothKeys, readFileSync(sshd.knownHosts, 'utf8') + readFileSync(bastion.knownHosts, 'utf8'));
-  const learnedKnownHosts = join(ssh, 'known_hosts_learned');
-  const changedKnownHosts = join(ssh, 'known_hosts_changed');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(ssh, 'impostor')]);
-  const impostor = readFileSync(join(ssh, 'impostor.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
-  writeFileSync(changedKnownHosts, `# recorded long ago\n[127.0.0.1]:${sshd.port} ${impostor}\n`);
-  const login = (fixture: SshdFixture, knownHosts: string, strict: string): string =>
-    `  User ${fixture.user}\n  IdentityFile ${fixture.clientKey}\n  IdentitiesOnly yes\n  UserKnownHostsFile ${knownHosts}\n  StrictHostKeyChecking ${strict}\n`;
-  writeFileSync(
-    join(ssh, 'config'),
-    [
-      readFileSync(sshd.sshConfig, 'utf8'),
-      `Host behind-bastion\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  ProxyJump bastion\n${login(sshd, bothKeys, 'yes')}`,
-      `Host bastion\n  HostName 127.0.0.1\n  Port ${bastion.port}\n${login(bastion, bothKeys, 'yes')}`,
-      `Host unknown-host\n  HostName 127.0.0.1\n  Port ${sshd.port}\n${login(sshd, learnedKnownHosts, 'ask')}`,
-      `Host changed-key\n  HostName 127.0.0.1\n  Port ${sshd.port}\n${login(sshd, changedKnownHosts, 'ask')}`,
-      `Host with-password\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile none\n  IdentityAgent none\n  UserKnownHostsFile ${bothKeys}\n`,
-    ].join('\n'),
-  );
-  return { learnedKnownHosts, changedKnownHosts };
 }
 
 /** A first connection to an unknown host shows the fingerprint in a modal; accepting records the key. */
