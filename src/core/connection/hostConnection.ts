@@ -123,21 +123,22 @@ export class HostConnection {
 
   private startAttempt(state: 'connecting' | 'reconnecting'): void {
     this.setState(state);
-    const attempt = this.connect().then(
-      (live) => this.adopt(live),
-      (error: unknown) => {
-        this.onAttemptFailed(error);
-        throw error;
-      },
-    );
-    this.attempt = attempt.finally(() => {
-      if (this.attempt === guarded) {
-        this.attempt = undefined;
-      }
-    });
-    const guarded = this.attempt;
+    const attempt: Promise<SftpSession> = this.connect()
+      .then(
+        (live) => this.adopt(live),
+        (error: unknown) => {
+          this.onAttemptFailed(error);
+          throw error;
+        },
+      )
+      .finally(() => {
+        if (this.attempt === attempt) {
+          this.attempt = undefined;
+        }
+      });
+    this.attempt = attempt;
     // A background reconnect may have no caller; its failure is handled in onAttemptFailed.
-    guarded.catch(() => undefined);
+    attempt.catch(() => undefined);
   }
 
   private adopt(live: Live): SftpSession {
