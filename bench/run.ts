@@ -382,11 +382,10 @@ async function copyCase(env: BenchEnvironment, sftpNoopMs: number): Promise<void
   });
 }
 
-function rows(samples: Map<string, number[]>, bytes?: number): Row[] {
+function rows(samples: Map<string, number[]>): Row[] {
   return [...samples].map(([contender, values]) => ({
     contender,
     samples: values,
-    ...(bytes === undefined ? {} : { bytes }),
   }));
 }
 

@@ -245,6 +245,10 @@ describe('copy', () => {
         readFileSync(h.path(`par-src/${name}`), 'utf8'),
       );
     });
+    // 400 calls arrived at once; the session never held more handles than its two pools of 64 allow.
+    const session = await h.manager.session(h.sshd.alias);
+    assert.ok(session.peakOpenHandles > 1, 'the calls did run in parallel');
+    assert.ok(session.peakOpenHandles <= 128, `peak ${session.peakOpenHandles} open handles`);
   });
 });
 

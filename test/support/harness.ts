@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 
 import { RemoteFsError, type RemoteErrorCode } from '../../src/core/common/errors';
-import { nullLogger, type Logger } from '../../src/core/common/logger';
+import type { Logger } from '../../src/core/common/logger';
 import {
   ConnectionManager,
   type ConnectionManagerOptions,
@@ -72,8 +72,6 @@ export class RecordingLogger implements Logger {
   warn = (m: string): void => void this.lines.push(`warn ${m}`);
   error = (m: string): void => void this.lines.push(`error ${m}`);
 }
-
-export { nullLogger };
 
 /** Deterministic pseudo-random bytes, so a failing comparison can be reproduced. */
 export function patternBytes(length: number, seed = 1): Buffer {

@@ -14,7 +14,7 @@ import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 
-import { parseAuthority, type Authority } from '../../src/core/config/authority';
+import type { Authority } from '../../src/core/config/authority';
 import { resolveHost, type ResolvedHost } from '../../src/core/config/hostResolver';
 
 /**
@@ -223,11 +223,6 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdFixture>
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Parses a `user@host:port` string the way the provider does, for tests. */
-export function authorityOf(text: string): Authority {
-  return parseAuthority(text);
 }
 
 function requireOpenSsh(): void {

@@ -9,7 +9,7 @@ import {
   readServerLimits,
   type ServerLimits,
 } from './sftpInternals';
-import { toRemoteError } from './statusCodes';
+import { SFTP_STATUS_EOF, toRemoteError } from './statusCodes';
 
 export type Handle = Buffer;
 export type OpenFlags = 'r' | 'r+' | 'w' | 'wx';
@@ -351,7 +351,7 @@ export class SftpSession {
     return new Promise((resolve, reject) => {
       this.call<FileEntry[] | false>(path, (cb) => this.sftp.readdir(handle, cb)).then(
         (list) => resolve(list === false ? undefined : list),
-        (error: RemoteFsError) => (error.sftpStatus === 1 ? resolve(undefined) : reject(error)),
+        (error: RemoteFsError) => (error.sftpStatus === SFTP_STATUS_EOF ? resolve(undefined) : reject(error)),
       );
     });
   }

@@ -50,9 +50,7 @@ const STATUS_TABLE: ReadonlyMap<number, StatusEntry> = new Map<number, StatusEnt
   [31, { name: 'NO_MATCHING_BYTE_RANGE_LOCK', code: 'EINVAL', summary: 'No matching byte range lock' }],
 ]);
 
-export const SFTP_STATUS_OK = 0;
 export const SFTP_STATUS_EOF = 1;
-export const SFTP_STATUS_FAILURE = 4;
 
 export function describeStatus(status: number): StatusEntry {
   return (
