@@ -9,7 +9,8 @@ import { ConnectionManager } from '../src/core/connection/connectionManager';
 import type { RemoteFileSystem } from '../src/core/fs/remoteFileSystem';
 import type { SftpSession } from '../src/core/sftp/session';
 import { startSshd, type SshdFixture } from '../test/support/sshd';
-import { startLatencyProxy, type LatencyProxy } from './latencyProxy';
+import type { LatencyProxy } from '../test/support/latencyProxy';
+import { startLatencyProxyProcess } from './latencyProxyProcess';
 
 /** One way to reach the server: straight to sshd, or through the latency line. */
 export interface Link {
@@ -39,7 +40,7 @@ export class BenchEnvironment {
     const dataDir = mkdtempSync(join(ram, 'sftpfs-bench-'));
     chownSync(dataDir, sshd.uid, sshd.gid);
     const localDir = mkdtempSync(join(ram, 'sftpfs-bench-local-'));
-    const proxy = await startLatencyProxy(sshd.port, 25);
+    const proxy = await startLatencyProxyProcess(sshd.port, 25);
     const knownHosts = join(sshd.dir, 'known_hosts_bench');
     writeFileSync(
       knownHosts,

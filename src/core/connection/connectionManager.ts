@@ -97,7 +97,7 @@ export class ConnectionManager {
         {
           session: () => connection.session(),
           willReconnect: () => connection.willReconnect,
-          uploadLanes: (count) => connection.uploadLanes(count),
+          transferLanes: (count) => connection.transferLanes(count),
         },
         logger,
         this.options.fileSystem,

@@ -79,10 +79,10 @@ export class HostConnection {
 
   /**
    * Extra SFTP channels on the live connection, opened once and kept with it. Each SSH channel has its
-   * own flow-control window (OpenSSH's server gives 2 MiB), so a large upload striped over several
-   * channels is not capped by one window per round trip. Fewer come back if the server refuses some.
+   * own flow-control windows (OpenSSH's server gives 2 MiB, we keep 8 MiB for receiving), so a large
+   * transfer striped over several channels is not capped by one window per round trip. Fewer come back if the server refuses some.
    */
-  uploadLanes(count: number): Promise<SftpSession[]> {
+  transferLanes(count: number): Promise<SftpSession[]> {
     const live = this.live;
     if (live === undefined || count <= 0) {
       return Promise.resolve([]);
@@ -94,14 +94,14 @@ export class HostConnection {
   }
 
   private async openLanes(live: Live, count: number): Promise<SftpSession[]> {
-    const lanes: SftpSession[] = [];
-    for (let i = 0; i < count; i++) {
-      try {
-        lanes.push(await live.openChannel());
-      } catch (error) {
-        this.logger.info(`The server allowed ${lanes.length} extra SFTP channel(s): ${errorMessage(error)}`);
-        break;
-      }
+    // All requested at once: each costs two round trips (channel open, SFTP init).
+    const outcomes = await Promise.allSettled(Array.from({ length: count }, () => live.openChannel()));
+    const lanes = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    const refusal = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (refusal !== undefined) {
+      this.logger.info(
+        `The server allowed ${lanes.length} of ${count} extra SFTP channel(s): ${errorMessage(refusal.reason)}`,
+      );
     }
     return lanes;
   }

@@ -31,7 +31,8 @@ export interface SftpSessionOptions {
 /**
  * The receive window kept on the channel (ssh2 keeps 2 MiB). It bounds what a download can have in
  * flight: at 50 ms round trip, 2 MiB means about 20 MB/s whatever else we do, 8 MiB about 160 MB/s.
- * 16 and 32 MiB were measured too: on loopback they made some 64 MiB reads stall for seconds.
+ * 16 and 32 MiB were measured too: on loopback they made some reads stall for seconds. Slow links
+ * get more by striping large reads over several channels (see RemoteFileSystem).
  */
 const RECEIVE_WINDOW = 8 * 1024 * 1024;
 
@@ -54,6 +55,7 @@ export class SftpSession {
   private openHandles = 0;
   /** The most handles this session held open at once (a benchmark and test figure). */
   peakOpenHandles = 0;
+  private fastestAnswerMs = Infinity;
   private watchdog: NodeJS.Timeout | undefined;
 
   constructor(
@@ -78,6 +80,11 @@ export class SftpSession {
     sftp.once('close', onGone);
     sftp.once('end', onGone);
     sftp.once('error', (error: Error) => this.markClosed(`the SFTP channel failed: ${error.message}`));
+  }
+
+  /** Handles open right now (zero whenever no operation is running: nothing leaks). */
+  get openHandleCount(): number {
+    return this.openHandles;
   }
 
   get isClosed(): boolean {
@@ -204,12 +211,29 @@ export class SftpSession {
     });
   }
 
+  /**
+   * The round trip to the server: the fastest answer seen to a request that moves no data. A request
+   * queued behind a transfer answers late, never early, so the minimum is the link's own delay.
+   * Undefined until a stat or realpath has been answered.
+   */
+  get roundTripMs(): number | undefined {
+    return Number.isFinite(this.fastestAnswerMs) ? this.fastestAnswerMs : undefined;
+  }
+
+  private timed<T>(request: Promise<T>): Promise<T> {
+    const started = performance.now();
+    return request.then((value) => {
+      this.fastestAnswerMs = Math.min(this.fastestAnswerMs, performance.now() - started);
+      return value;
+    });
+  }
+
   stat(path: string): Promise<Attributes> {
-    return this.call(path, (cb) => this.sftp.stat(path, cb));
+    return this.timed(this.call(path, (cb) => this.sftp.stat(path, cb)));
   }
 
   lstat(path: string): Promise<Attributes> {
-    return this.call(path, (cb) => this.sftp.lstat(path, cb));
+    return this.timed(this.call(path, (cb) => this.sftp.lstat(path, cb)));
   }
 
   fstat(handle: Handle, path: string): Promise<Attributes> {
@@ -217,7 +241,7 @@ export class SftpSession {
   }
 
   realpath(path: string): Promise<string> {
-    return this.call(path, (cb) => this.sftp.realpath(path, cb));
+    return this.timed(this.call(path, (cb) => this.sftp.realpath(path, cb)));
   }
 
   readlink(path: string): Promise<string> {

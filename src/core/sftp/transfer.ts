@@ -15,6 +15,11 @@ export const COPY_DEPTH = 16;
  * Reads a whole file into one buffer. `sizeHint` (from a STAT) sizes the buffer; the file may still
  * grow or shrink while it is read: reads continue until the server says EOF, short reads are
  * re-requested, and more than `maxBytes` fails with ETOOLARGE instead of exhausting memory.
+ *
+ * With `lanes` (other SFTP channels on the same connection), the expected bytes are cut into one
+ * contiguous stripe per channel, each read through that channel's own handle: one channel's receive
+ * window then no longer bounds the download. The main channel keeps the tail that confirms EOF and
+ * any growth found afterwards.
  */
 export async function readWholeFile(
   session: SftpSession,
@@ -22,6 +27,7 @@ export async function readWholeFile(
   path: string,
   sizeHint: number,
   maxBytes: number,
+  lanes: readonly SftpSession[] = [],
 ): Promise<Buffer> {
   const chunk = session.limits.maxReadLength;
   if (sizeHint > maxBytes) {
@@ -31,35 +37,67 @@ export async function readWholeFile(
   // sent in the same flight as the others, so an unchanged file needs no extra round trip.
   let buffer = Buffer.allocUnsafe(sizeHint + chunk);
   let eofAt = Infinity;
-
-  for (let coveredUpTo = 0; ;) {
-    const ranges: Array<{ offset: number; length: number }> = [];
-    for (let offset = coveredUpTo; offset < buffer.length; offset += chunk) {
-      ranges.push({ offset, length: Math.min(chunk, buffer.length - offset) });
-    }
-    coveredUpTo = buffer.length;
-    await runRanges(ranges, READ_DEPTH, async (range, requeue) => {
+  const readRanges = (reader: SftpSession, readerHandle: Handle, ranges: Range[]): Promise<void> =>
+    runRanges(ranges, READ_DEPTH, async (range, requeue) => {
       if (range.offset >= eofAt) {
         return;
       }
-      const got = await session.read(handle, buffer, range.offset, range.length, range.offset, path);
+      const got = await reader.read(readerHandle, buffer, range.offset, range.length, range.offset, path);
       if (got === 0) {
         eofAt = Math.min(eofAt, range.offset);
       } else if (got < range.length) {
         requeue({ offset: range.offset + got, length: range.length - got });
       }
     });
-    if (eofAt !== Infinity) {
-      return buffer.subarray(0, eofAt);
-    }
+
+  const stripes = stripesOf(sizeHint, chunk, 1 + lanes.length);
+  await Promise.all([
+    readRanges(session, handle, [
+      ...chunked(stripes[0] ?? [0, 0], chunk),
+      ...chunked([sizeHint, sizeHint + chunk], chunk),
+    ]),
+    ...lanes.map((lane, index) => {
+      const stripe = stripes[index + 1];
+      return stripe === undefined || stripe[0] === stripe[1]
+        ? Promise.resolve()
+        : lane.withFile(path, 'r', {}, (laneHandle) => readRanges(lane, laneHandle, chunked(stripe, chunk)));
+    }),
+  ]);
+  while (eofAt === Infinity) {
     // Every byte up to the buffer's end was there and no EOF yet: the file grew while we read it.
     if (buffer.length > maxBytes) {
       throw tooLarge(path, buffer.length, maxBytes);
     }
     const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, maxBytes + chunk));
     buffer.copy(grown);
+    const coveredUpTo = buffer.length;
     buffer = grown;
+    await readRanges(session, handle, chunked([coveredUpTo, buffer.length], chunk));
   }
+  return buffer.subarray(0, eofAt);
+}
+
+interface Range {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** `[start, end)` cut into requests of at most `chunk` bytes. */
+function chunked([start, end]: readonly [number, number], chunk: number): Range[] {
+  const ranges: Range[] = [];
+  for (let offset = start; offset < end; offset += chunk) {
+    ranges.push({ offset, length: Math.min(chunk, end - offset) });
+  }
+  return ranges;
+}
+
+/** `[0, size)` cut into `count` contiguous stripes of whole chunks (the last ones may be empty). */
+function stripesOf(size: number, chunk: number, count: number): Array<[number, number]> {
+  const stripe = Math.ceil(Math.ceil(size / chunk) / count) * chunk;
+  return Array.from({ length: count }, (_, index) => [
+    Math.min(index * stripe, size),
+    Math.min((index + 1) * stripe, size),
+  ]);
 }
 
 /**
@@ -77,22 +115,14 @@ export async function writeWholeFile(
   lanes: readonly SftpSession[] = [],
 ): Promise<number> {
   const source = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const chunk = session.limits.maxWriteLength;
-  const channels = 1 + lanes.length;
-  const stripe = Math.ceil(Math.ceil(source.length / chunk) / channels) * chunk;
-  const bounds = (index: number): [number, number] => [
-    Math.min(index * stripe, source.length),
-    Math.min((index + 1) * stripe, source.length),
-  ];
+  const stripes = stripesOf(source.length, session.limits.maxWriteLength, 1 + lanes.length);
   await Promise.all([
-    writeRange(session, handle, path, source, ...bounds(0)),
+    writeRange(session, handle, path, source, stripes[0] ?? [0, 0]),
     ...lanes.map((lane, index) => {
-      const [start, end] = bounds(index + 1);
-      return start === end
+      const stripe = stripes[index + 1];
+      return stripe === undefined || stripe[0] === stripe[1]
         ? Promise.resolve()
-        : lane.withFile(path, 'r+', {}, (laneHandle) =>
-            writeRange(lane, laneHandle, path, source, start, end),
-          );
+        : lane.withFile(path, 'r+', {}, (laneHandle) => writeRange(lane, laneHandle, path, source, stripe));
     }),
   ]);
   return source.length;
@@ -103,15 +133,9 @@ async function writeRange(
   handle: Handle,
   path: string,
   source: Buffer,
-  start: number,
-  end: number,
+  stripe: readonly [number, number],
 ): Promise<void> {
-  const chunk = session.limits.maxWriteLength;
-  const ranges: Array<{ offset: number; length: number }> = [];
-  for (let offset = start; offset < end; offset += chunk) {
-    ranges.push({ offset, length: Math.min(chunk, end - offset) });
-  }
-  await runRanges(ranges, WRITE_DEPTH, (range) =>
+  await runRanges(chunked(stripe, session.limits.maxWriteLength), WRITE_DEPTH, (range) =>
     session.write(handle, source, range.offset, range.length, range.offset, path),
   );
 }

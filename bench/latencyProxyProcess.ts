@@ -1,0 +1,41 @@
+import { spawn } from 'node:child_process';
+
+import { startLatencyProxy, type LatencyProxy } from '../test/support/latencyProxy';
+
+/**
+ * The latency line in a process of its own. In the benchmark's process it would share one event loop
+ * with our client: while our client decrypts and copies, the relay's timers fire late and the line
+ * slows down for us alone, never for OpenSSH's sftp, which runs as a separate process.
+ */
+export function startLatencyProxyProcess(targetPort: number, oneWayMs: number): Promise<LatencyProxy> {
+  const child = spawn(process.execPath, [__filename, String(targetPort), String(oneWayMs)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.once('error', reject);
+    void exited.then(() => reject(new Error(`the latency line exited before listening: ${output}`)));
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      output += text;
+      const port = /^listening (\d+)\n/.exec(output)?.[1];
+      if (port !== undefined) {
+        resolve({
+          port: Number(port),
+          close: () => {
+            child.kill('SIGTERM');
+            return exited;
+          },
+        });
+      }
+    });
+  });
+}
+
+if (require.main === module) {
+  const [targetPort, oneWayMs] = process.argv.slice(2).map(Number);
+  void startLatencyProxy(targetPort ?? 0, oneWayMs ?? 0).then((proxy) => {
+    process.stdout.write(`listening ${proxy.port}\n`);
+    process.once('SIGTERM', () => void proxy.close().then(() => process.exit(0)));
+  });
+}

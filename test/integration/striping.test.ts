@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { parseAuthority } from '../../src/core/config/authority';
+import { ConnectionManager } from '../../src/core/connection/connectionManager';
+import type { SftpSession } from '../../src/core/sftp/session';
+import { readWholeFile, writeWholeFile } from '../../src/core/sftp/transfer';
+import { SshConnection } from '../../src/core/ssh/sshConnection';
+import { startLatencyProxy, type LatencyProxy } from '../support/latencyProxy';
+import { RecordingLogger, patternBytes, useSshd } from '../support/harness';
+
+const h = useSshd();
+const CHUNK = 261120; // OpenSSH's max-read-length
+const MiB = 1024 * 1024;
+
+/** A main session and extra channels on one real connection, as HostConnection hands them out. */
+async function openChannels(
+  extra: number,
+): Promise<{ main: SftpSession; lanes: SftpSession[]; close(): void }> {
+  const logger = new RecordingLogger();
+  const host = h.sshd.resolve(parseAuthority(h.sshd.alias));
+  const connection = await SshConnection.open(host, { logger, resolveHost: (a) => h.sshd.resolve(a) });
+  const main = await connection.openSftp();
+  const lanes = await Promise.all(Array.from({ length: extra }, () => connection.openSftp()));
+  return { main, lanes, close: () => connection.close() };
+}
+
+describe('transfers striped over several SFTP channels', () => {
+  test('a striped read returns the file byte for byte when the stripes do not end on chunk bounds', async () => {
+    const content = patternBytes(7 * CHUNK + 12345, 21);
+    const remote = h.sshd.writeLocal('striped-read.bin', content);
+    const { main, lanes, close } = await openChannels(3);
+    try {
+      const read = await main.withFile(remote, 'r', {}, (handle) =>
+        readWholeFile(main, handle, remote, content.length, 1 << 30, lanes),
+      );
+      assert.ok(read.equals(content));
+      for (const lane of lanes) {
+        assert.equal(lane.peakOpenHandles, 1, 'every lane read its stripe through a handle of its own');
+      }
+    } finally {
+      close();
+    }
+  });
+
+  test('a striped read still reads to the end when the file grew after its size was taken', async () => {
+    const content = patternBytes(5 * CHUNK + 99, 22);
+    const remote = h.sshd.writeLocal('striped-grew.bin', content);
+    const { main, lanes, close } = await openChannels(3);
+    try {
+      const read = await main.withFile(remote, 'r', {}, (handle) =>
+        readWholeFile(main, handle, remote, 2 * CHUNK, 1 << 30, lanes),
+      );
+      assert.ok(read.equals(content));
+    } finally {
+      close();
+    }
+  });
+
+  test('a striped read stops at the real end when the file shrank after its size was taken', async () => {
+    const content = patternBytes(CHUNK + 17, 23);
+    const remote = h.sshd.writeLocal('striped-shrank.bin', content);
+    const { main, lanes, close } = await openChannels(3);
+    try {
+      const read = await main.withFile(remote, 'r', {}, (handle) =>
+        readWholeFile(main, handle, remote, 9 * CHUNK, 1 << 30, lanes),
+      );
+      assert.ok(read.equals(content));
+    } finally {
+      close();
+    }
+  });
+
+  test('a striped write lands byte for byte and closes every lane handle', async () => {
+    const content = patternBytes(9 * CHUNK + 777, 24); // ten chunks: two per channel
+    const remote = h.path('striped-write.bin');
+    const { main, lanes, close } = await openChannels(4);
+    try {
+      await main.withFile(remote, 'w', {}, (handle) => writeWholeFile(main, handle, remote, content, lanes));
+      assert.ok(readFileSync(remote).equals(content));
+      for (const lane of lanes) {
+        assert.equal(lane.peakOpenHandles, 1);
+        assert.equal(lane.openHandleCount, 0);
+      }
+    } finally {
+      close();
+    }
+  });
+});
+
+describe('when reads are striped', () => {
+  let proxy: LatencyProxy;
+  let slow: ConnectionManager;
+  const slowLogger = new RecordingLogger();
+  before(async () => {
+    // 5 ms each way: a 10 ms round trip, a nearby data centre rather than loopback.
+    proxy = await startLatencyProxy(h.sshd.port, 5);
+    const knownHosts = join(h.sshd.dir, 'known_hosts_latency');
+    writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ${h.sshd.hostPublicKey}\n`);
+    slow = new ConnectionManager({
+      resolveHost: (authority) => ({
+        ...h.sshd.resolve(authority),
+        port: proxy.port,
+        userKnownHostsFiles: [knownHosts],
+      }),
+      logger: slowLogger,
+      fileSystem: { maxReadFileBytes: 256 * MiB },
+    });
+  });
+  after(async () => {
+    slow?.dispose();
+    await proxy?.close();
+  });
+
+  test('a large read over a link with a 10 ms round trip is striped over extra channels', async () => {
+    const content = patternBytes(12 * MiB + 5, 25);
+    const remote = h.sshd.writeLocal('striped-slow.bin', content);
+    const read = await slow.fileSystem(h.sshd.alias).readFile(remote);
+    assert.ok(Buffer.from(read).equals(content));
+    const striped = slowLogger.lines.filter((line) => line.includes(`Reading ${remote}`));
+    assert.equal(striped.length, 1, slowLogger.lines.join('\n'));
+    assert.match(striped[0] ?? '', /over 8 SFTP channels/);
+  });
+
+  test('a large read on loopback stays on one channel', async () => {
+    const content = patternBytes(12 * MiB + 5, 26);
+    const remote = h.sshd.writeLocal('unstriped-loopback.bin', content);
+    const read = await h.fs.readFile(remote);
+    assert.ok(Buffer.from(read).equals(content));
+    assert.ok(!h.logger.lines.some((line) => line.includes(`Reading ${remote}`)), h.logger.lines.join('\n'));
+  });
+});
