@@ -60,6 +60,19 @@ function composeMessage(summary: string, details: RemoteErrorDetails): string {
   return message;
 }
 
+/** `error` naming `path` when it names no path yet (a failed reconnect knows nothing of the file). */
+export function aboutPath(error: unknown, path: string): unknown {
+  if (!(error instanceof RemoteFsError) || error.path !== undefined) {
+    return error;
+  }
+  return new RemoteFsError(error.code, error.summary, {
+    path,
+    ...(error.serverMessage === undefined ? {} : { serverMessage: error.serverMessage }),
+    ...(error.sftpStatus === undefined ? {} : { sftpStatus: error.sftpStatus }),
+    cause: error,
+  });
+}
+
 export function isRemoteFsError(error: unknown, code?: RemoteErrorCode): error is RemoteFsError {
   return error instanceof RemoteFsError && (code === undefined || error.code === code);
 }

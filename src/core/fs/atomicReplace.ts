@@ -11,7 +11,7 @@ import { explainCreateFailure } from './refine';
 export const TEMP_MARKER = '.sftpfs-';
 
 /** Names must stay under NAME_MAX (255 bytes) even for long originals. */
-function temporarySiblingOf(target: string): string {
+export function temporarySiblingOf(target: string): string {
   const name = Buffer.from(baseName(target))
     .subarray(0, 180)
     .toString()

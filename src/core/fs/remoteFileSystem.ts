@@ -1,6 +1,6 @@
 import type { Attributes } from 'ssh2';
 
-import { RemoteFsError, isConnectionError } from '../common/errors';
+import { RemoteFsError, aboutPath, isConnectionError } from '../common/errors';
 import { Limiter, forEachBounded } from '../common/limiter';
 import type { Logger } from '../common/logger';
 import {
@@ -14,7 +14,7 @@ import {
 import { kindOfMode } from '../sftp/attrs';
 import type { SftpSession } from '../sftp/session';
 import { readWholeFile, streamCopy, writeWholeFile } from '../sftp/transfer';
-import { replaceAtomically } from './atomicReplace';
+import { replaceAtomically, temporarySiblingOf } from './atomicReplace';
 import { AttributeCache, type KnownAttributes } from './attributeCache';
 import type { EntryStat, EntryType, WriteOptions } from './entryType';
 import { explainCreateFailure, lstatOrUndefined, withCode } from './refine';
@@ -58,7 +58,7 @@ const STRIPED_READ_MIN_ROUND_TRIP_MS = 5;
  * absolute POSIX path and throws RemoteFsError.
  */
 export class RemoteFileSystem {
-  /** Temporaries of cut saves, removed as soon as the server can be reached again. */
+  /** Temporaries of cut saves and copies, removed as soon as the server can be reached again. */
   private readonly orphans = new Set<string>();
   private readonly rememberOrphan = (temporary: string): void => {
     this.orphans.add(temporary);
@@ -91,8 +91,14 @@ export class RemoteFileSystem {
     return lstatOrUndefined(session, path);
   }
 
-  private async session(): Promise<SftpSession> {
-    const session = await this.source.session();
+  /** The live session; failing to connect fails naming `path`, the file the user acted on. */
+  private async session(path?: string): Promise<SftpSession> {
+    let session: SftpSession;
+    try {
+      session = await this.source.session();
+    } catch (error) {
+      throw path === undefined ? error : aboutPath(error, path);
+    }
     if (this.orphans.size > 0) {
       await this.removeOrphans(session);
     }
@@ -104,8 +110,13 @@ export class RemoteFileSystem {
     this.orphans.clear();
     await forEachBounded(orphans, TREE_CONCURRENCY, async (temporary) => {
       try {
-        await session.unlink(temporary);
-        this.logger.info(`Removed the temporary of an interrupted save: ${temporary}`);
+        const attrs = await session.lstat(temporary);
+        if (kindOfMode(attrs.mode) === 'directory') {
+          await removeTree(session, temporary);
+        } else {
+          await session.unlink(temporary);
+        }
+        this.logger.info(`Removed the temporary of an interrupted save or copy: ${temporary}`);
       } catch (error) {
         if (isConnectionError(error)) {
           this.orphans.add(temporary);
@@ -123,17 +134,21 @@ export class RemoteFileSystem {
     path: string,
     operation: (session: SftpSession) => Promise<T>,
   ): Promise<T> {
-    const session = await this.session();
     try {
-      return await operation(session);
-    } catch (error) {
-      const dropped =
-        error instanceof RemoteFsError && (error.code === 'ECONNLOST' || error.code === 'ETIMEDOUT');
-      if (!dropped || !this.source.willReconnect()) {
-        throw error;
+      const session = await this.session();
+      try {
+        return await operation(session);
+      } catch (error) {
+        const dropped =
+          error instanceof RemoteFsError && (error.code === 'ECONNLOST' || error.code === 'ETIMEDOUT');
+        if (!dropped || !this.source.willReconnect()) {
+          throw error;
+        }
+        this.logger.info(`${what} ${path} was interrupted (${error.message}); retrying on a new connection`);
+        return await operation(await this.session());
       }
-      this.logger.info(`${what} ${path} was interrupted (${error.message}); retrying on a new connection`);
-      return operation(await this.session());
+    } catch (error) {
+      throw aboutPath(error, path);
     }
   }
 
@@ -252,7 +267,7 @@ export class RemoteFileSystem {
         this.writeFileOn(session, path, content, options),
       );
     }
-    return this.writeFileOn(await this.session(), path, content, options);
+    return this.writeFileOn(await this.session(path), path, content, options);
   }
 
   private async writeFileOn(
@@ -293,7 +308,7 @@ export class RemoteFileSystem {
 
   async createDirectory(rawPath: string): Promise<void> {
     const path = normalizeRemotePath(rawPath);
-    const session = await this.session();
+    const session = await this.session(path);
     this.changed(path);
     try {
       await session.mkdir(path);
@@ -307,7 +322,7 @@ export class RemoteFileSystem {
     if (path === '/') {
       throw new RemoteFsError('EINVAL', 'Refusing to delete the root folder', { path });
     }
-    const session = await this.session();
+    const session = await this.session(path);
     this.changed(path);
     const attrs = await session.lstat(path);
     if (kindOfMode(attrs.mode) !== 'directory') {
@@ -325,7 +340,7 @@ export class RemoteFileSystem {
   async rename(rawFrom: string, rawTo: string, options: { overwrite: boolean }): Promise<void> {
     const from = normalizeRemotePath(rawFrom);
     const to = normalizeRemotePath(rawTo);
-    const session = await this.session();
+    const session = await this.session(from);
     this.changed(from, to);
     await session.lstat(from);
     if (from === to) {
@@ -363,7 +378,7 @@ export class RemoteFileSystem {
   async copy(rawFrom: string, rawTo: string, options: { overwrite: boolean }): Promise<void> {
     const from = normalizeRemotePath(rawFrom);
     const to = normalizeRemotePath(rawTo);
-    const session = await this.session();
+    const session = await this.session(from);
     this.changed(to);
     // Like cp: the top-level source is followed if it is a link; links inside folders stay links.
     const source = await session.stat(from);
@@ -385,7 +400,7 @@ export class RemoteFileSystem {
     }
     const existing = target !== undefined && kindOfMode(target.mode) !== 'directory' ? target : undefined;
     if (kindOfMode(source.mode) === 'directory') {
-      await this.copyTree(session, from, to, source);
+      await this.copyTreeIntoPlace(session, from, to, source);
     } else {
       await this.copyFile(session, from, to, source, existing);
     }
@@ -415,6 +430,32 @@ export class RemoteFileSystem {
         },
       }),
     );
+  }
+
+  /**
+   * Copies a folder into a temporary sibling and renames it into place once complete: a copy cut
+   * halfway leaves no partial folder under the name the user asked for (and can simply be repeated).
+   */
+  private async copyTreeIntoPlace(
+    session: SftpSession,
+    from: string,
+    to: string,
+    source: Attributes,
+  ): Promise<void> {
+    const temporary = temporarySiblingOf(to);
+    try {
+      await this.copyTree(session, from, temporary, source);
+      await session.rename(temporary, to);
+    } catch (error) {
+      if (isConnectionError(error)) {
+        this.rememberOrphan(temporary);
+      } else {
+        await removeTree(session, temporary).catch(() => undefined);
+      }
+      throw error instanceof RemoteFsError && error.path === temporary
+        ? new RemoteFsError(error.code, `${error.summary} while copying`, { path: to, cause: error })
+        : error;
+    }
   }
 
   private async copyTree(session: SftpSession, from: string, to: string, source: Attributes): Promise<void> {

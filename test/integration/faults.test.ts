@@ -1,0 +1,279 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
+
+import { RemoteFsError } from '../../src/core/common/errors';
+import { ConnectionManager } from '../../src/core/connection/connectionManager';
+import { TEMP_MARKER } from '../../src/core/fs/atomicReplace';
+import type { RemoteFileSystem } from '../../src/core/fs/remoteFileSystem';
+import { SftpSession } from '../../src/core/sftp/session';
+import { FaultProxy, type Direction } from '../support/faultProxy';
+import { RecordingLogger, patternBytes } from '../support/harness';
+import { startSshd, type SshdFixture } from '../support/sshd';
+
+/**
+ * Link faults injected by a TCP relay in front of a real OpenSSH sshd: connections cut after exactly
+ * N bytes in either direction, the server looking down while we reconnect, a stalled link.
+ */
+const MiB = 1024 * 1024;
+const state = {} as {
+  sshd: SshdFixture;
+  proxy: FaultProxy;
+  manager: ConnectionManager;
+  fs: RemoteFileSystem;
+};
+const summary = { faults: 0, savesCut: 0, endedOld: 0, endedNew: 0, saveErrors: 0 };
+
+before(async () => {
+  state.sshd = await startSshd();
+  state.proxy = await FaultProxy.start(state.sshd.port);
+  const knownHosts = join(state.sshd.dir, 'known_hosts_faults');
+  writeFileSync(knownHosts, `[127.0.0.1]:${state.proxy.port} ${state.sshd.hostPublicKey}\n`);
+  state.manager = new ConnectionManager({
+    resolveHost: (authority) => ({
+      ...state.sshd.resolve(authority),
+      port: state.proxy.port,
+      userKnownHostsFiles: [knownHosts],
+      connectTimeoutMs: 2000,
+    }),
+    logger: new RecordingLogger(),
+    fileSystem: { maxReadFileBytes: 64 * MiB },
+    session: { stallTimeoutMs: 1000 },
+    lifecycle: { idleTimeoutMs: 0, reconnectDelaysMs: [20, 50], maxReconnectAttempts: 2 },
+  });
+  state.fs = state.manager.fileSystem(state.sshd.alias);
+});
+after(async () => {
+  state.manager?.dispose();
+  await state.proxy?.close();
+  await state.sshd?.stop();
+  console.log(
+    `fault summary: ${summary.faults} faults injected, ${summary.savesCut} saves cut, ` +
+      `${summary.endedOld + summary.endedNew} files verified (${summary.endedOld} old, ${summary.endedNew} new), ` +
+      `${summary.saveErrors} save errors reported, nothing lost`,
+  );
+});
+beforeEach(() => {
+  state.proxy.refuseNew(false);
+  state.proxy.resume();
+});
+
+const temporariesIn = (folder: string): string[] =>
+  readdirSync(folder).filter((name) => name.includes(TEMP_MARKER));
+
+/** The connection is up (reconnecting through a healed link when needed). */
+async function connected(): Promise<void> {
+  await state.fs.stat('/');
+}
+
+/**
+ * Runs `operation` with the link cut after `bytes` more bytes in `direction`, and the server refusing
+ * reconnects meanwhile, so a transparent retry cannot hide the fault. Answers the error, if any.
+ */
+async function underCut(cut: Cut, operation: () => Promise<unknown>): Promise<RemoteFsError | undefined> {
+  await connected();
+  state.proxy.refuseNew(true);
+  const restore = arm(cut);
+  summary.faults++;
+  try {
+    await operation();
+    return undefined;
+  } catch (error) {
+    assert.ok(error instanceof RemoteFsError, `a RemoteFsError, not ${String(error)}`);
+    return error;
+  } finally {
+    restore();
+    state.proxy.disarm();
+    state.proxy.refuseNew(false);
+  }
+}
+
+/**
+ * Where a cut lands: after `bytes` more bytes in `direction` from the start of the operation, or from
+ * the moment the save sends its final rename (`atRename`), to cut inside that one request or reply.
+ */
+interface Cut {
+  readonly direction: Direction;
+  readonly bytes: number;
+  readonly atRename?: boolean;
+}
+
+function arm(cut: Cut): () => void {
+  if (!cut.atRename) {
+    state.proxy.cutAfter(cut.direction, cut.bytes);
+    return () => undefined;
+  }
+  const original = SftpSession.prototype.posixRename;
+  SftpSession.prototype.posixRename = function (this: SftpSession, from: string, to: string) {
+    state.proxy.cutAfter(cut.direction, cut.bytes);
+    return original.call(this, from, to);
+  };
+  return () => {
+    SftpSession.prototype.posixRename = original;
+  };
+}
+
+const describeCut = (cut: Cut): string =>
+  `${cut.bytes} bytes ${cut.direction}${cut.atRename ? ' into the rename' : ''}`;
+
+function assertUnavailable(error: RemoteFsError | undefined, what: string): void {
+  assert.ok(error !== undefined, `${what} reported success although the link was cut`);
+  assert.ok(
+    ['ECONNLOST', 'ECONNECT', 'ETIMEDOUT'].includes(error.code),
+    `${what}: a connection error, got ${error.code}: ${error.message}`,
+  );
+  assert.match(error.message, /connect|lost|answer/i);
+}
+
+/** Bytes relayed in each direction while `operation` runs on a healthy link. */
+async function measure(operation: () => Promise<unknown>): Promise<Record<Direction, number>> {
+  await connected();
+  const up = state.proxy.relayed('up');
+  const down = state.proxy.relayed('down');
+  await operation();
+  return { up: state.proxy.relayed('up') - up, down: state.proxy.relayed('down') - down };
+}
+
+describe('a save cut by the link', () => {
+  test('leaves the old or the new content, never anything else, at 120 cut points across the transfer and the rename', async () => {
+    const folder = state.sshd.mkdirLocal('cut-saves');
+    const remote = join(folder, 'file.bin');
+    const before = patternBytes(4 * MiB - 999, 41);
+    const after = patternBytes(4 * MiB, 42);
+    const save = (): Promise<void> => state.fs.writeFile(remote, after, { create: true, overwrite: true });
+
+    state.sshd.writeLocal('cut-saves/file.bin', before);
+    const traffic = await measure(save);
+    // 100 points spread over everything the save sends, 10 over what it receives, then 10 inside the
+    // final rename: its request cut short (the server never renames) or its reply cut short (the
+    // server renamed, the client never heard).
+    const points: Cut[] = [
+      ...Array.from({ length: 100 }, (_, i) => ({
+        direction: 'up' as const,
+        bytes: Math.floor((traffic.up * i) / 100) + 1,
+      })),
+      ...Array.from({ length: 10 }, (_, i) => ({
+        direction: 'down' as const,
+        bytes: Math.floor((traffic.down * (i + 1)) / 11),
+      })),
+      ...[1, 16, 32, 48, 64].map((bytes) => ({ direction: 'up' as const, bytes, atRename: true })),
+      ...[1, 2, 4, 8, 16].map((bytes) => ({ direction: 'down' as const, bytes, atRename: true })),
+    ];
+    for (const cut of points) {
+      state.sshd.writeLocal('cut-saves/file.bin', before);
+      const error = await underCut(cut, save);
+      summary.savesCut++;
+      if (error !== undefined) {
+        summary.saveErrors++;
+        assertUnavailable(error, `save cut after ${describeCut(cut)}`);
+        assert.equal(error.path, remote, 'the error names the file being saved');
+      }
+      await connected(); // reconnects and removes what the cut left behind
+      const now = readFileSync(remote);
+      const isOld = now.equals(before);
+      const isNew = now.equals(after);
+      assert.ok(
+        isOld || isNew,
+        `after a cut at ${describeCut(cut)}: ${now.length} bytes, neither old nor new`,
+      );
+      if (error === undefined) {
+        assert.ok(isNew, 'a save reported as done holds the new content');
+      }
+      summary[isOld ? 'endedOld' : 'endedNew']++;
+      assert.deepEqual(temporariesIn(folder), [], `temporaries after a cut at ${describeCut(cut)}`);
+    }
+    assert.ok(summary.endedOld > 0 && summary.endedNew > 0, 'cuts landed both before and after the rename');
+  });
+});
+
+describe('other operations cut by the link', () => {
+  test('readFile fails with a connection error, returns nothing partial, and succeeds once the link is back', async () => {
+    const content = patternBytes(4 * MiB, 43);
+    const remote = state.sshd.writeLocal('cut-read.bin', content);
+    const traffic = await measure(() => state.fs.readFile(remote));
+    let partial: Uint8Array | undefined;
+    const error = await underCut({ direction: 'down', bytes: Math.floor(traffic.down / 2) }, async () => {
+      partial = await state.fs.readFile(remote);
+    });
+    assertUnavailable(error, 'readFile');
+    assert.equal(partial, undefined);
+    assert.ok(Buffer.from(await state.fs.readFile(remote)).equals(content));
+  });
+
+  test('readDirectory fails with a connection error rather than answering part of the folder', async () => {
+    const folder = state.sshd.mkdirLocal('cut-listing');
+    for (let i = 0; i < 3000; i++) {
+      state.sshd.writeLocal(`cut-listing/entry-${i}.txt`, '');
+    }
+    const traffic = await measure(() => state.fs.readDirectory(folder));
+    let partial: unknown;
+    const error = await underCut({ direction: 'down', bytes: Math.floor(traffic.down / 2) }, async () => {
+      partial = await state.fs.readDirectory(folder);
+    });
+    assertUnavailable(error, 'readDirectory');
+    assert.equal(partial, undefined);
+    assert.equal((await state.fs.readDirectory(folder)).length, 3000);
+  });
+
+  test('a recursive delete fails with a connection error and completes when repeated', async () => {
+    const folder = state.sshd.mkdirLocal('cut-delete');
+    for (let d = 0; d < 10; d++) {
+      state.sshd.mkdirLocal(`cut-delete/sub-${d}`);
+      for (let f = 0; f < 30; f++) {
+        state.sshd.writeLocal(`cut-delete/sub-${d}/f-${f}`, 'x');
+      }
+    }
+    const error = await underCut({ direction: 'up', bytes: 20_000 }, () =>
+      state.fs.delete(folder, { recursive: true }),
+    );
+    assertUnavailable(error, 'delete');
+    assert.ok(existsSync(folder), 'the cut came before the delete finished');
+    await state.fs.delete(folder, { recursive: true });
+    assert.ok(!existsSync(folder));
+  });
+
+  test('a folder copy cut halfway leaves no partial folder under the target name, and can be repeated', async () => {
+    const from = state.sshd.mkdirLocal('cut-copy-source');
+    for (let d = 0; d < 5; d++) {
+      state.sshd.mkdirLocal(`cut-copy-source/sub-${d}`);
+      for (let f = 0; f < 20; f++) {
+        state.sshd.writeLocal(`cut-copy-source/sub-${d}/f-${f}`, patternBytes(1000, d * 100 + f));
+      }
+    }
+    const to = state.sshd.local('cut-copy-target');
+    const error = await underCut({ direction: 'up', bytes: 15_000 }, () =>
+      state.fs.copy(from, to, { overwrite: false }),
+    );
+    assertUnavailable(error, 'copy');
+    assert.ok(!existsSync(to), 'no partial copy under the target name');
+    await state.fs.copy(from, to, { overwrite: false });
+    for (let d = 0; d < 5; d++) {
+      for (let f = 0; f < 20; f++) {
+        assert.ok(readFileSync(join(to, `sub-${d}`, `f-${f}`)).equals(patternBytes(1000, d * 100 + f)));
+      }
+    }
+    assert.deepEqual(temporariesIn(state.sshd.root), [], 'the cut copy left nothing behind');
+  });
+});
+
+describe('a stalled link', () => {
+  test('fails pending requests with ETIMEDOUT within the stall timeout, then works once the link moves again', async () => {
+    const remote = state.sshd.writeLocal('stalled.txt', 'patience');
+    await connected();
+    state.proxy.stall();
+    summary.faults++;
+    const started = Date.now();
+    const error = await state.fs.readFile(remote).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    const waited = Date.now() - started;
+    assert.ok(error instanceof RemoteFsError, String(error));
+    assert.ok(['ETIMEDOUT', 'ECONNECT', 'ECONNLOST'].includes(error.code), error.message);
+    assert.ok(waited < 10_000, `gave up after ${waited} ms`);
+    state.proxy.resume();
+    state.proxy.cutAll();
+    assert.equal(Buffer.from(await state.fs.readFile(remote)).toString(), 'patience');
+  });
+});
