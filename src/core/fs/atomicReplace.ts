@@ -5,7 +5,7 @@ import { RemoteFsError, isConnectionError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { baseName, joinRemote, parentOf } from '../common/remotePath';
 import type { Handle, SftpSession } from '../sftp/session';
-import { explainCreateFailure } from './refine';
+import { explainCreateFailure, explainWriteFailure } from './refine';
 
 /** Every temporary file of ours carries this marker, so crash leftovers can be recognised later. */
 export const TEMP_MARKER = '.sftpfs-';
@@ -26,6 +26,8 @@ export interface ReplaceRequest {
   readonly existing: Attributes | undefined;
   /** Permission bits for the result; defaults to the existing file's. */
   readonly permissions?: number;
+  /** How many bytes the new content takes, when known: a failure can then be told apart as "no space". */
+  readonly size?: number;
   /** Writes the content into the open file and answers how many bytes it wrote. */
   readonly fill: (handle: Handle, path: string) => Promise<number>;
   /** True when the caller already holds a handle (see SftpSession.withFile). */
@@ -79,7 +81,12 @@ export async function replaceAtomically(
     written = await unwrap(pending.attributes);
   } catch (error) {
     await removeOrRemember(session, temporary, request.onOrphan);
-    const explained = await explainCreateFailure(session, error, temporary);
+    const explained =
+      request.size === undefined
+        ? await explainCreateFailure(session, error, temporary)
+        : await explainWriteFailure(session, error, parentOf(target), request.size).then((refined) =>
+            refined === error ? explainCreateFailure(session, error, temporary) : refined,
+          );
     if (explained instanceof RemoteFsError && explained.code === 'EACCES' && existing !== undefined) {
       logger.warn(
         `The folder of ${target} is not writable, so an atomic save is impossible; overwriting the file in place instead.`,

@@ -65,3 +65,29 @@ export async function explainCreateFailure(
   }
   return error;
 }
+
+/**
+ * OpenSSH reports a full disk as a bare FAILURE. When writing `size` bytes under `folder` failed that
+ * way and the server says less space than that is free, the error becomes ENOSPC ("no space").
+ */
+export async function explainWriteFailure(
+  session: SftpSession,
+  error: unknown,
+  folder: string,
+  size: number,
+): Promise<unknown> {
+  if (!(error instanceof RemoteFsError) || error.code !== 'EFAILURE') {
+    return error;
+  }
+  const free = await session.freeSpace(folder).catch(() => undefined);
+  if (free === undefined || free >= size) {
+    return error;
+  }
+  const mib = (bytes: number): string => (bytes / (1024 * 1024)).toFixed(1);
+  return withCode(
+    error,
+    'ENOSPC',
+    `No space left on the server (${mib(free)} MiB free, ${mib(size)} MiB needed)`,
+    error.path ?? folder,
+  );
+}

@@ -293,6 +293,7 @@ export class RemoteFileSystem {
     const written = await replaceAtomically(session, this.logger, {
       target,
       existing,
+      size: content.length,
       onOrphan: this.rememberOrphan,
       fill: async (handle, temporary) => {
         const lanes = await this.lanesFor(content.length);
@@ -417,6 +418,7 @@ export class RemoteFileSystem {
       replaceAtomically(session, this.logger, {
         target: to,
         existing,
+        ...(source.size === undefined ? {} : { size: source.size }),
         permissions: (source.mode ?? 0o644) & 0o7777,
         inner: true,
         onOrphan: this.rememberOrphan,

@@ -286,6 +286,23 @@ export class SftpSession {
     return this.call(path, (cb) => this.sftp.ext_openssh_fsync(handle, cb));
   }
 
+  /**
+   * Bytes an unprivileged user may still write on the filesystem holding `path`
+   * (`statvfs@openssh.com`), or undefined when the server cannot say.
+   */
+  async freeSpace(path: string): Promise<number | undefined> {
+    if (!this.hasExtension('statvfs@openssh.com')) {
+      return undefined;
+    }
+    const info = await this.call<{ f_bavail?: number | bigint; f_frsize?: number | bigint }>(path, (cb) =>
+      this.sftp.ext_openssh_statvfs(path, cb),
+    );
+    if (info.f_bavail === undefined || info.f_frsize === undefined) {
+      return undefined;
+    }
+    return Number(info.f_bavail) * Number(info.f_frsize);
+  }
+
   /** `copy-data`: the server copies `length` bytes (0 = to EOF) between two open handles. */
   copyData(source: Handle, target: Handle, path: string): Promise<void> {
     return this.call(path, (cb) => this.sftp.ext_copy_data(source, 0, 0, target, 0, cb));
