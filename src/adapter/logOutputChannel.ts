@@ -26,6 +26,10 @@ export class OutputChannelLogger implements Logger, vscode.Disposable {
     this.channel.error(message);
   }
 
+  isTraceEnabled(): boolean {
+    return this.channel.logLevel === vscode.LogLevel.Trace;
+  }
+
   dispose(): void {
     this.channel.dispose();
   }

@@ -27,7 +27,8 @@ function sshdWith(config: string[]): { readonly sshd: SshdFixture } {
 interface Attempt {
   readonly prompts: ScriptedPrompts;
   readonly logger: RecordingLogger;
-  connect(): Promise<unknown>;
+  /** Logs in, runs `andThen` on the live connection, and closes it. */
+  connect(andThen?: (manager: ConnectionManager) => Promise<void>): Promise<unknown>;
 }
 
 function attempt(
@@ -40,7 +41,7 @@ function attempt(
   return {
     prompts,
     logger,
-    async connect() {
+    async connect(andThen) {
       const manager = new ConnectionManager({
         resolveHost: (authority) => adjust(sshd.resolve(authority)),
         logger,
@@ -49,6 +50,7 @@ function attempt(
       });
       try {
         const session = await manager.session(sshd.alias);
+        await andThen?.(manager);
         return await session.realpath('.');
       } finally {
         manager.dispose();
@@ -88,11 +90,40 @@ describe('password authentication', { skip: needsRoot }, () => {
     assert.deepEqual(a.prompts.events, ['password']);
   });
 
-  test('never logs the password', async () => {
-    const a = attempt(s.sshd, { passwords: ['not-the-password', TEST_PASSWORD] }, noKeys);
-    await a.connect();
-    const everything = a.logger.lines.join('\n');
-    assert.ok(!everything.includes(TEST_PASSWORD) && !everything.includes('not-the-password'));
+  test('no password reaches the log (at Trace, with the SSH exchange) or an error, through login, save and failure', async () => {
+    const secrets = [TEST_PASSWORD, 'Wrong-Guess-1', 'Wrong-Guess-2', 'Wrong-Guess-3', 'Wrong-Guess-4'];
+    const said: string[] = [];
+    // A wrong guess, the right one, then a save and a failing operation on the live connection.
+    const a = attempt(s.sshd, { passwords: ['Wrong-Guess-1', TEST_PASSWORD] }, noKeys);
+    await a.connect(async (manager) => {
+      const fs = manager.fileSystem(s.sshd.alias);
+      await fs.writeFile(s.sshd.local('secret-scan.txt'), Buffer.from('saved'), {
+        create: true,
+        overwrite: true,
+      });
+      said.push((await rejectsWith(fs.readFile(s.sshd.local('missing.txt')), 'ENOENT')).message);
+    });
+    // A login that fails: three wrong guesses.
+    const failing = attempt(
+      s.sshd,
+      { passwords: ['Wrong-Guess-2', 'Wrong-Guess-3', 'Wrong-Guess-4'] },
+      noKeys,
+    );
+    const error = await rejectsWith(failing.connect(), 'EAUTH');
+    said.push(error.message, String(error.cause ?? ''), error.stack ?? '');
+    const logged = [...a.logger.lines, ...failing.logger.lines];
+    assert.ok(
+      logged.some((line) => line.includes('ssh2: ')),
+      'the SSH exchange was traced',
+    );
+    assert.ok(
+      logged.some((line) => /password/i.test(line)),
+      'password login was traced',
+    );
+    for (const secret of secrets) {
+      assert.ok(!logged.some((line) => line.includes(secret)), `${secret} appears in the log`);
+      assert.ok(!said.some((text) => text.includes(secret)), `${secret} appears in an error`);
+    }
   });
 });
 
@@ -147,6 +178,35 @@ describe('encrypted keys', () => {
     const a = attempt(s.sshd, { passphrases: ['open sesame'] }, (h) => ({ ...h, identityFiles: [key] }));
     await a.connect();
     assert.deepEqual(a.prompts.events, ['passphrase', 'passphrase accepted']);
+  });
+
+  test('no passphrase reaches the log or an error, whether it is right or wrong', async () => {
+    const key = encryptedCopyOfClientKey(s.sshd, 'Right-Phrase-9');
+    const secrets = ['Right-Phrase-9', 'Wrong-Phrase-1', 'Wrong-Phrase-2', 'Wrong-Phrase-3'];
+    const good = attempt(s.sshd, { passphrases: ['Wrong-Phrase-1', 'Right-Phrase-9'] }, (h) => ({
+      ...h,
+      identityFiles: [key],
+    }));
+    await good.connect();
+    const bad = attempt(
+      s.sshd,
+      { passphrases: ['Wrong-Phrase-2', 'Wrong-Phrase-3', 'Wrong-Phrase-3'] },
+      (h) => ({
+        ...h,
+        identityFiles: [key],
+        agentSocket: undefined,
+      }),
+    );
+    const error = await bad.connect().then(
+      () => assert.fail('logged in without the passphrase'),
+      (caught: unknown) => caught as Error,
+    );
+    const logged = [...good.logger.lines, ...bad.logger.lines];
+    const said = [error.message, String(error.cause ?? ''), error.stack ?? ''];
+    for (const secret of secrets) {
+      assert.ok(!logged.some((line) => line.includes(secret)), `${secret} appears in the log`);
+      assert.ok(!said.some((text) => text.includes(secret)), `${secret} appears in an error`);
+    }
   });
 
   test('asks again after a wrong passphrase', async () => {

@@ -71,6 +71,8 @@ export class RecordingLogger implements Logger {
   info = (m: string): void => void this.lines.push(`info ${m}`);
   warn = (m: string): void => void this.lines.push(`warn ${m}`);
   error = (m: string): void => void this.lines.push(`error ${m}`);
+  /** Records at Trace level, as a user chasing a problem would set it. */
+  isTraceEnabled = (): boolean => true;
 }
 
 /** Deterministic pseudo-random bytes, so a failing comparison can be reproduced. */

@@ -8,6 +8,8 @@ export interface Logger {
   info(message: string): void;
   warn(message: string): void;
   error(message: string): void;
+  /** True when trace lines are shown: costly detail (the SSH protocol exchange) is only produced then. */
+  isTraceEnabled?(): boolean;
 }
 
 export const nullLogger: Logger = {
@@ -27,5 +29,6 @@ export function scopedLogger(logger: Logger, scope: string): Logger {
     info: (m) => logger.info(tag + m),
     warn: (m) => logger.warn(tag + m),
     error: (m) => logger.error(tag + m),
+    isTraceEnabled: () => logger.isTraceEnabled?.() ?? false,
   };
 }

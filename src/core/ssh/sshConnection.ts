@@ -93,6 +93,7 @@ export class SshConnection {
       socket.destroy();
     }, host.connectTimeoutMs);
     let pinnedKey: Buffer | undefined;
+    let authenticated = false;
     let hostKeyFailure: RemoteFsError | undefined;
 
     const config: ConnectConfig = {
@@ -100,6 +101,17 @@ export class SshConnection {
       username: host.user,
       algorithms: chooseAlgorithms(host.algorithms, logger),
       readyTimeout: 0,
+      // At Trace level the log shows ssh2's account of the key exchange and authentication (it names
+      // methods and algorithms, never a password, passphrase or key). Transfers are not traced.
+      ...(logger.isTraceEnabled?.()
+        ? {
+            debug: (message: string): void => {
+              if (!authenticated) {
+                logger.trace(`ssh2: ${message}`);
+              }
+            },
+          }
+        : {}),
       keepaliveInterval: host.keepaliveIntervalMs,
       keepaliveCountMax: host.keepaliveCountMax,
       // ssh2 accepts any host key when this is missing: it is always set.
@@ -180,6 +192,7 @@ export class SshConnection {
       };
       const onReady = (): void => {
         settle();
+        authenticated = true;
         planner.succeeded();
         resolve();
       };
