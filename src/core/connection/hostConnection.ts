@@ -80,7 +80,8 @@ export class HostConnection {
   /**
    * Extra SFTP channels on the live connection, opened once and kept with it. Each SSH channel has its
    * own flow-control windows (OpenSSH's server gives 2 MiB, we keep 8 MiB for receiving), so a large
-   * transfer striped over several channels is not capped by one window per round trip. Fewer come back if the server refuses some.
+   * transfer striped over several channels is not capped by one window per round trip. Fewer come
+   * back if the server refuses some.
    */
   transferLanes(count: number): Promise<SftpSession[]> {
     const live = this.live;
