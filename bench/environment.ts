@@ -9,8 +9,7 @@ import { ConnectionManager } from '../src/core/connection/connectionManager';
 import type { RemoteFileSystem } from '../src/core/fs/remoteFileSystem';
 import type { SftpSession } from '../src/core/sftp/session';
 import { startSshd, type SshdFixture } from '../test/support/sshd';
-import type { LatencyProxy } from '../test/support/latencyProxy';
-import { startLatencyProxyProcess } from './latencyProxyProcess';
+import { startLatencyProxyProcess, type LatencyProxy } from './latencyProxyProcess';
 
 /** One way to reach the server: straight to sshd, or through the latency line. */
 export interface Link {

@@ -1,9 +1,15 @@
 import { spawn } from 'node:child_process';
 
-import { startLatencyProxy, type LatencyProxy } from '../test/support/latencyProxy';
+import { FaultProxy } from '../test/support/faultProxy';
+
+/** The relay process, as the benchmark sees it. */
+export interface LatencyProxy {
+  readonly port: number;
+  close(): Promise<void>;
+}
 
 /**
- * The latency line in a process of its own. In the benchmark's process it would share one event loop
+ * The latency line (a FaultProxy with a delay and no faults) in a process of its own. In the benchmark's process it would share one event loop
  * with our client: while our client decrypts and copies, the relay's timers fire late and the line
  * slows down for us alone, never for OpenSSH's sftp, which runs as a separate process.
  */
@@ -34,7 +40,7 @@ export function startLatencyProxyProcess(targetPort: number, oneWayMs: number): 
 
 if (require.main === module) {
   const [targetPort, oneWayMs] = process.argv.slice(2).map(Number);
-  void startLatencyProxy(targetPort ?? 0, oneWayMs ?? 0).then((proxy) => {
+  void FaultProxy.start(targetPort ?? 0, { oneWayDelayMs: oneWayMs ?? 0 }).then((proxy) => {
     process.stdout.write(`listening ${proxy.port}\n`);
     process.once('SIGTERM', () => void proxy.close().then(() => process.exit(0)));
   });

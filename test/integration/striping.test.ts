@@ -8,7 +8,7 @@ import { ConnectionManager } from '../../src/core/connection/connectionManager';
 import type { SftpSession } from '../../src/core/sftp/session';
 import { readWholeFile, writeWholeFile } from '../../src/core/sftp/transfer';
 import { SshConnection } from '../../src/core/ssh/sshConnection';
-import { startLatencyProxy, type LatencyProxy } from '../support/latencyProxy';
+import { FaultProxy } from '../support/faultProxy';
 import { RecordingLogger, patternBytes, useSshd } from '../support/harness';
 
 const h = useSshd();
@@ -27,50 +27,44 @@ async function openChannels(
   return { main, lanes, close: () => connection.close() };
 }
 
+/** Stores `content` as `name` and reads it over a main channel and 3 lanes, told its size is `sizeHint`. */
+async function stripedRead(
+  name: string,
+  content: Buffer,
+  sizeHint: number,
+): Promise<{ read: Buffer; lanes: SftpSession[] }> {
+  const remote = h.sshd.writeLocal(name, content);
+  const { main, lanes, close } = await openChannels(3);
+  try {
+    const read = await main.withFile(remote, 'r', {}, (handle) =>
+      readWholeFile(main, handle, remote, sizeHint, 1 << 30, lanes),
+    );
+    return { read, lanes };
+  } finally {
+    close();
+  }
+}
+
 describe('transfers striped over several SFTP channels', () => {
   test('a striped read returns the file byte for byte when the stripes do not end on chunk bounds', async () => {
     const content = patternBytes(7 * CHUNK + 12345, 21);
-    const remote = h.sshd.writeLocal('striped-read.bin', content);
-    const { main, lanes, close } = await openChannels(3);
-    try {
-      const read = await main.withFile(remote, 'r', {}, (handle) =>
-        readWholeFile(main, handle, remote, content.length, 1 << 30, lanes),
-      );
-      assert.ok(read.equals(content));
-      for (const lane of lanes) {
-        assert.equal(lane.peakOpenHandles, 1, 'every lane read its stripe through a handle of its own');
-      }
-    } finally {
-      close();
+    const { read, lanes } = await stripedRead('striped-read.bin', content, content.length);
+    assert.ok(read.equals(content));
+    for (const lane of lanes) {
+      assert.equal(lane.peakOpenHandles, 1, 'every lane read its stripe through a handle of its own');
     }
   });
 
   test('a striped read still reads to the end when the file grew after its size was taken', async () => {
     const content = patternBytes(5 * CHUNK + 99, 22);
-    const remote = h.sshd.writeLocal('striped-grew.bin', content);
-    const { main, lanes, close } = await openChannels(3);
-    try {
-      const read = await main.withFile(remote, 'r', {}, (handle) =>
-        readWholeFile(main, handle, remote, 2 * CHUNK, 1 << 30, lanes),
-      );
-      assert.ok(read.equals(content));
-    } finally {
-      close();
-    }
+    const { read } = await stripedRead('striped-grew.bin', content, 2 * CHUNK);
+    assert.ok(read.equals(content));
   });
 
   test('a striped read stops at the real end when the file shrank after its size was taken', async () => {
     const content = patternBytes(CHUNK + 17, 23);
-    const remote = h.sshd.writeLocal('striped-shrank.bin', content);
-    const { main, lanes, close } = await openChannels(3);
-    try {
-      const read = await main.withFile(remote, 'r', {}, (handle) =>
-        readWholeFile(main, handle, remote, 9 * CHUNK, 1 << 30, lanes),
-      );
-      assert.ok(read.equals(content));
-    } finally {
-      close();
-    }
+    const { read } = await stripedRead('striped-shrank.bin', content, 9 * CHUNK);
+    assert.ok(read.equals(content));
   });
 
   test('a striped write lands byte for byte and closes every lane handle', async () => {
@@ -91,12 +85,12 @@ describe('transfers striped over several SFTP channels', () => {
 });
 
 describe('when reads are striped', () => {
-  let proxy: LatencyProxy;
+  let proxy: FaultProxy;
   let slow: ConnectionManager;
   const slowLogger = new RecordingLogger();
   before(async () => {
     // 5 ms each way: a 10 ms round trip, a nearby data centre rather than loopback.
-    proxy = await startLatencyProxy(h.sshd.port, 5);
+    proxy = await FaultProxy.start(h.sshd.port, { oneWayDelayMs: 5 });
     const knownHosts = join(h.sshd.dir, 'known_hosts_latency');
     writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ${h.sshd.hostPublicKey}\n`);
     slow = new ConnectionManager({

@@ -3,31 +3,32 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 export type Direction = 'up' | 'down';
 
 /**
- * A TCP relay on 127.0.0.1 in front of a real server that injects link faults on command: cut a
- * connection after exactly N more bytes in one direction, stall it (hold every byte, answer nothing),
- * refuse new connections, or delay. "up" is client to server, "down" server to client.
+ * A TCP relay on 127.0.0.1 in front of a real server. It can be a slow link (every chunk delayed by
+ * `oneWayDelayMs` each way, order kept: tc/netem is not available on these machines), and it injects
+ * link faults on command: cut a connection after exactly N more bytes in one direction, stall it
+ * (hold every byte, answer nothing), refuse new connections. "up" is client to server, "down" server
+ * to client. Both sides use TCP_NODELAY, so the relay adds no batching delay of its own.
  */
 export class FaultProxy {
   private readonly links = new Set<Link>();
   private readonly sockets = new Set<Socket>();
   private refusing = false;
   private stalling = false;
-  private delayMs = 0;
-  /** Connections accepted so far, refused ones included. */
-  accepted = 0;
 
   private constructor(
     private readonly server: Server,
     readonly port: number,
+    private readonly oneWayDelayMs: number,
   ) {}
 
-  static start(targetPort: number): Promise<FaultProxy> {
+  static start(targetPort: number, options: { oneWayDelayMs?: number } = {}): Promise<FaultProxy> {
     let proxy: FaultProxy | undefined;
     const server = createServer((client) => proxy?.accept(client, targetPort));
     return new Promise((resolve) => {
       server.listen(0, '127.0.0.1', () => {
         const address = server.address();
-        proxy = new FaultProxy(server, typeof address === 'object' && address !== null ? address.port : 0);
+        const port = typeof address === 'object' && address !== null ? address.port : 0;
+        proxy = new FaultProxy(server, port, options.oneWayDelayMs ?? 0);
         resolve(proxy);
       });
     });
@@ -89,11 +90,6 @@ export class FaultProxy {
     }
   }
 
-  /** Delays every chunk by `ms` in each direction from now on (order kept). */
-  delay(ms: number): void {
-    this.delayMs = ms;
-  }
-
   close(): Promise<void> {
     this.cutAll();
     for (const socket of this.sockets) {
@@ -103,7 +99,6 @@ export class FaultProxy {
   }
 
   private accept(client: Socket, targetPort: number): void {
-    this.accepted++;
     if (this.refusing) {
       client.destroy();
       return;
@@ -113,12 +108,7 @@ export class FaultProxy {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     }
-    const link = new Link(
-      client,
-      upstream,
-      () => this.delayMs,
-      () => this.links.delete(link),
-    );
+    const link = new Link(client, upstream, this.oneWayDelayMs, () => this.links.delete(link));
     link.stalled = this.stalling;
     this.links.add(link);
   }
@@ -134,7 +124,7 @@ class Link {
   constructor(
     private readonly client: Socket,
     private readonly upstream: Socket,
-    private readonly delayMs: () => number,
+    private readonly delayMs: number,
     private readonly onClose: () => void,
   ) {
     for (const socket of [client, upstream]) {
@@ -147,9 +137,9 @@ class Link {
   }
 
   private receive(direction: Direction, chunk: Buffer): void {
-    const delay = this.delayMs();
-    if (delay > 0) {
-      setTimeout(() => this.forward(direction, chunk), delay);
+    if (this.delayMs > 0) {
+      // Timers of equal delay fire in order, so the order of chunks is kept.
+      setTimeout(() => this.forward(direction, chunk), this.delayMs);
     } else {
       this.forward(direction, chunk);
     }

@@ -60,17 +60,26 @@ function composeMessage(summary: string, details: RemoteErrorDetails): string {
   return message;
 }
 
-/** `error` naming `path` when it names no path yet (a failed reconnect knows nothing of the file). */
-export function aboutPath(error: unknown, path: string): unknown {
-  if (!(error instanceof RemoteFsError) || error.path !== undefined) {
-    return error;
-  }
-  return new RemoteFsError(error.code, error.summary, {
+/** A copy of `error` with a more precise code, summary or path, keeping the server's text and cause. */
+export function withCode(
+  error: RemoteFsError,
+  code: RemoteErrorCode,
+  summary: string,
+  path: string,
+): RemoteFsError {
+  return new RemoteFsError(code, summary, {
     path,
     ...(error.serverMessage === undefined ? {} : { serverMessage: error.serverMessage }),
     ...(error.sftpStatus === undefined ? {} : { sftpStatus: error.sftpStatus }),
     cause: error,
   });
+}
+
+/** `error` naming `path` when it names no path yet (a failed reconnect knows nothing of the file). */
+export function aboutPath(error: unknown, path: string): unknown {
+  return error instanceof RemoteFsError && error.path === undefined
+    ? withCode(error, error.code, error.summary, path)
+    : error;
 }
 
 export function isRemoteFsError(error: unknown, code?: RemoteErrorCode): error is RemoteFsError {

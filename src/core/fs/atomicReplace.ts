@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Attributes } from 'ssh2';
 
-import { RemoteFsError, isConnectionError } from '../common/errors';
+import { RemoteFsError, isConnectionError, withCode } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { baseName, joinRemote, parentOf } from '../common/remotePath';
 import type { Handle, SftpSession } from '../sftp/session';
@@ -81,12 +81,11 @@ export async function replaceAtomically(
     written = await unwrap(pending.attributes);
   } catch (error) {
     await removeOrRemember(session, temporary, request.onOrphan);
-    const explained =
-      request.size === undefined
-        ? await explainCreateFailure(session, error, temporary)
-        : await explainWriteFailure(session, error, parentOf(target), request.size).then((refined) =>
-            refined === error ? explainCreateFailure(session, error, temporary) : refined,
-          );
+    const explained = await explainCreateFailure(
+      session,
+      await explainWriteFailure(session, error, parentOf(target), request.size),
+      temporary,
+    );
     if (explained instanceof RemoteFsError && explained.code === 'EACCES' && existing !== undefined) {
       logger.warn(
         `The folder of ${target} is not writable, so an atomic save is impossible; overwriting the file in place instead.`,
@@ -96,11 +95,7 @@ export async function replaceAtomically(
     }
     if (explained instanceof RemoteFsError && explained.path === temporary) {
       // Name the file the user saved, not our temporary.
-      throw new RemoteFsError(explained.code, `${explained.summary} while saving`, {
-        path: target,
-        ...(explained.serverMessage === undefined ? {} : { serverMessage: explained.serverMessage }),
-        cause: explained,
-      });
+      throw withCode(explained, explained.code, `${explained.summary} while saving`, target);
     }
     throw explained;
   }

@@ -1,6 +1,6 @@
 import type { Attributes } from 'ssh2';
 
-import { RemoteFsError, isConnectionError, type RemoteErrorCode } from '../common/errors';
+import { RemoteFsError, isConnectionError, withCode } from '../common/errors';
 import { parentOf } from '../common/remotePath';
 import { kindOfMode } from '../sftp/attrs';
 import type { SftpSession } from '../sftp/session';
@@ -15,21 +15,6 @@ export async function lstatOrUndefined(session: SftpSession, path: string): Prom
     }
     throw error;
   }
-}
-
-/** A copy of `error` with a more precise code and summary, keeping the server's text and cause. */
-export function withCode(
-  error: RemoteFsError,
-  code: RemoteErrorCode,
-  summary: string,
-  path: string,
-): RemoteFsError {
-  return new RemoteFsError(code, summary, {
-    path,
-    ...(error.serverMessage === undefined ? {} : { serverMessage: error.serverMessage }),
-    ...(error.sftpStatus === undefined ? {} : { sftpStatus: error.sftpStatus }),
-    cause: error,
-  });
 }
 
 /**
@@ -68,15 +53,16 @@ export async function explainCreateFailure(
 
 /**
  * OpenSSH reports a full disk as a bare FAILURE. When writing `size` bytes under `folder` failed that
- * way and the server says less space than that is free, the error becomes ENOSPC ("no space").
+ * way and the server says less space than that is free, the error becomes ENOSPC ("no space"). Any
+ * other error, or an unknown size, passes through unchanged.
  */
 export async function explainWriteFailure(
   session: SftpSession,
   error: unknown,
   folder: string,
-  size: number,
+  size: number | undefined,
 ): Promise<unknown> {
-  if (!(error instanceof RemoteFsError) || error.code !== 'EFAILURE') {
+  if (!(error instanceof RemoteFsError) || error.code !== 'EFAILURE' || size === undefined) {
     return error;
   }
   const free = await session.freeSpace(folder).catch(() => undefined);

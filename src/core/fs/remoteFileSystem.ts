@@ -1,6 +1,6 @@
 import type { Attributes } from 'ssh2';
 
-import { RemoteFsError, aboutPath, isConnectionError } from '../common/errors';
+import { RemoteFsError, aboutPath, isConnectionError, withCode } from '../common/errors';
 import { Limiter, forEachBounded } from '../common/limiter';
 import type { Logger } from '../common/logger';
 import {
@@ -17,7 +17,7 @@ import { readWholeFile, streamCopy, writeWholeFile } from '../sftp/transfer';
 import { replaceAtomically, temporarySiblingOf } from './atomicReplace';
 import { AttributeCache, type KnownAttributes } from './attributeCache';
 import type { EntryStat, EntryType, WriteOptions } from './entryType';
-import { explainCreateFailure, lstatOrUndefined, withCode } from './refine';
+import { explainCreateFailure, lstatOrUndefined } from './refine';
 
 /** How many link targets are resolved, or tree entries removed or copied, at once. */
 const TREE_CONCURRENCY = 16;
@@ -455,7 +455,7 @@ export class RemoteFileSystem {
         await removeTree(session, temporary).catch(() => undefined);
       }
       throw error instanceof RemoteFsError && error.path === temporary
-        ? new RemoteFsError(error.code, `${error.summary} while copying`, { path: to, cause: error })
+        ? withCode(error, error.code, `${error.summary} while copying`, to)
         : error;
     }
   }
