@@ -186,7 +186,7 @@ async function removeOrRemember(
   try {
     await session.unlink(temporary);
   } catch (error) {
-    if (isConnectionError(error)) {
+    if (isConnectionError(error) || session.isClosed) {
       onOrphan(temporary);
     }
     // Otherwise it was never created, or is already gone.

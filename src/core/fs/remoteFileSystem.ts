@@ -1,6 +1,13 @@
 import type { Attributes } from 'ssh2';
 
-import { RemoteFsError, aboutPath, isConnectionError, withCode } from '../common/errors';
+import {
+  RemoteFsError,
+  aboutPath,
+  errorMessage,
+  isConnectionError,
+  isRemoteFsError,
+  withCode,
+} from '../common/errors';
 import { Limiter, forEachBounded } from '../common/limiter';
 import type { Logger } from '../common/logger';
 import {
@@ -23,6 +30,20 @@ import { explainCreateFailure, lstatOrUndefined } from './refine';
 const TREE_CONCURRENCY = 16;
 /** OpenSSH's own limit on symlink hops (SYMLOOP_MAX is 40 on Linux). */
 const MAX_LINK_HOPS = 40;
+/**
+ * Recursive deletes and copies stop below this depth. No real tree is deeper (PATH_MAX is 4096 bytes,
+ * so 2048 one-letter folders); a server that shows a folder inside every folder would otherwise lead
+ * the walk on forever.
+ */
+const MAX_TREE_DEPTH = 2048;
+
+function tooDeep(path: string): RemoteFsError {
+  return new RemoteFsError(
+    'EPROTO',
+    `The server shows folders nested more than ${MAX_TREE_DEPTH} levels deep; stopped there`,
+    { path },
+  );
+}
 
 export interface RemoteFileSystemOptions {
   /** readFile fails with ETOOLARGE above this many bytes. */
@@ -39,6 +60,9 @@ export interface SessionSource {
   /** Extra SFTP channels on the same connection for large transfers (may answer fewer, or none). */
   transferLanes?(count: number): Promise<SftpSession[]>;
 }
+
+/** Removing a temporary left by an interrupted save is tried this often before it is left alone. */
+const ORPHAN_REMOVAL_ATTEMPTS = 3;
 
 /** Transfers at least this large are striped over several SFTP channels. */
 const STRIPE_THRESHOLD = 8 * 1024 * 1024;
@@ -58,10 +82,13 @@ const STRIPED_READ_MIN_ROUND_TRIP_MS = 5;
  * absolute POSIX path and throws RemoteFsError.
  */
 export class RemoteFileSystem {
-  /** Temporaries of cut saves and copies, removed as soon as the server can be reached again. */
-  private readonly orphans = new Set<string>();
+  /**
+   * Temporaries of cut saves and copies, removed as soon as the server can be reached again, with how
+   * many more times removing one may fail for another reason than a lost connection.
+   */
+  private readonly orphans = new Map<string, number>();
   private readonly rememberOrphan = (temporary: string): void => {
-    this.orphans.add(temporary);
+    this.orphans.set(temporary, ORPHAN_REMOVAL_ATTEMPTS);
   };
 
   private readonly attributes: AttributeCache;
@@ -108,7 +135,7 @@ export class RemoteFileSystem {
   private async removeOrphans(session: SftpSession): Promise<void> {
     const orphans = [...this.orphans];
     this.orphans.clear();
-    await forEachBounded(orphans, TREE_CONCURRENCY, async (temporary) => {
+    await forEachBounded(orphans, TREE_CONCURRENCY, async ([temporary, attemptsLeft]) => {
       try {
         const attrs = await session.lstat(temporary);
         if (kindOfMode(attrs.mode) === 'directory') {
@@ -118,8 +145,15 @@ export class RemoteFileSystem {
         }
         this.logger.info(`Removed the temporary of an interrupted save or copy: ${temporary}`);
       } catch (error) {
-        if (isConnectionError(error)) {
-          this.orphans.add(temporary);
+        if (isRemoteFsError(error, 'ENOENT')) {
+          return; // already gone
+        }
+        if (isConnectionError(error) || session.isClosed) {
+          this.orphans.set(temporary, attemptsLeft);
+        } else if (attemptsLeft > 1) {
+          this.orphans.set(temporary, attemptsLeft - 1);
+        } else {
+          this.logger.warn(`Could not remove the temporary ${temporary}; leaving it: ${errorMessage(error)}`);
         }
       }
     });
@@ -446,10 +480,10 @@ export class RemoteFileSystem {
   ): Promise<void> {
     const temporary = temporarySiblingOf(to);
     try {
-      await this.copyTree(session, from, temporary, source);
+      await this.copyTree(session, from, temporary, source, 0);
       await session.rename(temporary, to);
     } catch (error) {
-      if (isConnectionError(error)) {
+      if (isConnectionError(error) || session.isClosed) {
         this.rememberOrphan(temporary);
       } else {
         await removeTree(session, temporary).catch(() => undefined);
@@ -460,7 +494,16 @@ export class RemoteFileSystem {
     }
   }
 
-  private async copyTree(session: SftpSession, from: string, to: string, source: Attributes): Promise<void> {
+  private async copyTree(
+    session: SftpSession,
+    from: string,
+    to: string,
+    source: Attributes,
+    depth: number,
+  ): Promise<void> {
+    if (depth > MAX_TREE_DEPTH) {
+      throw tooDeep(from);
+    }
     try {
       await session.mkdir(to, { mode: (source.mode ?? 0o755) & 0o7777 });
     } catch (error) {
@@ -480,7 +523,7 @@ export class RemoteFileSystem {
       const childTo = joinRemote(to, entry.filename);
       switch (kindOfMode(entry.attrs.mode)) {
         case 'directory':
-          return this.copyTree(session, childFrom, childTo, entry.attrs);
+          return this.copyTree(session, childFrom, childTo, entry.attrs, depth + 1);
         case 'symlink':
           return session.symlink(await session.readlink(childFrom), childTo);
         case 'file':
@@ -591,7 +634,10 @@ async function removeEmptyFolder(session: SftpSession, path: string): Promise<vo
 /** Depth-first removal with bounded parallelism. Links are removed, never followed. */
 async function removeTree(session: SftpSession, folder: string): Promise<void> {
   const removals = new Limiter(TREE_CONCURRENCY);
-  const walk = async (path: string): Promise<void> => {
+  const walk = async (path: string, depth: number): Promise<void> => {
+    if (depth > MAX_TREE_DEPTH) {
+      throw tooDeep(path);
+    }
     const entries = await removals.run(() => session.readdir(path));
     await forEachBounded(entries, TREE_CONCURRENCY, async (entry) => {
       if (!isSafeEntryName(entry.filename)) {
@@ -599,12 +645,12 @@ async function removeTree(session: SftpSession, folder: string): Promise<void> {
       }
       const child = joinRemote(path, entry.filename);
       if (kindOfMode(entry.attrs.mode) === 'directory') {
-        await walk(child);
+        await walk(child, depth + 1);
       } else {
         await removals.run(() => session.unlink(child));
       }
     });
     await removals.run(() => session.rmdir(path));
   };
-  await walk(folder);
+  await walk(folder, 0);
 }

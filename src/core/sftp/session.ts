@@ -5,6 +5,8 @@ import { Limiter } from '../common/limiter';
 import type { Logger } from '../common/logger';
 import {
   enlargeReceiveWindow,
+  guardReadReply,
+  guardReplyParsing,
   readServerExtensions,
   readServerLimits,
   type ServerLimits,
@@ -18,6 +20,27 @@ export type OpenFlags = 'r' | 'r+' | 'w' | 'wx';
 const MAX_HANDLES_PER_SESSION = 64;
 /** READDIR requests kept in flight on one folder handle after the first batch. */
 const READDIR_DEPTH = 32;
+/**
+ * A listing longer than this fails instead of growing without bound: a broken or hostile server can
+ * answer READDIR forever. Far beyond what the Explorer can show usefully.
+ */
+export const MAX_DIRECTORY_ENTRIES = 200_000;
+/** SFTP handles are at most 256 bytes (draft-ietf-secsh-filexfer-02, section 3). */
+const MAX_HANDLE_BYTES = 256;
+
+type CloseCode = 'ECONNLOST' | 'ETIMEDOUT' | 'EPROTO';
+
+const CLOSE_SUMMARY: Readonly<Record<CloseCode, string>> = {
+  ECONNLOST: 'The connection to the server was lost',
+  ETIMEDOUT: 'The server stopped answering',
+  EPROTO: 'The server broke the SFTP protocol',
+};
+
+/** A listed entry as this session answers it: the long name (`ls -l` text) is dropped unread. */
+export interface ListedEntry {
+  readonly filename: string;
+  readonly attrs: Attributes;
+}
 
 export interface SftpSessionOptions {
   /**
@@ -44,6 +67,7 @@ export class SftpSession {
   readonly limits: ServerLimits;
   readonly extensions: ReadonlyMap<string, string>;
   private closedReason: string | undefined;
+  private closedCode: CloseCode = 'ECONNLOST';
   private readonly closeListeners = new Set<(reason: string) => void>();
   // Two pools so an operation that holds one handle and opens a second (a copy, an atomic save of a
   // copy) can never deadlock waiting on itself. Each gets half of what the server allows.
@@ -79,7 +103,29 @@ export class SftpSession {
     const onGone = (): void => this.markClosed('the SFTP channel closed');
     sftp.once('close', onGone);
     sftp.once('end', onGone);
-    sftp.once('error', (error: Error) => this.markClosed(`the SFTP channel failed: ${error.message}`));
+    sftp.once('error', (error: Error & { level?: string }) => {
+      if (error.level === 'sftp-protocol') {
+        this.breakProtocol(error.message);
+      } else {
+        this.markClosed(`the SFTP channel failed: ${error.message}`);
+      }
+    });
+    if (
+      !guardReplyParsing(sftp, (error) =>
+        this.breakProtocol(`a reply ssh2 could not handle: ${String(error)}`),
+      )
+    ) {
+      logger.warn('Could not guard SFTP reply parsing (ssh2 internals changed)');
+    }
+  }
+
+  private unguardedReadWarned = false;
+
+  private warnUnguardedRead(): void {
+    if (!this.unguardedReadWarned) {
+      this.unguardedReadWarned = true;
+      this.logger.warn('Could not check the kind of READ replies (ssh2 internals changed)');
+    }
   }
 
   /** Handles open right now (zero whenever no operation is running: nothing leaks). */
@@ -116,19 +162,26 @@ export class SftpSession {
     this.sftp.end();
   }
 
-  private markClosed(reason: string, code: 'ECONNLOST' | 'ETIMEDOUT' = 'ECONNLOST'): void {
+  /**
+   * The server sent something no SFTP server may send. Nothing it sends on this channel can be trusted
+   * any more (a reply may be matched to the wrong request), so the channel is closed and everything
+   * pending fails with EPROTO; the next operation opens a fresh connection.
+   */
+  private breakProtocol(what: string): void {
+    this.logger.error(`The server broke the SFTP protocol: ${what}`);
+    this.markClosed(what, 'EPROTO');
+    this.sftp.end();
+  }
+
+  private markClosed(reason: string, code: CloseCode = 'ECONNLOST'): void {
     if (this.closedReason !== undefined) {
       return;
     }
     this.closedReason = reason;
+    this.closedCode = code;
     this.stopWatchdog();
     this.logger.debug(`SFTP session closed: ${reason}`);
-    const failure = new RemoteFsError(
-      code,
-      code === 'ETIMEDOUT'
-        ? `The server stopped answering (${reason})`
-        : `The connection to the server was lost (${reason})`,
-    );
+    const failure = new RemoteFsError(code, `${CLOSE_SUMMARY[code]} (${reason})`);
     for (const reject of [...this.pending]) {
       reject(failure);
     }
@@ -163,14 +216,19 @@ export class SftpSession {
     }
   }
 
-  /** Wraps one ssh2 call: fails fast when closed, converts errors, never throws synchronously. */
+  /**
+   * Wraps one ssh2 call: fails fast when closed, converts errors, never throws synchronously. ssh2
+   * hands a callback whatever reply carried its request id, so `valid` checks the answer has the
+   * shape the request calls for (a STAT answered with a HANDLE breaks the protocol, it is no stat).
+   */
   private call<T>(
     path: string | undefined,
     start: (callback: (error: unknown, value?: T) => void) => void,
+    valid?: (value: unknown) => boolean,
   ): Promise<T> {
     if (this.closedReason !== undefined) {
       return Promise.reject(
-        new RemoteFsError('ECONNLOST', `The connection to the server was lost (${this.closedReason})`, {
+        new RemoteFsError(this.closedCode, `${CLOSE_SUMMARY[this.closedCode]} (${this.closedReason})`, {
           ...(path === undefined ? {} : { path }),
         }),
       );
@@ -201,6 +259,14 @@ export class SftpSession {
           }
           if (error) {
             reject(toRemoteError(error, path));
+          } else if (valid !== undefined && !valid(value)) {
+            const what = `a reply of the wrong kind (${describeValue(value)})`;
+            reject(
+              new RemoteFsError('EPROTO', `${CLOSE_SUMMARY.EPROTO} (${what})`, {
+                ...(path === undefined ? {} : { path }),
+              }),
+            );
+            this.breakProtocol(what);
           } else {
             resolve(value as T);
           }
@@ -229,23 +295,23 @@ export class SftpSession {
   }
 
   stat(path: string): Promise<Attributes> {
-    return this.timed(this.call(path, (cb) => this.sftp.stat(path, cb)));
+    return this.timed(this.call(path, (cb) => this.sftp.stat(path, cb), isAttributes));
   }
 
   lstat(path: string): Promise<Attributes> {
-    return this.timed(this.call(path, (cb) => this.sftp.lstat(path, cb)));
+    return this.timed(this.call(path, (cb) => this.sftp.lstat(path, cb), isAttributes));
   }
 
   fstat(handle: Handle, path: string): Promise<Attributes> {
-    return this.call(path, (cb) => this.sftp.fstat(handle, cb));
+    return this.call(path, (cb) => this.sftp.fstat(handle, cb), isAttributes);
   }
 
   realpath(path: string): Promise<string> {
-    return this.timed(this.call(path, (cb) => this.sftp.realpath(path, cb)));
+    return this.timed(this.call(path, (cb) => this.sftp.realpath(path, cb), isText));
   }
 
   readlink(path: string): Promise<string> {
-    return this.call(path, (cb) => this.sftp.readlink(path, cb));
+    return this.call(path, (cb) => this.sftp.readlink(path, cb), isText);
   }
 
   symlink(target: string, linkPath: string): Promise<void> {
@@ -316,8 +382,18 @@ export class SftpSession {
     position: number,
     path: string,
   ): Promise<number> {
-    return this.call(path, (cb) =>
-      this.sftp.read(handle, buffer, offset, length, position, (error, bytesRead) => cb(error, bytesRead)),
+    return this.call(
+      path,
+      (cb) => {
+        this.sftp.read(handle, buffer, offset, length, position, (error, bytesRead) => cb(error, bytesRead));
+        const wrongReply = (): void =>
+          this.breakProtocol('a reply to a READ that is not DATA of at most the length asked for');
+        if (!guardReadReply(this.sftp, length, wrongReply)) {
+          this.warnUnguardedRead();
+        }
+      },
+      (bytesRead) =>
+        Number.isInteger(bytesRead) && (bytesRead as number) >= 0 && (bytesRead as number) <= length,
     );
   }
 
@@ -347,7 +423,7 @@ export class SftpSession {
     inner = false,
   ): Promise<T> {
     return (inner ? this.innerHandleSlots : this.outerHandleSlots).run(async () => {
-      const handle = await this.call<Handle>(path, (cb) => this.sftp.open(path, flags, attrs, cb));
+      const handle = await this.call<Handle>(path, (cb) => this.sftp.open(path, flags, attrs, cb), isHandle);
       return this.useThenClose(handle, path, use);
     });
   }
@@ -357,29 +433,48 @@ export class SftpSession {
     this.peakOpenHandles = Math.max(this.peakOpenHandles, this.openHandles);
   }
 
-  /** Lists a folder: OPENDIR, pipelined READDIRs until EOF, CLOSE (ssh2 drops `.` and `..`). */
-  readdir(path: string): Promise<FileEntry[]> {
+  /** Lists a folder without `.` and `..`: OPENDIR, pipelined READDIRs until EOF, CLOSE. */
+  readdir(path: string): Promise<ListedEntry[]> {
     return this.outerHandleSlots.run(async () => {
-      const handle = await this.call<Handle>(path, (cb) => this.sftp.opendir(path, cb));
+      const handle = await this.call<Handle>(path, (cb) => this.sftp.opendir(path, cb), isHandle);
       return this.useThenClose(handle, path, async () => {
-        const entries: FileEntry[] = [];
+        const entries: ListedEntry[] = [];
         // One READDIR first: a small folder is done in one round trip more. A larger one then gets
         // READDIR_DEPTH requests in flight on the handle; each answers the next batch of names (at
         // most 100 from OpenSSH), and the ones past the end answer EOF.
+        const keep = (batch: readonly FileEntry[]): void => {
+          for (const { filename, attrs } of batch) {
+            if (filename !== '.' && filename !== '..') {
+              entries.push({ filename, attrs });
+            }
+          }
+          if (entries.length > MAX_DIRECTORY_ENTRIES) {
+            throw new RemoteFsError(
+              'EPROTO',
+              `The server listed more than ${MAX_DIRECTORY_ENTRIES} entries and kept going; the listing was stopped`,
+              { path },
+            );
+          }
+        };
         const first = await this.readdirBatch(handle, path);
         if (first === undefined) {
           return entries;
         }
-        entries.push(...first);
+        keep(first);
         let done = false;
         const worker = async (): Promise<void> => {
           while (!done) {
             const batch = await this.readdirBatch(handle, path);
-            if (batch === undefined) {
+            if (batch === undefined || done) {
               done = true;
               return;
             }
-            entries.push(...batch);
+            try {
+              keep(batch);
+            } catch (error) {
+              done = true;
+              throw error;
+            }
           }
         };
         await Promise.all(Array.from({ length: READDIR_DEPTH }, worker));
@@ -390,7 +485,18 @@ export class SftpSession {
 
   private readdirBatch(handle: Handle, path: string): Promise<FileEntry[] | undefined> {
     return new Promise((resolve, reject) => {
-      this.call<FileEntry[] | false>(path, (cb) => this.sftp.readdir(handle, cb)).then(
+      // `full` (ssh2 accepts it; its typings omit it): ssh2's own filtering of `.` and `..` assumes the
+      // reply is a list, and throws on one that is not.
+      const readdirFull = this.sftp.readdir as unknown as (
+        handle: Handle,
+        options: { full: true },
+        callback: (error: unknown, list?: FileEntry[] | false) => void,
+      ) => void;
+      this.call<FileEntry[] | false>(
+        path,
+        (cb) => readdirFull.call(this.sftp, handle, { full: true }, cb),
+        isListing,
+      ).then(
         (list) => resolve(list === false ? undefined : list),
         (error: RemoteFsError) => (error.sftpStatus === SFTP_STATUS_EOF ? resolve(undefined) : reject(error)),
       );
@@ -419,4 +525,42 @@ export class SftpSession {
     }
     return result;
   }
+}
+
+function isAttributes(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Buffer.isBuffer(value) || Array.isArray(value)) {
+    return false;
+  }
+  const { mode, size } = value as { mode?: unknown; size?: unknown };
+  return (mode === undefined || typeof mode === 'number') && (size === undefined || typeof size === 'number');
+}
+
+function isHandle(value: unknown): boolean {
+  return Buffer.isBuffer(value) && value.length <= MAX_HANDLE_BYTES;
+}
+
+function isText(value: unknown): boolean {
+  return typeof value === 'string';
+}
+
+function isListing(value: unknown): boolean {
+  return (
+    value === false ||
+    (Array.isArray(value) &&
+      value.every(
+        (entry: { filename?: unknown; attrs?: unknown } | null) =>
+          typeof entry?.filename === 'string' && isAttributes(entry.attrs),
+      ))
+  );
+}
+
+/** What a reply turned out to be, for the log: never its content. */
+function describeValue(value: unknown): string {
+  if (Buffer.isBuffer(value)) {
+    return `${value.length} bytes`;
+  }
+  if (Array.isArray(value)) {
+    return `a list of ${value.length}`;
+  }
+  return value === null ? 'null' : typeof value;
 }

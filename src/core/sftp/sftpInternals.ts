@@ -3,7 +3,7 @@ import type { SFTPWrapper } from 'ssh2';
 /**
  * The few ssh2 internals we read, kept in one place. ssh2 stores the server's advertised extensions
  * and the `limits@openssh.com` answer on private fields and exposes no accessor. The version is pinned
- * in package.json, and test/unit/sftpInternals.test.ts fails loudly if an upgrade moves these fields.
+ * in package.json; connection.test.ts and hostileServer.test.ts fail loudly if an upgrade moves these fields.
  */
 interface Ssh2SftpPrivate {
   _extensions?: Record<string, string>;
@@ -84,6 +84,69 @@ export function enlargeReceiveWindow(sftp: SFTPWrapper, bytes: number): boolean 
     return result;
   };
   topUp();
+  return true;
+}
+
+/**
+ * Catches what ssh2's reply parsing throws. Its handlers trust the server in places (a STATUS OK in
+ * answer to a READDIR makes ssh2 read `.length` of nothing), and a throw there unwinds into the
+ * socket's data event: an uncaught exception, which in VS Code takes the extension host down with it.
+ * Answers false when ssh2's internals are not as expected.
+ */
+export function guardReplyParsing(sftp: SFTPWrapper, onThrow: (error: unknown) => void): boolean {
+  const channel = sftp as unknown as Ssh2ChannelPrivate;
+  const originalPush = channel.push;
+  if (typeof originalPush !== 'function') {
+    return false;
+  }
+  channel.push = (data: Buffer | null): unknown => {
+    try {
+      return originalPush.call(sftp, data);
+    } catch (error) {
+      onThrow(error);
+      return true;
+    }
+  };
+  return true;
+}
+
+interface Ssh2PendingRequests {
+  _writeReqid?: number;
+  _requests?: Record<
+    number,
+    { cb?: (error?: unknown, data?: unknown, bytes?: unknown) => unknown; buffer?: Buffer }
+  >;
+}
+
+/**
+ * Makes the READ just sent (call it right after `sftp.read(...)`) report a reply no server may send
+ * to `onWrongReply`, as OpenSSH's own client treats it as fatal:
+ * - anything but DATA or an error STATUS (an ATTRS, a HANDLE, a STATUS OK): ssh2 turns those into a
+ *   read of 0 bytes, which means end of file, so a download would end early and look complete;
+ * - DATA longer than asked for: ssh2 copies what fits and drops the rest without a word. The request's
+ *   target is widened by one byte to see it; a valid reply never reaches that byte, and an invalid
+ *   one fails the whole transfer, so what it overwrote is never used.
+ * Answers false when ssh2's internals are not as expected.
+ */
+export function guardReadReply(sftp: SFTPWrapper, length: number, onWrongReply: () => void): boolean {
+  const internals = sftp as unknown as Ssh2PendingRequests;
+  const id = internals._writeReqid;
+  const request = id === undefined ? undefined : internals._requests?.[id];
+  const original = request?.cb;
+  const target = request?.buffer;
+  if (request === undefined || typeof original !== 'function' || !Buffer.isBuffer(target)) {
+    return false;
+  }
+  if (target.byteOffset + length < target.buffer.byteLength) {
+    request.buffer = Buffer.from(target.buffer, target.byteOffset, length + 1);
+  }
+  request.cb = (error, data, bytes) => {
+    if (!error && (typeof bytes !== 'number' || bytes > length)) {
+      onWrongReply();
+      return undefined;
+    }
+    return original(error, data, bytes);
+  };
   return true;
 }
 

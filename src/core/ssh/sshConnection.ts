@@ -214,21 +214,43 @@ export class SshConnection {
     return { dispose: () => this.closeListeners.delete(listener) };
   }
 
+  /**
+   * Starts SFTP on a new channel. A server that accepts the channel but never answers SFTP's INIT
+   * would leave ssh2 waiting forever, so the start has the connect timeout too; a channel that
+   * opens after that is closed at once.
+   */
   openSftp(options?: SftpSessionOptions): Promise<SftpSession> {
     return new Promise((resolve, reject) => {
       if (this.closed) {
         reject(new RemoteFsError('ECONNLOST', 'The connection to the server was lost'));
         return;
       }
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        reject(
+          new RemoteFsError(
+            'ETIMEDOUT',
+            `The server did not start SFTP within ${this.host.connectTimeoutMs / 1000} s`,
+          ),
+        );
+      }, this.host.connectTimeoutMs);
       this.client.sftp((error, sftp) => {
+        clearTimeout(timer);
+        if (timedOut) {
+          sftp?.end();
+          return;
+        }
         if (error) {
+          // ssh2 marks a broken SFTP handshake (a malformed VERSION) apart from a refused subsystem.
+          const broken = (error as Error & { level?: string }).level === 'sftp-protocol';
           reject(
             new RemoteFsError(
-              'EUNSUPPORTED',
-              `The server refused to start SFTP (${error.message}); is the sftp subsystem enabled?`,
-              {
-                cause: error,
-              },
+              broken ? 'EPROTO' : 'EUNSUPPORTED',
+              broken
+                ? `The server broke the SFTP protocol while starting SFTP (${error.message})`
+                : `The server refused to start SFTP (${error.message}); is the sftp subsystem enabled?`,
+              { cause: error },
             ),
           );
           return;

@@ -1,0 +1,560 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
+
+import { RemoteFsError, type RemoteErrorCode } from '../../src/core/common/errors';
+import { ConnectionManager } from '../../src/core/connection/connectionManager';
+import { TEMP_MARKER } from '../../src/core/fs/atomicReplace';
+import type { RemoteFileSystem } from '../../src/core/fs/remoteFileSystem';
+import { MAX_DIRECTORY_ENTRIES } from '../../src/core/sftp/session';
+import { RecordingLogger, patternBytes, rejectsWith } from '../support/harness';
+import {
+  HostileSftpServer,
+  SFTP,
+  frame,
+  type ListedName,
+  type Reply,
+  type ReplyRewriter,
+} from '../support/hostileSftpServer';
+import { ScriptedPrompts } from '../support/scriptedPrompts';
+
+/**
+ * A server that lies, breaks the protocol and sends garbage (see HostileSftpServer). Whatever it does,
+ * the client must answer each call with a RemoteFsError or a correct result, never crash, never ask
+ * for a path outside the folder it was given, and work again once the server behaves.
+ */
+const STALL_TIMEOUT_MS = 500;
+const summary = { scripted: 0, fuzzed: 0, cleanErrors: 0, completed: 0 };
+
+const state = {} as {
+  server: HostileSftpServer;
+  dir: string;
+  manager: ConnectionManager;
+  fs: RemoteFileSystem;
+  logger: RecordingLogger;
+};
+const home = (relative = ''): string => (relative === '' ? '/home/tester' : `/home/tester/${relative}`);
+
+/** Rewrites only the `nth` reply (from 0) to a request of `type`; every other reply goes out as is. */
+function onReplyTo(type: number, rewrite: (reply: Reply) => Buffer[], nth = 0): ReplyRewriter {
+  let seen = 0;
+  return (reply) => (reply.request.type === type && seen++ === nth ? rewrite(reply) : [frame(reply.packet)]);
+}
+
+function withId(packet: Buffer, id: number): Buffer {
+  const copy = Buffer.from(packet);
+  copy.writeUInt32BE(id >>> 0, 1);
+  return copy;
+}
+
+function u32(value: number): Buffer {
+  const buffer = Buffer.alloc(4);
+  buffer.writeUInt32BE(value >>> 0);
+  return buffer;
+}
+
+/** After whatever happened, the same client works again against the same server behaving. */
+async function assertRecovers(): Promise<void> {
+  state.server.rewrite = undefined;
+  state.server.fallback = undefined;
+  const content = await state.fs.readFile(home('hello.txt'));
+  assert.equal(Buffer.from(content).toString(), 'hello from a hostile server\n');
+}
+
+function assertNothingOutside(): void {
+  assert.deepEqual(state.server.requestsOutside(home()), [], 'requests for paths outside the folder');
+}
+
+before(async () => {
+  state.server = await HostileSftpServer.start();
+  state.dir = mkdtempSync(join(tmpdir(), 'sftpfs-hostile-'));
+  state.logger = new RecordingLogger();
+  state.manager = new ConnectionManager({
+    resolveHost: state.server.clientConfig(state.dir),
+    logger: state.logger,
+    prompts: new ScriptedPrompts({ passwords: Array<string>(5000).fill(state.server.password) }),
+    fileSystem: { maxReadFileBytes: 16 * 1024 * 1024, attributeLifetimeMs: 0 },
+    session: { stallTimeoutMs: STALL_TIMEOUT_MS },
+    lifecycle: { idleTimeoutMs: 0, reconnectDelaysMs: [50], maxReconnectAttempts: 1 },
+  });
+  state.fs = state.manager.fileSystem('hostile');
+});
+after(async () => {
+  state.manager?.dispose();
+  await state.server?.close();
+  rmSync(state.dir, { recursive: true, force: true });
+  console.log(
+    `hostile summary: ${summary.scripted + summary.fuzzed} hostile replies tried ` +
+      `(${summary.scripted} scripted, ${summary.fuzzed} fuzzed): ${summary.cleanErrors} clean errors, ` +
+      `${summary.completed} operations completed, 0 crashes, 0 requests outside the folder, nothing lost`,
+  );
+});
+beforeEach(() => {
+  state.server.reset();
+  state.server.requests.length = 0;
+});
+
+describe('a server that behaves', () => {
+  test('answers every filesystem call correctly (the baseline the hostile cases depart from)', async () => {
+    const fs = state.fs;
+    await fs.createDirectory(home('folder'));
+    await fs.writeFile(home('folder/a.bin'), patternBytes(700_000), { create: true, overwrite: false });
+    await fs.writeFile(home('folder/a.bin'), patternBytes(300_000, 2), { create: true, overwrite: true });
+    assert.deepEqual(Buffer.from(await fs.readFile(home('folder/a.bin'))), patternBytes(300_000, 2));
+    await fs.copy(home('folder'), home('copy'), { overwrite: false });
+    await fs.rename(home('copy/a.bin'), home('copy/b.bin'), { overwrite: false });
+    assert.deepEqual(
+      (await fs.readDirectory(home('copy'))).map(([name]) => name),
+      ['b.bin'],
+    );
+    await fs.delete(home('folder'), { recursive: true });
+    assert.deepEqual((await fs.readDirectory(home())).map(([name]) => name).sort(), ['copy', 'hello.txt']);
+    assertNothingOutside();
+    assert.equal([...state.server.tree.keys()].filter((path) => path.includes(TEMP_MARKER)).length, 0);
+  });
+});
+
+describe('names, links and sizes that lie', () => {
+  test('a listing with names holding a slash, dot-dot, NUL or nothing shows only the honest names, and delete and copy never touch a path built from them', async () => {
+    state.server.tree.set(home('odd'), {
+      kind: 'dir',
+      listing: () => [
+        ['../escape', 'a/b', '/etc/passwd', 'nul\0name', '', '.', '..', 'good.txt'].map(
+          (filename): ListedName => ({ filename }),
+        ),
+      ],
+    });
+    state.server.tree.set(home('odd/good.txt'), { kind: 'file', data: Buffer.from('good') });
+    assert.deepEqual(await state.fs.readDirectory(home('odd')), [
+      ['good.txt', { kind: 'file', symlink: false }],
+    ]);
+    await state.fs.copy(home('odd'), home('odd-copy'), { overwrite: false });
+    assert.deepEqual(
+      [...state.server.tree.keys()].filter((path) => path.startsWith(home('odd-copy/'))),
+      [home('odd-copy/good.txt')],
+    );
+    await state.fs.delete(home('odd'), { recursive: true });
+    assert.equal(state.server.tree.has(home('odd')), false);
+    assertNothingOutside();
+    assert.ok(state.logger.lines.some((line) => line.includes('unsafe name') && line.includes('../escape')));
+    summary.scripted++;
+  });
+
+  test('symlink loops are shown as broken links, and reading or saving through one fails cleanly', async () => {
+    state.server.tree.set(home('loop-a'), { kind: 'link', target: 'loop-b' });
+    state.server.tree.set(home('loop-b'), { kind: 'link', target: home('loop-a') });
+    state.server.tree.set(home('self'), { kind: 'link', target: 'self' });
+    const listing = new Map(await state.fs.readDirectory(home()));
+    assert.deepEqual(listing.get('loop-a'), { kind: 'unknown', symlink: true });
+    assert.deepEqual(listing.get('self'), { kind: 'unknown', symlink: true });
+    assert.deepEqual((await state.fs.stat(home('self'))).type, { kind: 'unknown', symlink: true });
+    const read = await rejectsWith(state.fs.readFile(home('loop-a')), 'EFAILURE');
+    assert.match(read.message, /Too many levels of symbolic links/);
+    const save = await rejectsWith(
+      state.fs.writeFile(home('self'), Buffer.from('x'), { create: true, overwrite: true }),
+      'EINVAL',
+    );
+    assert.match(save.message, /Too many levels of symbolic links/);
+    assert.ok(state.server.requests.length < 200, `${state.server.requests.length} requests for three links`);
+    assertNothingOutside();
+    summary.scripted += 3;
+  });
+
+  test(`a listing that never ends is stopped after ${MAX_DIRECTORY_ENTRIES} entries with a clear error`, async () => {
+    state.server.tree.set(home('endless'), {
+      kind: 'dir',
+      listing: function* () {
+        for (let batch = 0; ; batch++) {
+          yield Array.from({ length: 100 }, (_, i): ListedName => ({ filename: `f-${batch}-${i}` }));
+        }
+      },
+    });
+    const started = Date.now();
+    const error = await rejectsWith(state.fs.readDirectory(home('endless')), 'EPROTO');
+    assert.match(error.message, /more than 200000 entries/);
+    assert.ok(Date.now() - started < 30_000);
+    assert.equal((await state.manager.session('hostile')).openHandleCount, 0);
+    await assertRecovers();
+    summary.scripted++;
+  });
+
+  test('a recursive delete of a folder that contains itself forever stops at a depth no real tree reaches', async () => {
+    const deep = home('deep');
+    state.server.fallback = (path) =>
+      path === deep || path.startsWith(`${deep}/`)
+        ? { kind: 'dir', listing: () => [[{ filename: 'd', node: { kind: 'dir' } }]] }
+        : undefined;
+    const error = await rejectsWith(state.fs.delete(deep, { recursive: true }), 'EPROTO');
+    assert.match(error.message, /nested more than 2048 levels/);
+    assert.equal(
+      state.server.requests.some((request) => request.type === SFTP.REMOVE || request.type === SFTP.RMDIR),
+      false,
+    );
+    assertNothingOutside();
+    summary.scripted++;
+  });
+
+  test('a size that lies low still reads the whole file, one that lies high fails before reading, and a file that never ends is cut at the limit', async () => {
+    state.server.tree.set(home('small-liar'), { kind: 'file', data: patternBytes(300_000), claimedSize: 10 });
+    state.server.tree.set(home('huge-liar'), { kind: 'file', data: Buffer.from('x'), claimedSize: 2 ** 52 });
+    state.server.tree.set(home('endless-file'), { kind: 'file', data: Buffer.alloc(0), endless: true });
+    const reads = (): number => state.server.requests.filter((request) => request.type === SFTP.READ).length;
+    assert.deepEqual(Buffer.from(await state.fs.readFile(home('small-liar'))), patternBytes(300_000));
+    const beforeHuge = reads();
+    await rejectsWith(state.fs.readFile(home('huge-liar')), 'ETOOLARGE');
+    assert.equal(reads(), beforeHuge, 'no READ for a file claiming 4 PiB');
+    await rejectsWith(state.fs.readFile(home('endless-file')), 'ETOOLARGE');
+    // 16 MiB in the 32 KiB reads ssh2 uses with a server that states no limits is 512 reads.
+    const endlessReads = reads() - beforeHuge;
+    assert.ok(endlessReads <= 512 + 64, `${endlessReads} reads of a file that never ends`);
+    summary.scripted += 3;
+  });
+});
+
+interface ScriptedCase {
+  readonly name: string;
+  readonly rewrite: ReplyRewriter;
+  readonly operation: (fs: RemoteFileSystem) => Promise<unknown>;
+  /** The error the call must fail with; undefined when it must succeed. */
+  readonly code: RemoteErrorCode | undefined;
+  readonly message?: RegExp;
+  /** The call succeeds only because it was repeated on a new connection after the stall timeout. */
+  readonly retried?: boolean;
+  /** The fault is in the SFTP start, which happens once per connection: begin from a new one. */
+  readonly freshConnection?: boolean;
+}
+
+const stat = (fs: RemoteFileSystem): Promise<unknown> => fs.stat(home('hello.txt'));
+const list = (fs: RemoteFileSystem): Promise<unknown> => fs.readDirectory(home());
+const read = async (fs: RemoteFileSystem): Promise<unknown> =>
+  Buffer.from(await fs.readFile(home('hello.txt')));
+
+const SCRIPTED: readonly ScriptedCase[] = [
+  {
+    name: 'a zero-length packet',
+    rewrite: onReplyTo(SFTP.LSTAT, () => [u32(0)]),
+    operation: stat,
+    code: 'EPROTO',
+    message: /Invalid packet length/,
+  },
+  {
+    name: 'a packet announced longer than any server may send',
+    rewrite: onReplyTo(SFTP.LSTAT, ({ packet }) => [Buffer.concat([u32(0xfffffff0), packet])]),
+    operation: stat,
+    code: 'EPROTO',
+  },
+  {
+    name: 'a NAME reply promising four billion entries and holding none',
+    rewrite: onReplyTo(SFTP.READDIR, ({ packet }) => [
+      frame(Buffer.concat([packet.subarray(0, 5), u32(0xffffffff)])),
+    ]),
+    operation: list,
+    code: 'EPROTO',
+    message: /Malformed NAME packet/,
+  },
+  {
+    name: 'an ATTRS reply cut short',
+    rewrite: onReplyTo(SFTP.LSTAT, ({ packet }) => [frame(packet.subarray(0, 12))]),
+    operation: stat,
+    code: 'EPROTO',
+    message: /Malformed ATTRS packet/,
+  },
+  {
+    name: 'a reply of a type that does not exist',
+    rewrite: onReplyTo(SFTP.LSTAT, ({ packet }) => [
+      frame(Buffer.concat([Buffer.from([99]), packet.subarray(1)])),
+    ]),
+    operation: stat,
+    code: 'EPROTO',
+    message: /Unknown packet type 99/,
+  },
+  {
+    name: 'a HANDLE in answer to a STAT',
+    rewrite: onReplyTo(SFTP.LSTAT, ({ packet }) => [
+      frame(Buffer.concat([Buffer.from([SFTP.HANDLE]), packet.subarray(1, 5), u32(4), u32(7)])),
+    ]),
+    operation: stat,
+    code: 'EPROTO',
+    message: /reply of the wrong kind/,
+  },
+  {
+    name: 'a STATUS OK in answer to a READDIR',
+    rewrite: onReplyTo(SFTP.READDIR, ({ packet }) => [
+      frame(Buffer.concat([Buffer.from([SFTP.STATUS]), packet.subarray(1, 5), u32(0), u32(0), u32(0)])),
+    ]),
+    operation: list,
+    code: 'EPROTO',
+  },
+  {
+    name: 'a STATUS OK in answer to an OPEN',
+    rewrite: onReplyTo(SFTP.OPEN, ({ packet }) => [
+      frame(Buffer.concat([Buffer.from([SFTP.STATUS]), packet.subarray(1, 5), u32(0), u32(0), u32(0)])),
+    ]),
+    operation: read,
+    code: 'EPROTO',
+  },
+  {
+    name: 'an ATTRS in answer to a READ',
+    rewrite: onReplyTo(SFTP.READ, ({ packet }) => [
+      frame(Buffer.concat([Buffer.from([SFTP.ATTRS]), packet.subarray(1, 5), u32(0)])),
+    ]),
+    operation: read,
+    code: 'EPROTO',
+  },
+  {
+    name: 'a handle longer than the 256 bytes the protocol allows',
+    rewrite: onReplyTo(SFTP.OPEN, ({ packet }) => [
+      frame(Buffer.concat([packet.subarray(0, 5), u32(4096), Buffer.alloc(4096, 1)])),
+    ]),
+    operation: read,
+    code: 'EPROTO',
+  },
+  {
+    // A stat may be repeated, so after the stall timeout it is, on a fresh connection.
+    name: 'a reply carrying another request id',
+    rewrite: onReplyTo(SFTP.LSTAT, ({ packet }) => [frame(withId(packet, packet.readUInt32BE(1) + 1000))]),
+    operation: stat,
+    code: undefined,
+    retried: true,
+  },
+  {
+    name: 'every reply carrying another request id',
+    rewrite: (reply) => [
+      frame(reply.request.type === SFTP.LSTAT ? withId(reply.packet, reply.request.id + 1000) : reply.packet),
+    ],
+    operation: stat,
+    code: 'ETIMEDOUT',
+    message: /stopped answering/,
+    retried: true,
+  },
+  {
+    name: 'no reply at all',
+    rewrite: onReplyTo(SFTP.OPEN, () => []),
+    operation: read,
+    code: undefined,
+    retried: true,
+  },
+  {
+    name: 'a status code no specification defines',
+    rewrite: onReplyTo(SFTP.LSTAT, ({ packet }) => [
+      frame(
+        Buffer.concat([Buffer.from([SFTP.STATUS]), packet.subarray(1, 5), u32(0xdeadbeef), u32(0), u32(0)]),
+      ),
+    ]),
+    operation: stat,
+    code: 'EFAILURE',
+    message: /unknown status 3735928559/,
+  },
+  {
+    name: 'the same reply sent twice',
+    rewrite: (reply) => [frame(reply.packet), frame(reply.packet)],
+    operation: read,
+    code: undefined,
+  },
+  {
+    name: 'a DATA reply longer than the READ asked for',
+    rewrite: onReplyTo(SFTP.READ, ({ packet }) => [
+      frame(Buffer.concat([packet.subarray(0, 5), u32(packet.length), Buffer.alloc(packet.length, 0x78)])),
+    ]),
+    operation: read,
+    code: 'EPROTO',
+  },
+  {
+    name: 'a VERSION that is not SFTP version 3 and is cut short',
+    rewrite: onReplyTo(SFTP.INIT, () => [frame(Buffer.from([SFTP.VERSION, 0, 0]))]),
+    operation: stat,
+    code: 'EPROTO',
+    freshConnection: true,
+  },
+  {
+    name: 'no VERSION at all',
+    rewrite: onReplyTo(SFTP.INIT, () => []),
+    operation: stat,
+    code: 'ETIMEDOUT',
+    message: /did not start SFTP within 1 s/,
+    freshConnection: true,
+  },
+];
+
+describe('replies that break the protocol', () => {
+  for (const scripted of SCRIPTED) {
+    test(`${scripted.name} gives ${scripted.code ?? 'the right answer'}, and the next call works`, async () => {
+      if (scripted.freshConnection === true) {
+        state.manager.disconnect('hostile');
+      }
+      const honestAnswer = scripted.code === undefined ? await scripted.operation(state.fs) : undefined;
+      state.server.rewrite = scripted.rewrite;
+      const started = Date.now();
+      const retries = (): number =>
+        state.logger.lines.filter((line) => line.includes('retrying on a new connection')).length;
+      const retriesBefore = retries();
+      if (scripted.code === undefined) {
+        assert.deepEqual(await scripted.operation(state.fs), honestAnswer);
+        summary.completed++;
+      } else {
+        const error = await rejectsWith(scripted.operation(state.fs), scripted.code);
+        if (scripted.message !== undefined) {
+          assert.match(error.message, scripted.message);
+        }
+        summary.cleanErrors++;
+      }
+      assert.ok(Date.now() - started < 2 * STALL_TIMEOUT_MS + 5000, 'answered in bounded time');
+      assert.equal(
+        retries() - retriesBefore,
+        scripted.retried === true ? 1 : 0,
+        'repeated on a new connection',
+      );
+      summary.scripted++;
+      await assertRecovers();
+      assertNothingOutside();
+    });
+  }
+});
+
+/** xorshift32: the same seed gives the same mutations, so a failure can be replayed. */
+function randomSource(seed: number): (below: number) => number {
+  let x = seed >>> 0 || 1;
+  return (below) => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % below;
+  };
+}
+
+/** However the server misbehaves, a call ends within the stall timeout, a reconnect and a retry. */
+const STEP_LIMIT_MS = 4 * STALL_TIMEOUT_MS + 5000;
+
+async function withinTime<T>(promise: Promise<T>, limitMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not end within ${limitMs} ms`)), limitMs);
+  });
+  try {
+    return await Promise.race([promise, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+type Mutation = (packet: Buffer, random: (below: number) => number) => Buffer[];
+
+const MUTATIONS: Readonly<Record<string, Mutation>> = {
+  'flip bytes': (packet, random) => {
+    const copy = Buffer.from(packet);
+    for (let i = 0, n = 1 + random(4); i < n; i++) {
+      const at = random(copy.length);
+      copy[at] = (copy[at] ?? 0) ^ (1 << random(8));
+    }
+    return [frame(copy)];
+  },
+  truncate: (packet, random) => [frame(packet.subarray(0, random(packet.length)))],
+  'append garbage': (packet, random) => [
+    frame(Buffer.concat([packet, Buffer.from(Array.from({ length: 1 + random(64) }, () => random(256)))])),
+  ],
+  'wrong length': (packet, random) => [Buffer.concat([u32(random(2 ** 31)), packet])],
+  'wrong type': (packet, random) => [frame(Buffer.concat([Buffer.from([random(256)]), packet.subarray(1)]))],
+  'wrong id': (packet, random) => [frame(packet.length >= 5 ? withId(packet, random(2 ** 32)) : packet)],
+  'absurd count or length': (packet, random) => {
+    const copy = Buffer.from(packet);
+    if (copy.length >= 9) {
+      copy.writeUInt32BE([0, 0xffffffff, 0x7fffffff, 1 << 20][random(4)] ?? 0, 5);
+    }
+    return [frame(copy)];
+  },
+  duplicate: (packet) => [frame(packet), frame(packet)],
+  drop: () => [],
+};
+
+describe('fuzzed replies', () => {
+  const ITERATIONS = 400;
+  const saved = { content: Buffer.from('version 0'), attempted: Buffer.from('version 0') };
+
+  const operations: ReadonlyArray<{
+    name: string;
+    run: (fs: RemoteFileSystem, step: number) => Promise<unknown>;
+  }> = [
+    { name: 'stat', run: (fs) => fs.stat(home('big.bin')) },
+    { name: 'readDirectory', run: (fs) => fs.readDirectory(home('many')) },
+    { name: 'readFile', run: (fs) => fs.readFile(home('big.bin')) },
+    {
+      name: 'writeFile',
+      run: async (fs, step) => {
+        const content = Buffer.from(`version ${step} `.repeat(1 + (step % 7) * 5000));
+        saved.attempted = content;
+        await fs.writeFile(home('saved.txt'), content, { create: true, overwrite: true });
+        saved.content = content;
+      },
+    },
+    { name: 'copy', run: (fs) => fs.copy(home('many'), home('many-copy'), { overwrite: true }) },
+    { name: 'delete', run: (fs) => fs.delete(home('many-copy'), { recursive: true }) },
+  ];
+
+  test(`${ITERATIONS} operations each with one reply mutated: every one ends in a result or a RemoteFsError, nothing crashes, every save is old or new`, async () => {
+    const random = randomSource(20261122);
+    const crashes: unknown[] = [];
+    const onCrash = (error: unknown): void => void crashes.push(error);
+    process.on('uncaughtException', onCrash);
+    process.on('unhandledRejection', onCrash);
+    const tree = state.server.tree;
+    tree.set(home('big.bin'), { kind: 'file', data: patternBytes(600_000, 3) });
+    tree.set(home('saved.txt'), { kind: 'file', data: Buffer.from('version 0') });
+    tree.set(home('many'), { kind: 'dir' });
+    for (let i = 0; i < 150; i++) {
+      tree.set(home(`many/file-${i}.txt`), { kind: 'file', data: Buffer.from(`file ${i}`) });
+    }
+    const outcomes = new Map<string, number>();
+    try {
+      for (let step = 1; step <= ITERATIONS; step++) {
+        const operation = operations[random(operations.length)] as (typeof operations)[number];
+        const names = Object.keys(MUTATIONS);
+        const mutationName = names[random(names.length)] ?? 'drop';
+        const mutation = MUTATIONS[mutationName] as Mutation;
+        const target = random(12);
+        let replies = 0;
+        state.server.rewrite = (reply) =>
+          replies++ === target ? mutation(reply.packet, random) : [frame(reply.packet)];
+        const previous = saved.content;
+        saved.attempted = previous;
+        let outcome: string;
+        const what = `step ${step} (${operation.name}, ${mutationName} of reply ${target})`;
+        if (process.env.SFTPFS_FUZZ_TRACE === '1') {
+          console.log(what);
+        }
+        try {
+          await withinTime(operation.run(state.fs, step), STEP_LIMIT_MS, what);
+          outcome = 'completed';
+          summary.completed++;
+        } catch (error) {
+          assert.ok(error instanceof RemoteFsError, `${what} threw ${String(error)}`);
+          outcome = error.code;
+          summary.cleanErrors++;
+        }
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+        summary.fuzzed++;
+        state.server.rewrite = undefined;
+        const onServer = tree.get(home('saved.txt'));
+        assert.ok(onServer?.kind === 'file');
+        assert.ok(
+          onServer.data.equals(saved.attempted) || onServer.data.equals(previous),
+          `step ${step}: saved.txt is neither the old nor the new content after ${mutationName}`,
+        );
+        saved.content = Buffer.from(onServer.data);
+      }
+      await assertRecovers();
+      // The first call on a working connection removes the temporaries interrupted saves left.
+      assert.deepEqual(
+        [...tree.keys()].filter((path) => path.includes(TEMP_MARKER)),
+        [],
+      );
+      assertNothingOutside();
+      assert.deepEqual(crashes, []);
+      console.log(`fuzz outcomes: ${[...outcomes].map(([name, count]) => `${name} ${count}`).join(', ')}`);
+    } finally {
+      process.off('uncaughtException', onCrash);
+      process.off('unhandledRejection', onCrash);
+    }
+  });
+});
