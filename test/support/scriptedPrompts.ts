@@ -8,6 +8,8 @@ export interface PromptScript {
   /** Answers to successive keyboard-interactive rounds. */
   readonly keyboard?: ReadonlyArray<(prompts: readonly KeyboardInteractivePrompt[]) => string[] | undefined>;
   readonly acceptUnknownHostKey?: boolean;
+  /** How long the "user" looks at the host key before answering. */
+  readonly hostKeyAnswerDelayMs?: number;
 }
 
 /** The prompt interface answered from a script; it records what was asked and how secrets fared. */
@@ -24,7 +26,9 @@ export class ScriptedPrompts implements CredentialPrompts {
   confirmUnknownHostKey(key: UnknownHostKey): Promise<boolean> {
     this.events.push('hostkey');
     this.hostKeysShown.push(key);
-    return Promise.resolve(this.script.acceptUnknownHostKey === true);
+    const answer = this.script.acceptUnknownHostKey === true;
+    const delay = this.script.hostKeyAnswerDelayMs ?? 0;
+    return new Promise((resolve) => setTimeout(() => resolve(answer), delay));
   }
 
   password(): Promise<Secret | undefined> {

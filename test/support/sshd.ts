@@ -7,6 +7,7 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
+  readlinkSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -46,6 +47,8 @@ export interface SshdFixture {
   writeLocal(relative: string, content: string | Buffer, mode?: number): string;
   mkdirLocal(relative: string, mode?: number): string;
   local(relative: string): string;
+  /** Files under `root` the processes serving current connections hold open: the server's open handles. */
+  openFilesUnderRoot(): number;
   /** Kills the processes serving current connections (the server keeps listening). */
   dropConnections(): void;
   /** Freezes (SIGSTOP) or thaws (SIGCONT) the processes serving current connections: a hung server. */
@@ -64,6 +67,8 @@ export interface SshdOptions {
   readonly config?: readonly string[];
   /** The ssh_config alias of this server (its read-only twin gets `-readonly`). */
   readonly alias?: string;
+  /** RLIMIT_NOFILE for sshd and the SFTP servers it starts: a server that runs out of handles. */
+  readonly maxOpenFiles?: number;
 }
 
 /** True when the harness can create the test account and set its password (password and PAM tests). */
@@ -126,7 +131,16 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdFixture>
     }
   };
   const launch = async (): Promise<ChildProcess> => {
-    const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], {
+    const sshdArgs = ['-D', '-e', '-f', config];
+    // `exec` keeps the PID: the shell becomes sshd, with the lowered limit inherited by its children.
+    const [command, args] =
+      options.maxOpenFiles === undefined
+        ? ['/usr/sbin/sshd', sshdArgs]
+        : [
+            '/bin/sh',
+            ['-c', `ulimit -n ${options.maxOpenFiles} && exec /usr/sbin/sshd "$@"`, 'sh', ...sshdArgs],
+          ];
+    const child = spawn(command, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     child.stderr?.on('data', appendLog);
@@ -206,6 +220,11 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdFixture>
         own(folder);
       }
       return path;
+    },
+    openFilesUnderRoot() {
+      return connectionProcesses()
+        .flatMap((pid) => openFilesOf(pid))
+        .filter((target) => target.startsWith(`${root}/`)).length;
     },
     dropConnections() {
       signalAll(connectionProcesses(), 'SIGKILL');
@@ -325,6 +344,21 @@ function descendantsOf(pid: number): number[] {
     }
   }
   return result;
+}
+
+/** Where the open file descriptors of `pid` point (none if it ended meanwhile). */
+function openFilesOf(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+      try {
+        return [readlinkSync(`/proc/${pid}/fd/${fd}`)];
+      } catch {
+        return []; // closed while we looked
+      }
+    });
+  } catch {
+    return [];
+  }
 }
 
 function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
