@@ -11,6 +11,7 @@ import { resolveHost } from './core/config/hostResolver';
 import { hostsToConfig } from './core/config/settingsHosts';
 import { ConnectionManager } from './core/connection/connectionManager';
 import { showConnectionFailures } from './ui/connectionFailures';
+import { showSaveNotices } from './ui/saveNotices';
 
 /** The one place where the pieces are wired together. */
 export function activate(context: vscode.ExtensionContext): void {
@@ -58,6 +59,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.registerFileSystemProvider(SFTP_SCHEME, provider, { isCaseSensitive: true }),
     vscode.commands.registerCommand('sftpfs.showLog', () => logger.channel.show()),
     showConnectionFailures(connections, () => logger.channel.show()),
+    showSaveNotices(connections),
     vscode.commands.registerCommand('sftpfs.forgetCredentials', async () => {
       const count = await prompts.forgetAll();
       void vscode.window.showInformationMessage(

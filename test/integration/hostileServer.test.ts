@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 
 import { RemoteFsError, type RemoteErrorCode } from '../../src/core/common/errors';
-import { ConnectionManager } from '../../src/core/connection/connectionManager';
+import { ConnectionManager, type HostNotice } from '../../src/core/connection/connectionManager';
 import { TEMP_MARKER } from '../../src/core/fs/atomicReplace';
 import type { RemoteFileSystem } from '../../src/core/fs/remoteFileSystem';
 import { MAX_DIRECTORY_ENTRIES } from '../../src/core/sftp/session';
@@ -113,6 +113,36 @@ describe('a server that behaves', () => {
     assert.deepEqual((await fs.readDirectory(home())).map(([name]) => name).sort(), ['copy', 'hello.txt']);
     assertNothingOutside();
     assert.equal([...state.server.tree.keys()].filter((path) => path.includes(TEMP_MARKER)).length, 0);
+  });
+});
+
+describe('a server without posix-rename', () => {
+  test('replaces a saved file in three steps, leaves no temporary, and tells the user the save was not atomic', async () => {
+    state.manager.disconnect('hostile');
+    state.server.extensions = { 'fsync@openssh.com': '1' };
+    const notices: HostNotice[] = [];
+    const listening = state.manager.onDidNotice((notice) => notices.push(notice));
+    try {
+      await state.fs.writeFile(home('hello.txt'), Buffer.from('replaced'), { create: true, overwrite: true });
+      await state.fs.writeFile(home('new.txt'), Buffer.from('new'), { create: true, overwrite: false });
+      const saved = state.server.tree.get(home('hello.txt'));
+      assert.ok(saved?.kind === 'file' && saved.data.toString() === 'replaced');
+      assert.deepEqual(
+        [...state.server.tree.keys()].filter((path) => path.includes(TEMP_MARKER)),
+        [],
+      );
+      // Only the replacement needed the three steps; a new file is renamed into place atomically.
+      assert.deepEqual(notices, [{ authority: 'hostile', path: home('hello.txt'), reason: 'noPosixRename' }]);
+      assert.equal(
+        state.server.requests.some((request) => request.type === SFTP.EXTENDED),
+        true,
+        'fsync is still used',
+      );
+    } finally {
+      listening.dispose();
+      state.server.extensions = { 'posix-rename@openssh.com': '1', 'fsync@openssh.com': '1' };
+      state.manager.disconnect('hostile');
+    }
   });
 });
 

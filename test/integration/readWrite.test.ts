@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { describe, test } from 'node:test';
 
+import type { HostNotice } from '../../src/core/connection/connectionManager';
 import { TEMP_MARKER } from '../../src/core/fs/atomicReplace';
 import { readWholeFile } from '../../src/core/sftp/transfer';
 import { patternBytes, rejectsWith, useSshd } from '../support/harness';
@@ -191,9 +192,11 @@ describe('writeFile atomicity', () => {
     assert.deepEqual(leftoverTemporaries(h.path('')), []);
   });
 
-  test('overwrites in place, and logs why, when the folder is not writable but the file is', async () => {
+  test('overwrites in place when the folder is not writable but the file is, and tells the user and the log why', async () => {
     const folder = h.sshd.mkdirLocal('locked-parent');
     const remote = h.sshd.writeLocal('locked-parent/doc.txt', 'a much longer original content', 0o640);
+    const notices: HostNotice[] = [];
+    const listening = h.manager.onDidNotice((notice) => notices.push(notice));
     chmodSync(folder, 0o555);
     try {
       await h.fs.writeFile(remote, Buffer.from('short'), { create: true, overwrite: true });
@@ -202,7 +205,9 @@ describe('writeFile atomicity', () => {
       assert.ok(
         h.logger.lines.some((line) => line.startsWith('warn') && line.includes('atomic save is impossible')),
       );
+      assert.deepEqual(notices, [{ authority: h.sshd.alias, path: remote, reason: 'folderNotWritable' }]);
     } finally {
+      listening.dispose();
       chmodSync(folder, 0o755);
     }
   });

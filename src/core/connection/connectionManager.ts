@@ -2,7 +2,11 @@ import { errorMessage } from '../common/errors';
 import { scopedLogger, type Logger } from '../common/logger';
 import { formatAuthority, parseAuthority, type Authority } from '../config/authority';
 import type { ResolvedHost } from '../config/hostResolver';
-import { RemoteFileSystem, type RemoteFileSystemOptions } from '../fs/remoteFileSystem';
+import {
+  RemoteFileSystem,
+  type FileSystemNotice,
+  type RemoteFileSystemOptions,
+} from '../fs/remoteFileSystem';
 import type { SftpSessionOptions } from '../sftp/session';
 import type { CredentialPrompts } from '../ssh/credentials';
 import { SshConnection } from '../ssh/sshConnection';
@@ -19,6 +23,10 @@ export interface ConnectionStateChange {
   readonly authority: string;
   readonly state: ConnectionState;
   readonly error?: string;
+}
+
+export interface HostNotice extends FileSystemNotice {
+  readonly authority: string;
 }
 
 export interface ConnectionManagerOptions {
@@ -40,6 +48,7 @@ interface HostEntry {
 export class ConnectionManager {
   private readonly hosts = new Map<string, HostEntry>();
   private readonly stateListeners = new Set<(change: ConnectionStateChange) => void>();
+  private readonly noticeListeners = new Set<(notice: HostNotice) => void>();
   private readonly lifecycle: LifecycleOptions;
 
   constructor(private readonly options: ConnectionManagerOptions) {
@@ -49,6 +58,12 @@ export class ConnectionManager {
   onDidChangeState(listener: (change: ConnectionStateChange) => void): { dispose(): void } {
     this.stateListeners.add(listener);
     return { dispose: () => this.stateListeners.delete(listener) };
+  }
+
+  /** Things the user should know about operations that succeeded (a save that could not be atomic). */
+  onDidNotice(listener: (notice: HostNotice) => void): { dispose(): void } {
+    this.noticeListeners.add(listener);
+    return { dispose: () => this.noticeListeners.delete(listener) };
   }
 
   /** The filesystem for `sftp://<authority>/...`; cheap, and the same object for the same host. */
@@ -79,6 +94,7 @@ export class ConnectionManager {
     }
     this.hosts.clear();
     this.stateListeners.clear();
+    this.noticeListeners.clear();
   }
 
   private entry(authorityText: string): HostEntry {
@@ -101,6 +117,11 @@ export class ConnectionManager {
         },
         logger,
         this.options.fileSystem,
+        (notice) => {
+          for (const listener of this.noticeListeners) {
+            listener({ authority: key, ...notice });
+          }
+        },
       );
       entry = { connection, fileSystem };
       this.hosts.set(key, entry);

@@ -34,7 +34,15 @@ export interface ReplaceRequest {
   readonly inner?: boolean;
   /** Told about a temporary that could not be removed (the connection was gone), to remove it later. */
   readonly onOrphan: (temporary: string) => void;
+  /** Told when the save went ahead without being atomic, and why: the user should know. */
+  readonly onNotAtomic?: (reason: NonAtomicReason) => void;
 }
+
+/**
+ * Why a save could not be atomic: the folder is not writable (so the file was overwritten in place),
+ * or the server cannot replace a file in one rename (so the original was moved aside first).
+ */
+export type NonAtomicReason = 'folderNotWritable' | 'noPosixRename';
 
 /**
  * Replaces a file so that readers see the old content or the new one, never a mix: write a temporary
@@ -42,7 +50,8 @@ export interface ReplaceRequest {
  * it, then rename it over the original with posix-rename@openssh.com. On any failure the temporary is
  * removed and the original is left untouched. Answers the new file's attributes when known.
  *
- * Where that is impossible it falls back deliberately and says so in the log: without posix-rename,
+ * Where that is impossible it falls back deliberately, says so in the log and tells `onNotAtomic`:
+ * without posix-rename,
  * the original is moved aside first (a short window without a file, never a truncated one); when the
  * folder is not writable but the file is, the file is overwritten in place.
  */
@@ -91,6 +100,7 @@ export async function replaceAtomically(
         `The folder of ${target} is not writable, so an atomic save is impossible; overwriting the file in place instead.`,
       );
       await overwriteInPlace(session, request);
+      request.onNotAtomic?.('folderNotWritable');
       return undefined;
     }
     if (explained instanceof RemoteFsError && explained.path === temporary) {
@@ -101,7 +111,9 @@ export async function replaceAtomically(
   }
 
   try {
-    await moveIntoPlace(session, logger, temporary, target, existing !== undefined);
+    if (await moveIntoPlace(session, logger, temporary, target, existing !== undefined)) {
+      request.onNotAtomic?.('noPosixRename');
+    }
   } catch (error) {
     await removeOrRemember(session, temporary, request.onOrphan);
     throw error;
@@ -128,20 +140,21 @@ async function unwrap<T>(settled: Promise<Settled<T>>): Promise<T> {
   return outcome.value;
 }
 
+/** Renames the temporary over `target`; answers true when that took more than one atomic step. */
 async function moveIntoPlace(
   session: SftpSession,
   logger: Logger,
   temporary: string,
   target: string,
   targetExists: boolean,
-): Promise<void> {
+): Promise<boolean> {
   if (session.hasExtension('posix-rename@openssh.com')) {
     await session.posixRename(temporary, target);
-    return;
+    return false;
   }
   if (!targetExists) {
     await session.rename(temporary, target);
-    return;
+    return false;
   }
   // Plain SFTP RENAME refuses to replace on OpenSSH-like servers. Move the original aside, move the new
   // file in, then drop the original: at no point is there a partially written file at `target`.
@@ -155,6 +168,7 @@ async function moveIntoPlace(
     throw error;
   }
   await removeQuietly(session, aside);
+  return true;
 }
 
 /** Overwrites without truncating first, then trims to the new length: never an empty file midway. */

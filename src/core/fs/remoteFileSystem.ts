@@ -21,7 +21,7 @@ import {
 import { kindOfMode } from '../sftp/attrs';
 import type { SftpSession } from '../sftp/session';
 import { readWholeFile, streamCopy, writeWholeFile } from '../sftp/transfer';
-import { replaceAtomically, temporarySiblingOf } from './atomicReplace';
+import { replaceAtomically, temporarySiblingOf, type NonAtomicReason } from './atomicReplace';
 import { AttributeCache, type KnownAttributes } from './attributeCache';
 import type { EntryStat, EntryType, WriteOptions } from './entryType';
 import { explainCreateFailure, lstatOrUndefined } from './refine';
@@ -50,6 +50,12 @@ export interface RemoteFileSystemOptions {
   readonly maxReadFileBytes: number;
   /** How long attributes seen in a listing or stat answer later stats (default 1 s; 0 turns it off). */
   readonly attributeLifetimeMs?: number;
+}
+
+/** A call succeeded, but not as the user would assume: a save of `path` was not atomic. */
+export interface FileSystemNotice {
+  readonly path: string;
+  readonly reason: NonAtomicReason;
 }
 
 /** Where a RemoteFileSystem gets its session, and whether a dropped one is coming back. */
@@ -97,6 +103,8 @@ export class RemoteFileSystem {
     private readonly source: SessionSource,
     private readonly logger: Logger,
     private readonly options: RemoteFileSystemOptions,
+    /** Told what the user should know about a call that succeeded (a save that was not atomic). */
+    private readonly notify: (notice: FileSystemNotice) => void = () => undefined,
   ) {
     this.attributes = new AttributeCache(options.attributeLifetimeMs ?? 1000);
   }
@@ -329,6 +337,7 @@ export class RemoteFileSystem {
       existing,
       size: content.length,
       onOrphan: this.rememberOrphan,
+      onNotAtomic: (reason) => this.notify({ path, reason }),
       fill: async (handle, temporary) => {
         const lanes = await this.lanesFor(content.length);
         return writeWholeFile(session, handle, temporary, content, lanes);
@@ -456,6 +465,7 @@ export class RemoteFileSystem {
         permissions: (source.mode ?? 0o644) & 0o7777,
         inner: true,
         onOrphan: this.rememberOrphan,
+        onNotAtomic: (reason) => this.notify({ path: to, reason }),
         fill: async (targetHandle, temporary) => {
           if (session.hasExtension('copy-data')) {
             // The server copies; no file data crosses the network.

@@ -26,6 +26,8 @@ export class AuthPlanner {
   private keyboardInteractiveTries = 0;
   private secretInFlight: Secret | undefined;
   private readonly tried: string[] = [];
+  /** Identity files that exist but could not be used, with why: the user named them, so they are told. */
+  private readonly unusable: string[] = [];
   /** Set when the user cancelled a prompt: the attempt ends with this error. */
   cancelled: RemoteFsError | undefined;
   /** Cleared when the host key could not be verified (StrictHostKeyChecking no with a changed key). */
@@ -41,9 +43,11 @@ export class AuthPlanner {
 
   /** What was tried, for the error message when everything failed. */
   describeAttempts(): string {
-    return this.tried.length === 0
-      ? 'no usable key, agent or password could be offered'
-      : `tried ${this.tried.join(', ')}`;
+    const attempts =
+      this.tried.length === 0
+        ? 'no usable key, agent or password could be offered'
+        : `tried ${this.tried.join(', ')}`;
+    return this.unusable.length === 0 ? attempts : `${attempts}; could not use ${this.unusable.join(', ')}`;
   }
 
   /** The login finished: the last secret offered worked. */
@@ -116,7 +120,16 @@ export class AuthPlanner {
       try {
         data = await readFile(file);
       } catch (error) {
-        this.logger.debug(`Skipping identity file ${file}: ${errorMessage(error)}`);
+        // A missing file is normal (ssh tries id_ed25519, id_ecdsa, id_rsa whether they exist or not);
+        // one that exists but cannot be read is a mistake the user should hear about.
+        const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+        const reason = (error as NodeJS.ErrnoException).code ?? errorMessage(error);
+        if (missing) {
+          this.logger.debug(`Skipping identity file ${file}: it does not exist`);
+        } else {
+          this.logger.warn(`Skipping identity file ${file}: it cannot be read (${errorMessage(error)})`);
+          this.unusable.push(`${file} (cannot be read: ${reason})`);
+        }
         continue;
       }
       const parsed = utils.parseKey(data);
@@ -131,6 +144,7 @@ export class AuthPlanner {
         this.logger.warn(
           `Skipping identity file ${file}: ${parsed.message}. Keys in OpenSSH, PEM and PuTTY v2 formats can be used.`,
         );
+        this.unusable.push(`${file} (not a private key ssh2 can read)`);
       }
     }
     return candidates;
