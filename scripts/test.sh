@@ -62,4 +62,6 @@ echo
 echo "=== summary"
 printf '%s\n' "${summary[@]}"
 echo "total: $total_pass passed, $total_fail failed"
+# The reliability tests count what they did (faults injected, hostile replies, load): shown here too.
+grep -hE '^# (fault|hostile|fuzz|load) (summary|outcomes):' "$logs/integration.log" | sed 's/^# //' || true
 [ "$total_fail" -eq 0 ]

@@ -146,6 +146,35 @@ describe('a server without posix-rename', () => {
   });
 });
 
+describe('server-side failures reported with the later status codes', () => {
+  for (const [status, name, text] of [
+    [14, 'NO_SPACE_ON_FILESYSTEM', /No space left on the server/],
+    [15, 'QUOTA_EXCEEDED', /Disk quota exceeded/],
+  ] as const) {
+    test(`${name} during a save: ENOSPC saying so, the original intact, no temporary left`, async () => {
+      const original = state.server.tree.get(home('hello.txt'));
+      state.server.rewrite = onReplyTo(SFTP.WRITE, ({ packet }) => [
+        frame(
+          Buffer.concat([Buffer.from([SFTP.STATUS]), packet.subarray(1, 5), u32(status), u32(0), u32(0)]),
+        ),
+      ]);
+      const error = await rejectsWith(
+        state.fs.writeFile(home('hello.txt'), patternBytes(100_000), { create: true, overwrite: true }),
+        'ENOSPC',
+      );
+      assert.match(error.message, text);
+      assert.match(error.message, /hello\.txt/);
+      assert.equal(state.server.tree.get(home('hello.txt')), original);
+      assert.deepEqual(
+        [...state.server.tree.keys()].filter((path) => path.includes(TEMP_MARKER)),
+        [],
+      );
+      summary.scripted++;
+      summary.cleanErrors++;
+    });
+  }
+});
+
 describe('names, links and sizes that lie', () => {
   test('a listing with names holding a slash, dot-dot, NUL or nothing shows only the honest names, and delete and copy never touch a path built from them', async () => {
     state.server.tree.set(home('odd'), {
