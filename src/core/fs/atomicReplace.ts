@@ -51,9 +51,8 @@ export type NonAtomicReason = 'folderNotWritable' | 'noPosixRename';
  * removed and the original is left untouched. Answers the new file's attributes when known.
  *
  * Where that is impossible it falls back deliberately, says so in the log and tells `onNotAtomic`:
- * without posix-rename,
- * the original is moved aside first (a short window without a file, never a truncated one); when the
- * folder is not writable but the file is, the file is overwritten in place.
+ * without posix-rename, the original is moved aside first (a short window without a file, never a
+ * truncated one); when the folder is not writable but the file is, the file is overwritten in place.
  */
 export async function replaceAtomically(
   session: SftpSession,
