@@ -51,7 +51,10 @@ after(async () => {
   console.log(
     `fault summary: ${summary.faults} faults injected, ${summary.savesCut} saves cut, ` +
       `${summary.endedOld + summary.endedNew} files verified (${summary.endedOld} old, ${summary.endedNew} new), ` +
-      `${summary.saveErrors} save errors reported, nothing lost`,
+      `${summary.saveErrors} save errors reported, ` +
+      (summary.endedOld + summary.endedNew === summary.savesCut
+        ? 'nothing lost'
+        : `${summary.savesCut - summary.endedOld - summary.endedNew} cut saves NOT verified`),
   );
 });
 beforeEach(() => {

@@ -4,11 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 
-import { utils } from 'ssh2';
-
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
 import { RecordingLogger, rejectsWith } from '../support/harness';
-import { HostileSftpServer } from '../support/hostileSftpServer';
+import { HostileSftpServer, generateHostKey } from '../support/hostileSftpServer';
 import { ScriptedPrompts, type PromptScript } from '../support/scriptedPrompts';
 
 /**
@@ -23,7 +21,7 @@ describe('host key verification comes before any authentication', () => {
   before(async () => {
     state.server = await HostileSftpServer.start();
     state.dir = mkdtempSync(join(tmpdir(), 'sftpfs-hostkey-gate-'));
-    state.otherKey = utils.generateKeyPairSync('ed25519').public.trim().split(/\s+/).slice(0, 2).join(' ');
+    state.otherKey = generateHostKey().publicLine;
   });
   after(async () => {
     for (const manager of managers) {

@@ -9,11 +9,12 @@ import { ConnectionManager, type HostNotice } from '../../src/core/connection/co
 import { TEMP_MARKER } from '../../src/core/fs/atomicReplace';
 import type { RemoteFileSystem } from '../../src/core/fs/remoteFileSystem';
 import { MAX_DIRECTORY_ENTRIES } from '../../src/core/sftp/session';
-import { RecordingLogger, patternBytes, rejectsWith } from '../support/harness';
+import { RecordingLogger, patternBytes, randomSource, rejectsWith } from '../support/harness';
 import {
   HostileSftpServer,
   SFTP,
   frame,
+  statusInsteadOf,
   type ListedName,
   type Reply,
   type ReplyRewriter,
@@ -26,7 +27,16 @@ import { ScriptedPrompts } from '../support/scriptedPrompts';
  * for a path outside the folder it was given, and work again once the server behaves.
  */
 const STALL_TIMEOUT_MS = 500;
-const summary = { scripted: 0, fuzzed: 0, cleanErrors: 0, completed: 0 };
+/** What the tests did and saw, counted as it happens (the closing line states nothing it did not count). */
+const summary = {
+  scripted: 0,
+  fuzzed: 0,
+  cleanErrors: 0,
+  completed: 0,
+  crashes: 0,
+  outside: 0,
+  savesVerified: 0,
+};
 
 const state = {} as {
   server: HostileSftpServer;
@@ -64,7 +74,9 @@ async function assertRecovers(): Promise<void> {
 }
 
 function assertNothingOutside(): void {
-  assert.deepEqual(state.server.requestsOutside(home()), [], 'requests for paths outside the folder');
+  const outside = state.server.requestsOutside(home());
+  summary.outside += outside.length;
+  assert.deepEqual(outside, [], 'requests for paths outside the folder');
 }
 
 before(async () => {
@@ -88,7 +100,8 @@ after(async () => {
   console.log(
     `hostile summary: ${summary.scripted + summary.fuzzed} hostile replies tried ` +
       `(${summary.scripted} scripted, ${summary.fuzzed} fuzzed): ${summary.cleanErrors} clean errors, ` +
-      `${summary.completed} operations completed, 0 crashes, 0 requests outside the folder, nothing lost`,
+      `${summary.completed} operations completed, ${summary.crashes} crashes, ` +
+      `${summary.outside} requests outside the folder, ${summary.savesVerified} saves verified old or new`,
   );
 });
 beforeEach(() => {
@@ -153,11 +166,7 @@ describe('server-side failures reported with the later status codes', () => {
   ] as const) {
     test(`${name} during a save: ENOSPC saying so, the original intact, no temporary left`, async () => {
       const original = state.server.tree.get(home('hello.txt'));
-      state.server.rewrite = onReplyTo(SFTP.WRITE, ({ packet }) => [
-        frame(
-          Buffer.concat([Buffer.from([SFTP.STATUS]), packet.subarray(1, 5), u32(status), u32(0), u32(0)]),
-        ),
-      ]);
+      state.server.rewrite = onReplyTo(SFTP.WRITE, ({ packet }) => [statusInsteadOf(packet, status)]);
       const error = await rejectsWith(
         state.fs.writeFile(home('hello.txt'), patternBytes(100_000), { create: true, overwrite: true }),
         'ENOSPC',
@@ -169,6 +178,7 @@ describe('server-side failures reported with the later status codes', () => {
         [...state.server.tree.keys()].filter((path) => path.includes(TEMP_MARKER)),
         [],
       );
+      summary.savesVerified++;
       summary.scripted++;
       summary.cleanErrors++;
     });
@@ -340,17 +350,13 @@ const SCRIPTED: readonly ScriptedCase[] = [
   },
   {
     name: 'a STATUS OK in answer to a READDIR',
-    rewrite: onReplyTo(SFTP.READDIR, ({ packet }) => [
-      frame(Buffer.concat([Buffer.from([SFTP.STATUS]), packet.subarray(1, 5), u32(0), u32(0), u32(0)])),
-    ]),
+    rewrite: onReplyTo(SFTP.READDIR, ({ packet }) => [statusInsteadOf(packet, 0)]),
     operation: list,
     code: 'EPROTO',
   },
   {
     name: 'a STATUS OK in answer to an OPEN',
-    rewrite: onReplyTo(SFTP.OPEN, ({ packet }) => [
-      frame(Buffer.concat([Buffer.from([SFTP.STATUS]), packet.subarray(1, 5), u32(0), u32(0), u32(0)])),
-    ]),
+    rewrite: onReplyTo(SFTP.OPEN, ({ packet }) => [statusInsteadOf(packet, 0)]),
     operation: read,
     code: 'EPROTO',
   },
@@ -397,11 +403,7 @@ const SCRIPTED: readonly ScriptedCase[] = [
   },
   {
     name: 'a status code no specification defines',
-    rewrite: onReplyTo(SFTP.LSTAT, ({ packet }) => [
-      frame(
-        Buffer.concat([Buffer.from([SFTP.STATUS]), packet.subarray(1, 5), u32(0xdeadbeef), u32(0), u32(0)]),
-      ),
-    ]),
+    rewrite: onReplyTo(SFTP.LSTAT, ({ packet }) => [statusInsteadOf(packet, 0xdeadbeef)]),
     operation: stat,
     code: 'EFAILURE',
     message: /unknown status 3735928559/,
@@ -471,17 +473,6 @@ describe('replies that break the protocol', () => {
     });
   }
 });
-
-/** xorshift32: the same seed gives the same mutations, so a failure can be replayed. */
-function randomSource(seed: number): (below: number) => number {
-  let x = seed >>> 0 || 1;
-  return (below) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % below;
-  };
-}
 
 /** However the server misbehaves, a call ends within the stall timeout, a reconnect and a retry. */
 const STEP_LIMIT_MS = 4 * STALL_TIMEOUT_MS + 5000;
@@ -600,6 +591,7 @@ describe('fuzzed replies', () => {
           onServer.data.equals(saved.attempted) || onServer.data.equals(previous),
           `step ${step}: saved.txt is neither the old nor the new content after ${mutationName}`,
         );
+        summary.savesVerified++;
         saved.content = Buffer.from(onServer.data);
       }
       await assertRecovers();
@@ -609,6 +601,7 @@ describe('fuzzed replies', () => {
         [],
       );
       assertNothingOutside();
+      summary.crashes += crashes.length;
       assert.deepEqual(crashes, []);
       console.log(`fuzz outcomes: ${[...outcomes].map(([name, count]) => `${name} ${count}`).join(', ')}`);
     } finally {

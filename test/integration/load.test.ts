@@ -6,7 +6,7 @@ import { runInNewContext } from 'node:vm';
 import { RemoteFsError } from '../../src/core/common/errors';
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
 import type { RemoteFileSystem } from '../../src/core/fs/remoteFileSystem';
-import { RecordingLogger, patternBytes } from '../support/harness';
+import { RecordingLogger, patternBytes, randomSource } from '../support/harness';
 import { startSshd, type SshdFixture } from '../support/sshd';
 
 /**
@@ -81,11 +81,7 @@ describe('load over several hosts', () => {
     const failures: string[] = [];
     let operations = 0;
     const worker = async (host: Host, workerId: number): Promise<void> => {
-      let x = seed * 7919 + workerId * 104729 + 1;
-      const random = (below: number): number => {
-        x = (x * 1103515245 + 12345) % 2147483648;
-        return x % below;
-      };
+      const random = randomSource(seed * 7919 + workerId * 104729 + 1);
       const own = (name: string): string => `${host.sshd.root}/work/${name}-${workerId}`;
       const data = (name: string): string => `${host.sshd.root}/data/${name}`;
       for (let step = 0; Date.now() < deadline && failures.length < 5; step++) {

@@ -75,6 +75,17 @@ export class RecordingLogger implements Logger {
   isTraceEnabled = (): boolean => true;
 }
 
+/** Numbers from 0 to below `n` (xorshift32): the same seed gives the same run, so a failure can be replayed. */
+export function randomSource(seed: number): (below: number) => number {
+  let x = seed >>> 0 || 1;
+  return (below) => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % below;
+  };
+}
+
 /** Deterministic pseudo-random bytes, so a failing comparison can be reproduced. */
 export function patternBytes(length: number, seed = 1): Buffer {
   const buffer = Buffer.allocUnsafe(length);

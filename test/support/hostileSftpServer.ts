@@ -86,6 +86,19 @@ export interface Reply {
 /** What is sent instead of a reply: whole frames, length prefixes included (none drops the reply). */
 export type ReplyRewriter = (reply: Reply) => Buffer[];
 
+/** A fresh ed25519 key: the private key for ssh2, and `type base64` as known_hosts lists it. */
+export function generateHostKey(): { privateKey: string; publicLine: string } {
+  const key = utils.generateKeyPairSync('ed25519');
+  return { privateKey: key.private, publicLine: key.public.trim().split(/\s+/).slice(0, 2).join(' ') };
+}
+
+/** A STATUS reply with `code` carrying the request id of `packet` (another reply), no message. */
+export function statusInsteadOf(packet: Buffer, code: number): Buffer {
+  const body = Buffer.alloc(12); // the code, then an empty message and an empty language tag
+  body.writeUInt32BE(code >>> 0, 0);
+  return frame(Buffer.concat([Buffer.from([SFTP.STATUS]), packet.subarray(1, 5), body]));
+}
+
 /** A length-prefixed SFTP frame around `packet`. */
 export function frame(packet: Buffer): Buffer {
   const length = Buffer.alloc(4);
@@ -116,9 +129,9 @@ export class HostileSftpServer {
   private listeningPort = 0;
 
   private constructor() {
-    const key = utils.generateKeyPairSync('ed25519');
-    this.hostKey = key.private;
-    this.hostPublicKey = key.public.trim().split(/\s+/).slice(0, 2).join(' ');
+    const key = generateHostKey();
+    this.hostKey = key.privateKey;
+    this.hostPublicKey = key.publicLine;
     this.reset();
   }
 
@@ -346,15 +359,14 @@ class SftpChannel {
             .done(),
         );
       }
-      case SFTP.CLOSE: {
-        const key = reader.bytes().toString('hex');
-        return this.handles.delete(key) ? status(STATUS.OK) : status(STATUS.FAILURE, 'Bad handle');
-      }
+      case SFTP.CLOSE:
+        return this.handles.delete(reader.bytes().toString('hex'))
+          ? status(STATUS.OK)
+          : status(STATUS.FAILURE, 'Bad handle');
       case SFTP.READ: {
-        const open = this.handles.get(reader.bytes().toString('hex'));
+        const node = this.fileOf(this.handleIn(reader));
         const offset = Number(reader.u64());
         const length = reader.u32();
-        const node = open === undefined ? undefined : this.server.node(open.path);
         if (node?.kind !== 'file') {
           return status(STATUS.FAILURE, 'Bad handle');
         }
@@ -368,10 +380,9 @@ class SftpChannel {
         return this.send(record(), new Writer(SFTP.DATA).u32(id).bytes(data).done());
       }
       case SFTP.WRITE: {
-        const open = this.handles.get(reader.bytes().toString('hex'));
+        const node = this.fileOf(this.handleIn(reader));
         const offset = Number(reader.u64());
         const data = reader.bytes();
-        const node = open === undefined ? undefined : this.server.node(open.path);
         if (node?.kind !== 'file') {
           return status(STATUS.FAILURE, 'Bad handle');
         }
@@ -395,8 +406,7 @@ class SftpChannel {
         return this.send(record(), new Writer(SFTP.ATTRS).u32(id).attrs(found).done());
       }
       case SFTP.FSTAT: {
-        const open = this.handles.get(reader.bytes().toString('hex'));
-        const node = open === undefined ? undefined : this.server.node(open.path);
+        const node = this.fileOf(this.handleIn(reader));
         if (node === undefined) {
           return status(STATUS.FAILURE, 'Bad handle');
         }
@@ -404,8 +414,7 @@ class SftpChannel {
       }
       case SFTP.SETSTAT:
       case SFTP.FSETSTAT: {
-        const target =
-          type === SFTP.SETSTAT ? path() : this.handles.get(reader.bytes().toString('hex'))?.path;
+        const target = type === SFTP.SETSTAT ? path() : this.handleIn(reader)?.path;
         const node = target === undefined ? undefined : this.server.node(target);
         if (node === undefined) {
           return status(STATUS.NO_SUCH_FILE, 'No such file');
@@ -420,7 +429,7 @@ class SftpChannel {
         return status(STATUS.OK);
       }
       case SFTP.READDIR: {
-        const open = this.handles.get(reader.bytes().toString('hex'));
+        const open = this.handleIn(reader);
         if (open?.batches === undefined) {
           return status(STATUS.FAILURE, 'Bad handle');
         }
@@ -526,6 +535,15 @@ class SftpChannel {
       }
     }
     return status(STATUS.OK);
+  }
+
+  /** The open handle the request names next, if it is one of ours. */
+  private handleIn(reader: Reader): OpenHandle | undefined {
+    return this.handles.get(reader.bytes().toString('hex'));
+  }
+
+  private fileOf(handle: OpenHandle | undefined): VirtualNode | undefined {
+    return handle === undefined ? undefined : this.server.node(handle.path);
   }
 
   private open(handle: OpenHandle): Buffer {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Attributes } from 'ssh2';
 
-import { RemoteFsError, isConnectionError, withCode } from '../common/errors';
+import { RemoteFsError, withCode } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { baseName, joinRemote, parentOf } from '../common/remotePath';
 import type { Handle, SftpSession } from '../sftp/session';
@@ -199,7 +199,7 @@ async function removeOrRemember(
   try {
     await session.unlink(temporary);
   } catch (error) {
-    if (isConnectionError(error) || session.isClosed) {
+    if (session.stoppedBy(error)) {
       onOrphan(temporary);
     }
     // Otherwise it was never created, or is already gone.

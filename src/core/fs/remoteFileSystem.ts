@@ -156,7 +156,7 @@ export class RemoteFileSystem {
         if (isRemoteFsError(error, 'ENOENT')) {
           return; // already gone
         }
-        if (isConnectionError(error) || session.isClosed) {
+        if (session.stoppedBy(error)) {
           this.orphans.set(temporary, attemptsLeft);
         } else if (attemptsLeft > 1) {
           this.orphans.set(temporary, attemptsLeft - 1);
@@ -493,7 +493,7 @@ export class RemoteFileSystem {
       await this.copyTree(session, from, temporary, source, 0);
       await session.rename(temporary, to);
     } catch (error) {
-      if (isConnectionError(error) || session.isClosed) {
+      if (session.stoppedBy(error)) {
         this.rememberOrphan(temporary);
       } else {
         await removeTree(session, temporary).catch(() => undefined);

@@ -1,6 +1,6 @@
 import type { Attributes, FileEntry, InputAttributes, SFTPWrapper } from 'ssh2';
 
-import { RemoteFsError } from '../common/errors';
+import { RemoteFsError, isConnectionError } from '../common/errors';
 import { Limiter } from '../common/limiter';
 import type { Logger } from '../common/logger';
 import {
@@ -135,6 +135,15 @@ export class SftpSession {
 
   get isClosed(): boolean {
     return this.closedReason !== undefined;
+  }
+
+  /**
+   * True when `error` means this session stopped working (lost, stalled, or broken by the server)
+   * rather than the server refusing the request: whatever a failed cleanup meant to remove may still
+   * be there, to remove on the next connection.
+   */
+  stoppedBy(error: unknown): boolean {
+    return this.isClosed || isConnectionError(error);
   }
 
   /** True while requests are waiting for an answer. */
