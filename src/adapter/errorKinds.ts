@@ -35,4 +35,5 @@ export const ERROR_KIND_BY_CODE: Readonly<Record<RemoteErrorCode, FileSystemErro
   EINVAL: 'Unknown',
   EPROTO: 'Unknown',
   EFAILURE: 'Unknown',
+  ECANCELED: 'Unknown',
 };

@@ -20,6 +20,7 @@ export type RemoteErrorCode =
   | 'ETIMEDOUT' // no answer in time
   | 'EAUTH' // authentication failed
   | 'EHOSTKEY' // the host key is unknown, changed or revoked
+  | 'ECANCELED' // the user cancelled a long operation
   | 'EFAILURE'; // the server failed and said nothing more specific
 
 export interface RemoteErrorDetails {

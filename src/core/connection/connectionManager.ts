@@ -9,7 +9,7 @@ import {
 } from '../fs/remoteFileSystem';
 import type { SftpSessionOptions } from '../sftp/session';
 import type { CredentialPrompts } from '../ssh/credentials';
-import { SshConnection } from '../ssh/sshConnection';
+import { SshConnection, type NegotiatedDetails } from '../ssh/sshConnection';
 import {
   DEFAULT_LIFECYCLE,
   HostConnection,
@@ -23,6 +23,16 @@ export interface ConnectionStateChange {
   readonly authority: string;
   readonly state: ConnectionState;
   readonly error?: string;
+}
+
+export interface ConnectionInfo extends NegotiatedDetails {
+  readonly user: string;
+  readonly address: string;
+  readonly sftpExtensions: readonly string[];
+  readonly maxReadLength: number;
+  readonly maxWriteLength: number;
+  readonly maxOpenHandles: number | undefined;
+  readonly roundTripMs: number | undefined;
 }
 
 export interface HostNotice extends FileSystemNotice {
@@ -78,6 +88,50 @@ export class ConnectionManager {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** The connection itself, connecting if needed: for commands and terminals over SSH channels. */
+  async sshConnection(authorityText: string): Promise<SshConnection> {
+    return this.entry(authorityText).connection.sshConnection();
+  }
+
+  /** What is known about a live connection (undefined while not connected), for Show Connection Info. */
+  info(authorityText: string): ConnectionInfo | undefined {
+    const live = this.hosts.get(keyOf(authorityText))?.connection.liveConnection;
+    const details = live?.connection.details;
+    if (live === undefined || details === undefined) {
+      return undefined;
+    }
+    return {
+      ...details,
+      user: live.connection.host.user,
+      address: `${live.connection.host.hostName}:${live.connection.host.port}`,
+      sftpExtensions: [...live.session.extensions].map(([name, version]) => `${name} ${version}`),
+      maxReadLength: live.session.limits.maxReadLength,
+      maxWriteLength: live.session.limits.maxWriteLength,
+      maxOpenHandles: live.session.limits.maxOpenHandles,
+      roundTripMs: live.session.roundTripMs,
+    };
+  }
+
+  /** The canonical form of an authority (`user@host:port` as the URI has it, lower-cased host). */
+  keyOf(authorityText: string): string {
+    return keyOf(authorityText);
+  }
+
+  /** Every host this manager has been asked about, with its state. */
+  knownHosts(): Array<{ authority: string; state: ConnectionState }> {
+    return [...this.hosts.entries()].map(([authority, entry]) => ({
+      authority,
+      state: entry.connection.state,
+    }));
+  }
+
+  /** Drops the connection and connects again at once (the user asked: no backoff). */
+  async reconnect(authorityText: string): Promise<void> {
+    const connection = this.entry(authorityText).connection;
+    connection.disconnect();
+    await connection.session();
   }
 
   state(authorityText: string): ConnectionState {

@@ -107,6 +107,21 @@ export class HostConnection {
     return lanes;
   }
 
+  /** The live connection, or undefined while there is none. */
+  get liveConnection(): Live | undefined {
+    return this.live;
+  }
+
+  /** The SSH connection under the session, connecting if needed. */
+  async sshConnection(): Promise<SshConnection> {
+    await this.session();
+    const live = this.live;
+    if (live === undefined || live.connection.isClosed) {
+      throw new RemoteFsError('ECONNLOST', 'The connection to the server was lost');
+    }
+    return live.connection;
+  }
+
   /** Closes on request: no reconnect follows. */
   disconnect(): void {
     this.clearReconnectTimer();

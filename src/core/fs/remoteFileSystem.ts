@@ -45,6 +45,12 @@ function tooDeep(path: string): RemoteFsError {
   );
 }
 
+/** One entry of a folder listing. */
+export interface ListedChild {
+  readonly name: string;
+  readonly stat: EntryStat;
+}
+
 export interface RemoteFileSystemOptions {
   /** readFile fails with ETOOLARGE above this many bytes. */
   readonly maxReadFileBytes: number;
@@ -194,8 +200,12 @@ export class RemoteFileSystem {
     }
   }
 
-  async stat(rawPath: string): Promise<EntryStat> {
+  /** `fresh` asks the server even if the entry was seen a moment ago (a watcher looking for changes). */
+  async stat(rawPath: string, options: { fresh?: boolean } = {}): Promise<EntryStat> {
     const path = normalizeRemotePath(rawPath);
+    if (options.fresh === true) {
+      this.attributes.forget(path);
+    }
     return this.retryingOnDrop('stat', path, (session) => this.statOn(session, path));
   }
 
@@ -213,19 +223,24 @@ export class RemoteFileSystem {
   }
 
   async readDirectory(rawPath: string): Promise<Array<[string, EntryType]>> {
-    const path = normalizeRemotePath(rawPath);
-    return this.retryingOnDrop('readDirectory', path, (session) => this.readDirectoryOn(session, path));
+    return (await this.list(rawPath)).map(({ name, stat }): [string, EntryType] => [name, stat.type]);
   }
 
-  private async readDirectoryOn(session: SftpSession, path: string): Promise<Array<[string, EntryType]>> {
+  /** A folder's entries with their attributes, from one listing (links resolved), as watching needs. */
+  async list(rawPath: string): Promise<ListedChild[]> {
+    const path = normalizeRemotePath(rawPath);
+    return this.retryingOnDrop('readDirectory', path, (session) => this.listOn(session, path));
+  }
+
+  private async listOn(session: SftpSession, path: string): Promise<ListedChild[]> {
     let entries;
     try {
       entries = await session.readdir(path);
     } catch (error) {
       throw await this.explainNotAFolder(session, error, path);
     }
-    const result: Array<[string, EntryType]> = [];
-    const links: Array<{ name: string; index: number }> = [];
+    const result: ListedChild[] = [];
+    const links: Array<{ name: string; own: Attributes; index: number }> = [];
     for (const entry of entries) {
       if (entry.filename === '.' || entry.filename === '..') {
         continue;
@@ -236,28 +251,21 @@ export class RemoteFileSystem {
         );
         continue;
       }
-      const kind = kindOfMode(entry.attrs.mode);
-      if (kind === 'symlink') {
-        links.push({ name: entry.filename, index: result.length });
+      const known = { own: entry.attrs };
+      if (kindOfMode(entry.attrs.mode) === 'symlink') {
+        links.push({ name: entry.filename, own: entry.attrs, index: result.length });
       } else {
         // The Explorer stats every child right after a listing when sorting by date: answer from here.
-        this.attributes.set(joinRemote(path, entry.filename), { own: entry.attrs });
+        this.attributes.set(joinRemote(path, entry.filename), known);
       }
-      result.push([
-        entry.filename,
-        { kind: kind === 'directory' ? 'directory' : kind === 'file' ? 'file' : 'unknown', symlink: false },
-      ]);
+      result.push({ name: entry.filename, stat: describe(known) });
     }
     // READDIR attributes come from lstat: resolve links so a link to a folder can be expanded.
-    const ownAttrs = new Map(entries.map((entry) => [entry.filename, entry.attrs]));
-    await forEachBounded(links, TREE_CONCURRENCY, async ({ name, index }) => {
+    await forEachBounded(links, TREE_CONCURRENCY, async ({ name, own, index }) => {
       const child = joinRemote(path, name);
-      const target = await statOrUndefined(session, child);
-      result[index] = [name, { kind: target === undefined ? 'unknown' : plainKind(target), symlink: true }];
-      const own = ownAttrs.get(name);
-      if (own !== undefined) {
-        this.attributes.set(child, { own, target: target ?? null });
-      }
+      const known = { own, target: (await statOrUndefined(session, child)) ?? null };
+      result[index] = { name, stat: describe(known) };
+      this.attributes.set(child, known);
     });
     return result;
   }

@@ -1,4 +1,11 @@
-import { Client, type AnyAuthMethod, type AuthenticationType, type ConnectConfig } from 'ssh2';
+import {
+  Client,
+  type AnyAuthMethod,
+  type AuthenticationType,
+  type ClientChannel,
+  type ConnectConfig,
+  type PseudoTtyOptions,
+} from 'ssh2';
 
 import { RemoteFsError, errorMessage } from '../common/errors';
 import type { Logger } from '../common/logger';
@@ -14,6 +21,15 @@ import { openProxyCommand, openTcp, parseJump, type Transport } from './transpor
 /** Jump chains nest (a jump host may have its own ProxyJump); this bounds a configuration loop. */
 const MAX_JUMP_DEPTH = 8;
 
+/** What was agreed with the server, for Show Connection Info. */
+export interface NegotiatedDetails {
+  readonly serverSoftware: string | undefined;
+  readonly kex: string;
+  readonly hostKeyAlgorithm: string;
+  readonly cipher: string;
+  readonly mac: string;
+}
+
 export interface ConnectOptions {
   readonly logger: Logger;
   /** How to ask the user; without it only the agent, unencrypted keys and known host keys work. */
@@ -28,6 +44,7 @@ export interface ConnectOptions {
  */
 export class SshConnection {
   private closed = false;
+  private negotiated: NegotiatedDetails | undefined;
   private readonly closeListeners = new Set<(reason: string) => void>();
 
   private constructor(
@@ -154,11 +171,19 @@ export class SshConnection {
     };
 
     const connection = new SshConnection(client, host, logger, transport, hops);
-    client.on('handshake', (negotiated) =>
+    client.on('handshake', (negotiated) => {
+      connection.negotiated = {
+        // ssh2 keeps the server's version string only in a private field.
+        serverSoftware: (client as unknown as { _remoteVer?: string })._remoteVer,
+        kex: negotiated.kex,
+        hostKeyAlgorithm: negotiated.serverHostKey,
+        cipher: negotiated.cs.cipher,
+        mac: negotiated.cs.mac,
+      };
       logger.debug(
         `Negotiated kex ${negotiated.kex}, cipher ${negotiated.cs.cipher}, host key ${negotiated.serverHostKey}`,
-      ),
-    );
+      );
+    });
     await new Promise<void>((resolve, reject) => {
       const failure = (fallback: () => RemoteFsError): RemoteFsError =>
         handshakeTimedOut
@@ -209,6 +234,10 @@ export class SshConnection {
     return this.closed;
   }
 
+  get details(): NegotiatedDetails | undefined {
+    return this.negotiated;
+  }
+
   onClose(listener: (reason: string) => void): { dispose(): void } {
     this.closeListeners.add(listener);
     return { dispose: () => this.closeListeners.delete(listener) };
@@ -257,6 +286,36 @@ export class SshConnection {
         }
         resolve(new SftpSession(sftp, this.logger, options));
       });
+    });
+  }
+
+  /**
+   * Runs a command on a new session channel (an "exec" request), with a terminal when `pty` is given.
+   * On an SFTP-only account the server may run its SFTP server instead whatever the command: callers
+   * that need a shell check for one first (see remoteCommand.ts).
+   */
+  exec(command: string, pty?: PseudoTtyOptions): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) {
+        reject(new RemoteFsError('ECONNLOST', 'The connection to the server was lost'));
+        return;
+      }
+      const done = (error: Error | undefined, channel: ClientChannel): void => {
+        if (error) {
+          reject(
+            new RemoteFsError('EUNSUPPORTED', `The server refused to run a command (${error.message})`, {
+              cause: error,
+            }),
+          );
+          return;
+        }
+        resolve(channel);
+      };
+      if (pty === undefined) {
+        this.client.exec(command, done);
+      } else {
+        this.client.exec(command, { pty }, done);
+      }
     });
   }
 

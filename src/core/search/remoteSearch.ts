@@ -1,0 +1,312 @@
+import { RemoteFsError } from '../common/errors';
+import { compileGlob, compileGlobs, type GlobMatcher } from '../common/glob';
+import { forEachBounded } from '../common/limiter';
+import type { Logger } from '../common/logger';
+import { joinRemote, normalizeRemotePath } from '../common/remotePath';
+import type { ListedChild } from '../fs/remoteFileSystem';
+import { cancelled, hasShell, runCommand, shellQuote, type CommandResult } from '../ssh/remoteCommand';
+import type { SshConnection } from '../ssh/sshConnection';
+
+/** Where a search runs: a shell when the account has one, the SFTP filesystem always. */
+export interface SearchTarget {
+  /** The connection, for `find`/`grep` over an exec channel. */
+  connection(): Promise<SshConnection>;
+  list(path: string): Promise<ListedChild[]>;
+  readFile(path: string): Promise<Uint8Array>;
+  readonly logger: Logger;
+}
+
+export interface SearchScope {
+  /** The folder searched, absolute. */
+  readonly root: string;
+  /** Globs (`files.exclude`, `search.exclude`) relative to the root: matching files and folders are skipped. */
+  readonly excludes: readonly string[];
+  readonly maxResults: number;
+  readonly signal?: AbortSignal;
+  /** Use the SFTP walk even where a shell exists (tests; servers whose tools misbehave). */
+  readonly forceWalk?: boolean;
+}
+
+export interface TextQuery {
+  readonly pattern: string;
+  readonly isRegExp: boolean;
+  readonly caseSensitive: boolean;
+  /** The walk does not read files larger than this (grep on the server has no such limit). */
+  readonly maxFileBytes: number;
+}
+
+export interface TextMatch {
+  readonly path: string;
+  /** 1-based, as grep prints it. */
+  readonly line: number;
+  /** The matching line, cut to a readable length. */
+  readonly text: string;
+}
+
+export interface SearchOutcome<T> {
+  readonly results: T[];
+  /** 'shell' ran find/grep on the server; 'walk' listed and read over SFTP. */
+  readonly method: 'shell' | 'walk';
+  /** More matched than maxResults. */
+  readonly truncated: boolean;
+}
+
+const SHOWN_LINE_CHARS = 300;
+const WALK_CONCURRENCY = 8;
+
+/**
+ * Find File: files whose name matches `pattern` (a glob such as `*.ts`, or plain text found anywhere in
+ * the name), case-insensitive, as absolute paths.
+ */
+export async function findFiles(
+  target: SearchTarget,
+  pattern: string,
+  scope: SearchScope,
+): Promise<SearchOutcome<string>> {
+  const nameGlob = /[*?[]/.test(pattern) ? pattern : `*${pattern}*`;
+  const root = normalizeRemotePath(scope.root);
+  const excluded = compileGlobs(scope.excludes);
+  const connection = await shellConnection(target, scope);
+  if (connection !== undefined) {
+    const found: string[] = [];
+    let pending = '';
+    let truncated = false;
+    const command = `cd ${shellQuote(root)} && find . ${pruneClause(scope.excludes)}-type f -iname ${shellQuote(nameGlob)} -print0`;
+    const result = await runCommand(connection, command, {
+      ...(scope.signal === undefined ? {} : { signal: scope.signal }),
+      onStdout: (chunk) => {
+        const parts = (pending + chunk.toString('utf8')).split('\0');
+        pending = parts.pop() ?? '';
+        for (const part of parts) {
+          const relative = part.replace(/^\.\//, '');
+          if (relative === '' || excluded(relative)) {
+            continue;
+          }
+          if (found.length >= scope.maxResults) {
+            truncated = true;
+            return false;
+          }
+          found.push(joinRemote(root, relative));
+        }
+        return true;
+      },
+    });
+    failIfNothingRan(result, found.length, root);
+    return { results: found, method: 'shell', truncated };
+  }
+  const matchesName = compileGlob(nameGlob.toLowerCase());
+  const found: string[] = [];
+  const truncated = await walkFiles(target, root, excluded, scope, async (path, name) => {
+    if (matchesName(name.toLowerCase())) {
+      found.push(path);
+    }
+    return found.length < scope.maxResults;
+  });
+  return { results: found, method: 'walk', truncated };
+}
+
+/** Find in Files: lines matching a text or regular expression, in text files under the root. */
+export async function findInFiles(
+  target: SearchTarget,
+  query: TextQuery,
+  scope: SearchScope,
+): Promise<SearchOutcome<TextMatch>> {
+  const root = normalizeRemotePath(scope.root);
+  const excluded = compileGlobs(scope.excludes);
+  const connection = await shellConnection(target, scope);
+  if (connection !== undefined) {
+    const matches: TextMatch[] = [];
+    let pending = Buffer.alloc(0);
+    let truncated = false;
+    // -Z ends each file name with NUL, so names with ':' or newlines are read right; -I skips binaries.
+    const flags = `-rnIZs --color=never ${query.isRegExp ? '-E' : '-F'}${query.caseSensitive ? '' : ' -i'}`;
+    const command = `cd ${shellQuote(root)} && grep ${flags} ${excludeDirFlags(scope.excludes)}-e ${shellQuote(query.pattern)} -- .`;
+    const result = await runCommand(connection, command, {
+      ...(scope.signal === undefined ? {} : { signal: scope.signal }),
+      onStdout: (chunk) => {
+        pending = Buffer.concat([pending, chunk]);
+        let end: number;
+        while ((end = pending.indexOf(0x0a)) !== -1) {
+          const match = parseGrepLine(pending.subarray(0, end), root);
+          pending = pending.subarray(end + 1);
+          if (match === undefined || excluded(match.path.slice(root === '/' ? 1 : root.length + 1))) {
+            continue;
+          }
+          if (matches.length >= scope.maxResults) {
+            truncated = true;
+            return false;
+          }
+          matches.push(match);
+        }
+        return true;
+      },
+    });
+    failIfNothingRan(result, matches.length, root);
+    return { results: matches, method: 'shell', truncated };
+  }
+  const test = lineTester(query);
+  const matches: TextMatch[] = [];
+  const truncated = await walkFiles(target, root, excluded, scope, async (path, _name, size) => {
+    if (size > query.maxFileBytes) {
+      return true;
+    }
+    const content = Buffer.from(await target.readFile(path));
+    if (content.subarray(0, 8192).includes(0)) {
+      return true; // binary, as grep -I
+    }
+    const lines = content.toString('utf8').split('\n');
+    for (let index = 0; index < lines.length; index++) {
+      const line = lines[index] as string;
+      if (test(line)) {
+        matches.push({ path, line: index + 1, text: line.slice(0, SHOWN_LINE_CHARS) });
+        if (matches.length >= scope.maxResults) {
+          return false;
+        }
+      }
+    }
+    return true;
+  });
+  return { results: matches, method: 'walk', truncated };
+}
+
+/**
+ * find and grep exit non-zero for an unreadable subfolder too, with the other results still good; only
+ * a failure that produced nothing (no such folder, no grep) is an error.
+ */
+function failIfNothingRan(result: CommandResult, found: number, root: string): void {
+  if (found === 0 && result.exitCode !== undefined && result.exitCode > 1 && result.stderr !== '') {
+    throw new RemoteFsError('EFAILURE', `Searching on the server failed: ${result.stderr.split('\n')[0]}`, {
+      path: root,
+    });
+  }
+}
+
+async function shellConnection(target: SearchTarget, scope: SearchScope): Promise<SshConnection | undefined> {
+  if (scope.forceWalk === true) {
+    return undefined;
+  }
+  const connection = await target.connection();
+  if (await hasShell(connection)) {
+    return connection;
+  }
+  target.logger.info('This account has no shell; searching by listing and reading over SFTP');
+  return undefined;
+}
+
+/**
+ * Visits every file below `root` (links to folders are not followed), folders level by level; `visit`
+ * answers false to stop. Answers whether it stopped early.
+ */
+async function walkFiles(
+  target: SearchTarget,
+  root: string,
+  excluded: GlobMatcher,
+  scope: SearchScope,
+  visit: (path: string, name: string, size: number) => Promise<boolean>,
+): Promise<boolean> {
+  let folders = [root];
+  let stopped = false;
+  while (folders.length > 0 && !stopped) {
+    const below: string[] = [];
+    await forEachBounded(folders, WALK_CONCURRENCY, async (folder) => {
+      if (stopped) {
+        return;
+      }
+      if (scope.signal?.aborted) {
+        throw cancelled();
+      }
+      let children: ListedChild[];
+      try {
+        children = await target.list(folder);
+      } catch (error) {
+        if (folder === root) {
+          throw error;
+        }
+        target.logger.debug(`Search skipped ${folder}: ${String(error)}`);
+        return;
+      }
+      for (const { name, stat } of children) {
+        const path = joinRemote(folder, name);
+        if (excluded(path.slice(root === '/' ? 1 : root.length + 1))) {
+          continue;
+        }
+        if (stat.type.kind === 'directory' && !stat.type.symlink) {
+          below.push(path);
+        } else if (stat.type.kind === 'file' && !stopped) {
+          if (scope.signal?.aborted) {
+            throw cancelled();
+          }
+          try {
+            if (!(await visit(path, name, stat.size))) {
+              stopped = true;
+            }
+          } catch (error) {
+            target.logger.debug(`Search skipped ${path}: ${String(error)}`);
+          }
+        }
+      }
+    });
+    folders = below.sort();
+  }
+  return stopped;
+}
+
+function lineTester(query: TextQuery): (line: string) => boolean {
+  if (query.isRegExp) {
+    const expression = new RegExp(query.pattern, query.caseSensitive ? 'u' : 'iu');
+    return (line) => expression.test(line);
+  }
+  if (query.caseSensitive) {
+    return (line) => line.includes(query.pattern);
+  }
+  const needle = query.pattern.toLowerCase();
+  return (line) => line.toLowerCase().includes(needle);
+}
+
+/** `./path\0line:text` as printed by `grep -rnZ` from the root. */
+function parseGrepLine(raw: Buffer, root: string): TextMatch | undefined {
+  const nul = raw.indexOf(0);
+  if (nul === -1) {
+    return undefined;
+  }
+  const rest = raw.subarray(nul + 1).toString('utf8');
+  const colon = rest.indexOf(':');
+  const line = Number(rest.slice(0, colon));
+  if (colon === -1 || !Number.isInteger(line)) {
+    return undefined;
+  }
+  const relative = raw.subarray(0, nul).toString('utf8').replace(/^\.\//, '');
+  return {
+    path: joinRemote(root, relative),
+    line,
+    text: rest.slice(colon + 1).slice(0, SHOWN_LINE_CHARS),
+  };
+}
+
+/**
+ * Folder names to skip on the server, from the exclude globs that name one folder anywhere
+ * (`node_modules`, `**\/.git`, `**\/dist/**`); the rest are applied to the results.
+ */
+function excludedFolderNames(excludes: readonly string[]): string[] {
+  return excludes.flatMap((glob) => {
+    const name = glob
+      .trim()
+      .replace(/^\*\*\//, '')
+      .replace(/\/\*\*$/, '');
+    return /^[^/*?[\]{}]+$/.test(name) ? [name] : [];
+  });
+}
+
+function excludeDirFlags(excludes: readonly string[]): string {
+  return excludedFolderNames(excludes)
+    .map((name) => `--exclude-dir=${shellQuote(name)} `)
+    .join('');
+}
+
+function pruneClause(excludes: readonly string[]): string {
+  const names = excludedFolderNames(excludes);
+  if (names.length === 0) {
+    return '';
+  }
+  return `\\( ${names.map((name) => `-name ${shellQuote(name)}`).join(' -o ')} \\) -prune -o `;
+}

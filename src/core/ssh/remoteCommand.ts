@@ -1,0 +1,125 @@
+import type { ClientChannel } from 'ssh2';
+
+import { RemoteFsError } from '../common/errors';
+import type { SshConnection } from './sshConnection';
+
+/** Quotes one argument for a POSIX shell: nothing inside single quotes is special but the quote itself. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+const PROBE_REPLY = 'sftpfs-shell-ok';
+/** How long a server may take to answer the probe before the account is taken to have no shell. */
+const PROBE_TIMEOUT_MS = 5000;
+const shellProbes = new WeakMap<SshConnection, Promise<boolean>>();
+
+/**
+ * Whether the account runs commands through a shell, asked once per connection. An SFTP-only account
+ * (`ForceCommand internal-sftp`, a chroot without /bin/sh) starts its SFTP server whatever the command:
+ * that server gets end-of-input at once and exits without printing the probe's reply.
+ */
+export function hasShell(connection: SshConnection): Promise<boolean> {
+  let probe = shellProbes.get(connection);
+  if (probe === undefined) {
+    probe = runCommand(connection, `echo ${PROBE_REPLY}`, { timeoutMs: PROBE_TIMEOUT_MS }).then(
+      (result) => result.exitCode === 0 && result.stdout.toString('utf8').trim() === PROBE_REPLY,
+      () => false,
+    );
+    shellProbes.set(connection, probe);
+  }
+  return probe;
+}
+
+export interface CommandOptions {
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+  /** Receives the output as it arrives instead of collecting it; return false to stop the command. */
+  readonly onStdout?: (chunk: Buffer) => boolean;
+  /** Collected output beyond this is dropped (default 1 MiB). */
+  readonly maxCollectedBytes?: number;
+}
+
+export interface CommandResult {
+  /** The exit code, or undefined when the command was stopped or ended by a signal. */
+  readonly exitCode: number | undefined;
+  readonly stdout: Buffer;
+  readonly stderr: string;
+}
+
+/** Runs a command with no input and waits for it to end; cancelling or a timeout closes the channel. */
+export async function runCommand(
+  connection: SshConnection,
+  command: string,
+  options: CommandOptions = {},
+): Promise<CommandResult> {
+  if (options.signal?.aborted) {
+    throw cancelled();
+  }
+  const channel = await connection.exec(command);
+  return new Promise((resolve, reject) => {
+    const limit = options.maxCollectedBytes ?? 1024 * 1024;
+    const stdout: Buffer[] = [];
+    let stdoutBytes = 0;
+    let stderr = '';
+    let exitCode: number | undefined;
+    let stopped = false;
+    const stop = (): void => {
+      stopped = true;
+      closeQuietly(channel);
+    };
+    const onAbort = (): void => stop();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const timer =
+      options.timeoutMs === undefined ? undefined : setTimeout(() => stop(), options.timeoutMs).unref();
+
+    channel.on('data', (chunk: Buffer) => {
+      if (stopped) {
+        return;
+      }
+      if (options.onStdout !== undefined) {
+        if (!options.onStdout(chunk)) {
+          stop();
+        }
+      } else if (stdoutBytes < limit) {
+        stdout.push(chunk);
+        stdoutBytes += chunk.length;
+      }
+    });
+    channel.stderr.on('data', (chunk: Buffer) => {
+      if (stderr.length < 64 * 1024) {
+        stderr += chunk.toString('utf8');
+      }
+    });
+    channel.on('exit', (code: number | null) => {
+      exitCode = code ?? undefined;
+    });
+    channel.on('close', () => {
+      if (timer !== undefined) {
+        clearTimeout(timer);
+      }
+      options.signal?.removeEventListener('abort', onAbort);
+      if (options.signal?.aborted) {
+        reject(cancelled());
+        return;
+      }
+      resolve({
+        exitCode: stopped ? undefined : exitCode,
+        stdout: Buffer.concat(stdout),
+        stderr: stderr.trim(),
+      });
+    });
+    channel.end(); // no input
+  });
+}
+
+function closeQuietly(channel: ClientChannel): void {
+  try {
+    channel.close();
+  } catch {
+    // already closed
+  }
+}
+
+export function cancelled(): RemoteFsError {
+  return new RemoteFsError('ECANCELED', 'Cancelled');
+}

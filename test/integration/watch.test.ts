@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+
+import type { RemoteChange, WatchedHost } from '../../src/core/watch/pollingWatcher';
+import { PollingWatcher } from '../../src/core/watch/pollingWatcher';
+import { WatchService } from '../../src/core/watch/watchService';
+import { RecordingLogger, useSshd } from '../support/harness';
+
+const h = useSshd();
+
+/** A watcher over the test server that polls only when asked, recording batches and listed folders. */
+function manualWatcher(options: { maxEntries?: number } = {}) {
+  const batches: RemoteChange[][] = [];
+  const listed: string[] = [];
+  const logger = new RecordingLogger();
+  const host: WatchedHost = {
+    isConnected: () => true,
+    stat: (path) => h.fs.stat(path, { fresh: true }),
+    list: (path) => {
+      listed.push(path);
+      return h.fs.list(path);
+    },
+  };
+  const watcher = new PollingWatcher(
+    host,
+    { intervalMs: 0, maxEntries: options.maxEntries ?? 10_000, logger },
+    (changes) => batches.push(changes),
+  );
+  return { watcher, batches, listed, logger };
+}
+
+function sorted(changes: readonly RemoteChange[] | undefined): string[] {
+  return (changes ?? []).map((c) => `${c.kind} ${c.path}`).sort();
+}
+
+/** Modification times have whole seconds: content that differs in size is seen at once. */
+function rewrite(relative: string, content: string): void {
+  writeFileSync(h.path(relative), content);
+}
+
+describe('polling watcher', () => {
+  test('a recursive watch reports files created, changed and deleted anywhere below, in one batch', async () => {
+    h.sshd.mkdirLocal('w1/a/b');
+    h.sshd.writeLocal('w1/a/b/deep.txt', 'one');
+    h.sshd.writeLocal('w1/top.txt', 'one');
+    h.sshd.writeLocal('w1/gone.txt', 'x');
+    const { watcher, batches } = manualWatcher();
+    watcher.watch(h.path('w1'), { recursive: true, excludes: [] });
+    await watcher.pollNow();
+    assert.equal(batches.length, 0, 'the first scan is the baseline');
+
+    rewrite('w1/a/b/deep.txt', 'one and more');
+    h.sshd.writeLocal('w1/a/new.txt', 'new');
+    rmSync(h.path('w1/gone.txt'));
+    await watcher.pollNow();
+    assert.equal(batches.length, 1);
+    assert.deepEqual(sorted(batches[0]), [
+      `changed ${h.path('w1/a/b/deep.txt')}`,
+      `created ${h.path('w1/a/new.txt')}`,
+      `deleted ${h.path('w1/gone.txt')}`,
+    ]);
+    await watcher.pollNow();
+    assert.equal(batches.length, 1, 'nothing changed, nothing reported');
+    watcher.dispose();
+  });
+
+  test('a deleted folder is one event, not one per file inside it', async () => {
+    h.sshd.mkdirLocal('w2/doomed/inner');
+    h.sshd.writeLocal('w2/doomed/inner/a.txt', 'a');
+    h.sshd.writeLocal('w2/doomed/b.txt', 'b');
+    const { watcher, batches } = manualWatcher();
+    watcher.watch(h.path('w2'), { recursive: true, excludes: [] });
+    await watcher.pollNow();
+    rmSync(h.path('w2/doomed'), { recursive: true });
+    await watcher.pollNow();
+    assert.deepEqual(sorted(batches[0]), [`deleted ${h.path('w2/doomed')}`]);
+    watcher.dispose();
+  });
+
+  test('excluded folders are neither listed nor reported', async () => {
+    h.sshd.mkdirLocal('w3/node_modules/pkg');
+    h.sshd.mkdirLocal('w3/.git/objects');
+    h.sshd.writeLocal('w3/src.txt', 'x');
+    const { watcher, batches, listed } = manualWatcher();
+    watcher.watch(h.path('w3'), { recursive: true, excludes: ['**/node_modules', '**/.git/objects/**'] });
+    await watcher.pollNow();
+    h.sshd.writeLocal('w3/node_modules/pkg/index.js', 'x');
+    h.sshd.writeLocal('w3/.git/objects/ab', 'x');
+    h.sshd.writeLocal('w3/.git/HEAD', 'ref');
+    await watcher.pollNow();
+    assert.deepEqual(sorted(batches[0]), [`created ${h.path('w3/.git/HEAD')}`]);
+    assert.ok(!listed.some((path) => path.includes('node_modules')), `listed: ${listed.join(', ')}`);
+    watcher.dispose();
+  });
+
+  test('a non-recursive folder watch sees its children but not deeper', async () => {
+    h.sshd.mkdirLocal('w4/sub');
+    const { watcher, batches, listed } = manualWatcher();
+    watcher.watch(h.path('w4'), { recursive: false, excludes: [] });
+    await watcher.pollNow();
+    h.sshd.writeLocal('w4/child.txt', 'x');
+    h.sshd.writeLocal('w4/sub/grandchild.txt', 'x');
+    await watcher.pollNow();
+    assert.deepEqual(sorted(batches[0]), [`created ${h.path('w4/child.txt')}`]);
+    assert.ok(!listed.includes(h.path('w4/sub')));
+    watcher.dispose();
+  });
+
+  test('a file watch reports a change, a deletion and the file coming back', async () => {
+    h.sshd.writeLocal('w5.txt', 'v1');
+    const { watcher, batches } = manualWatcher();
+    watcher.watch(h.path('w5.txt'), { recursive: false, excludes: [] });
+    await watcher.pollNow();
+    rewrite('w5.txt', 'version 2');
+    await watcher.pollNow();
+    rmSync(h.path('w5.txt'));
+    await watcher.pollNow();
+    h.sshd.writeLocal('w5.txt', 'v3');
+    await watcher.pollNow();
+    assert.deepEqual(
+      batches.map((batch) => sorted(batch)),
+      [[`changed ${h.path('w5.txt')}`], [`deleted ${h.path('w5.txt')}`], [`created ${h.path('w5.txt')}`]],
+    );
+    watcher.dispose();
+  });
+
+  test('a watch stops at maxEntries and says so in the log', async () => {
+    h.sshd.mkdirLocal('w6');
+    for (let i = 0; i < 30; i++) {
+      h.sshd.writeLocal(`w6/f${i}.txt`, 'x');
+    }
+    const { watcher, logger } = manualWatcher({ maxEntries: 10 });
+    watcher.watch(h.path('w6'), { recursive: true, excludes: [] });
+    await watcher.pollNow();
+    assert.ok(logger.lines.some((line) => line.includes('Watching only the first 10 entries')));
+    watcher.dispose();
+  });
+
+  test('an unreadable folder does not make its content look deleted', async (t) => {
+    if (process.getuid?.() !== 0) {
+      t.skip('needs the dedicated test account (root) for permissions to apply');
+      return;
+    }
+    h.sshd.mkdirLocal('w7/locked');
+    h.sshd.writeLocal('w7/locked/a.txt', 'x');
+    const { watcher, batches } = manualWatcher();
+    watcher.watch(h.path('w7'), { recursive: true, excludes: [] });
+    await watcher.pollNow();
+    chmodSync(h.path('w7/locked'), 0o000);
+    try {
+      await watcher.pollNow();
+      assert.deepEqual(batches, []);
+    } finally {
+      chmodSync(h.path('w7/locked'), 0o755);
+    }
+    watcher.dispose();
+  });
+});
+
+describe('watch service', () => {
+  test('polls on its own interval and batches what one round found', async () => {
+    h.sshd.mkdirLocal('s1');
+    const service = new WatchService(h.manager, h.logger, {
+      intervalMs: () => 200,
+      maxEntries: () => 10_000,
+    });
+    const batches: RemoteChange[][] = [];
+    service.onDidChange(({ changes }) => batches.push([...changes]));
+    await h.fs.stat(h.path('s1')); // connected: polling only runs on a live connection
+    const registration = service.watch(h.sshd.alias, h.path('s1'), { recursive: true, excludes: [] });
+    await new Promise((r) => setTimeout(r, 500));
+    h.sshd.writeLocal('s1/a.txt', 'a');
+    h.sshd.writeLocal('s1/b.txt', 'b');
+    const deadline = Date.now() + 5000;
+    while (batches.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(sorted(batches[0]), [`created ${h.path('s1/a.txt')}`, `created ${h.path('s1/b.txt')}`]);
+    registration.dispose();
+    service.dispose();
+  });
+
+  test('while disconnected it polls nothing and opens no connection; changes made meanwhile come after', async () => {
+    h.sshd.mkdirLocal('s2');
+    const service = new WatchService(h.manager, h.logger, { intervalMs: () => 0, maxEntries: () => 10_000 });
+    const batches: RemoteChange[][] = [];
+    service.onDidChange(({ changes }) => batches.push([...changes]));
+    await h.fs.stat(h.path('s2'));
+    const registration = service.watch(h.sshd.alias, h.path('s2'), { recursive: true, excludes: [] });
+    await service.pollNow(h.sshd.alias);
+    h.manager.disconnect(h.sshd.alias);
+    h.sshd.writeLocal('s2/while-away.txt', 'x');
+    await service.pollNow(h.sshd.alias);
+    assert.equal(h.manager.state(h.sshd.alias), 'disconnected', 'polling must not reconnect');
+    assert.deepEqual(batches, []);
+
+    await h.fs.stat(h.path('s2')); // the user's next action reconnects
+    await service.pollNow(h.sshd.alias);
+    assert.deepEqual(sorted(batches[0]), [`created ${h.path('s2/while-away.txt')}`]);
+    registration.dispose();
+    service.dispose();
+  });
+});
