@@ -7,11 +7,22 @@ import { SftpFileSystemProvider } from './adapter/fileSystemProvider';
 import { OutputChannelLogger } from './adapter/logOutputChannel';
 import { settings } from './adapter/settings';
 import { SFTP_SCHEME } from './adapter/uri';
-import { resolveHost } from './core/config/hostResolver';
+import { listConfiguredHosts, resolveHost, type HostResolverOptions } from './core/config/hostResolver';
 import { hostsToConfig } from './core/config/settingsHosts';
 import { ConnectionManager } from './core/connection/connectionManager';
+import { WatchService } from './core/watch/watchService';
+import { registerConnectionCommands } from './ui/connectionCommands';
+import { maintainContextKeys } from './ui/contextKeys';
 import { showConnectionFailures } from './ui/connectionFailures';
+import { registerFolderCommands } from './ui/folderCommands';
+import { HostCatalog } from './ui/hostCatalog';
+import { HostsView } from './ui/hostsView';
+import { RecentFolders } from './ui/recentFolders';
+import { registerTerminalCommand } from './ui/remoteTerminal';
 import { showSaveNotices } from './ui/saveNotices';
+import { registerSearchCommands } from './ui/searchCommands';
+import { showConnectionStatus } from './ui/statusBar';
+import { registerTransferCommands } from './ui/transferCommands';
 
 /** The one place where the pieces are wired together. */
 export function activate(context: vscode.ExtensionContext): void {
@@ -19,21 +30,22 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(logger);
   const prompts = new VsCodeCredentialPrompts(context.secrets, context.globalState, logger);
 
+  const sshConfig = (): HostResolverOptions => {
+    const extra = settings.sshConfigFile();
+    return {
+      configFiles: [
+        ...(extra === undefined ? [] : [extra]),
+        join(homedir(), '.ssh', 'config'),
+        '/etc/ssh/ssh_config',
+      ],
+      leadingConfig: hostsToConfig(settings.hosts()),
+      allowMatchExec: settings.allowMatchExec(),
+    };
+  };
   const connections = new ConnectionManager({
     logger,
     prompts,
-    resolveHost: (authority) => {
-      const extra = settings.sshConfigFile();
-      return resolveHost(authority, {
-        configFiles: [
-          ...(extra === undefined ? [] : [extra]),
-          join(homedir(), '.ssh', 'config'),
-          '/etc/ssh/ssh_config',
-        ],
-        leadingConfig: hostsToConfig(settings.hosts()),
-        allowMatchExec: settings.allowMatchExec(),
-      });
-    },
+    resolveHost: (authority) => resolveHost(authority, sshConfig()),
     fileSystem: {
       get maxReadFileBytes() {
         return settings.maxReadFileBytes();
@@ -53,9 +65,27 @@ export function activate(context: vscode.ExtensionContext): void {
     ),
   );
 
-  const provider = new SftpFileSystemProvider(connections);
+  const watches = new WatchService(connections, logger, {
+    intervalMs: () => settings.watchIntervalMs(),
+    maxEntries: () => settings.watchMaxEntries(),
+  });
+  context.subscriptions.push({ dispose: () => watches.dispose() });
+  const provider = new SftpFileSystemProvider(connections, watches);
+  const recent = new RecentFolders(context.globalState);
+  const catalog = new HostCatalog(connections, () => listConfiguredHosts(sshConfig()), recent);
+  const hostsView = new HostsView(catalog, connections);
   context.subscriptions.push(
     provider,
+    hostsView,
+    vscode.window.registerTreeDataProvider('sftpfs.hosts', hostsView),
+    vscode.commands.registerCommand('sftpfs.refreshHosts', () => hostsView.refresh()),
+    registerFolderCommands(connections, catalog, recent),
+    registerConnectionCommands(connections),
+    registerTerminalCommand(connections, logger),
+    registerSearchCommands(connections, logger),
+    registerTransferCommands(connections),
+    showConnectionStatus(connections),
+    maintainContextKeys(connections),
     vscode.workspace.registerFileSystemProvider(SFTP_SCHEME, provider, { isCaseSensitive: true }),
     vscode.commands.registerCommand('sftpfs.showLog', () => logger.channel.show()),
     showConnectionFailures(connections, () => logger.channel.show()),

@@ -3,8 +3,10 @@ import * as vscode from 'vscode';
 import type { ConnectionManager } from '../core/connection/connectionManager';
 import type { EntryType } from '../core/fs/entryType';
 import type { RemoteFileSystem } from '../core/fs/remoteFileSystem';
+import type { ChangeKind } from '../core/watch/pollingWatcher';
+import type { WatchService } from '../core/watch/watchService';
 import { toFileSystemError } from './fileSystemErrors';
-import { remotePathOf } from './uri';
+import { remotePathOf, sftpUri } from './uri';
 
 /**
  * vscode.FileSystemProvider for `sftp://`, by delegation: the rules live in core/fs, this class only
@@ -14,16 +16,41 @@ export class SftpFileSystemProvider implements vscode.FileSystemProvider, vscode
   private readonly changes = new vscode.EventEmitter<vscode.FileChangeEvent[]>();
   readonly onDidChangeFile = this.changes.event;
 
-  constructor(private readonly connections: ConnectionManager) {}
+  private readonly remoteChanges: { dispose(): void };
+
+  constructor(
+    private readonly connections: ConnectionManager,
+    private readonly watches: WatchService,
+  ) {
+    this.remoteChanges = watches.onDidChange(({ authority, changes }) =>
+      this.fire(
+        ...changes.map((change) => ({
+          type: CHANGE_TYPES[change.kind],
+          uri: sftpUri(authority, change.path),
+        })),
+      ),
+    );
+  }
 
   dispose(): void {
+    this.remoteChanges.dispose();
     this.changes.dispose();
   }
 
-  watch(): vscode.Disposable {
-    // Remote changes are not polled yet (the editor-integration work adds it); our own operations
-    // already fire events below.
-    return new vscode.Disposable(() => undefined);
+  /** Remote changes by polling (core/watch); `excludes` come from files.watcherExclude. */
+  watch(
+    uri: vscode.Uri,
+    options: { readonly recursive: boolean; readonly excludes: readonly string[] },
+  ): vscode.Disposable {
+    try {
+      const registration = this.watches.watch(uri.authority, remotePathOf(uri), {
+        recursive: options.recursive,
+        excludes: options.excludes,
+      });
+      return new vscode.Disposable(() => registration.dispose());
+    } catch (error) {
+      throw toFileSystemError(error);
+    }
   }
 
   stat(uri: vscode.Uri): Promise<vscode.FileStat> {
@@ -110,6 +137,12 @@ export class SftpFileSystemProvider implements vscode.FileSystemProvider, vscode
     this.changes.fire(events);
   }
 }
+
+const CHANGE_TYPES: Readonly<Record<ChangeKind, vscode.FileChangeType>> = {
+  created: vscode.FileChangeType.Created,
+  changed: vscode.FileChangeType.Changed,
+  deleted: vscode.FileChangeType.Deleted,
+};
 
 function toFileType(type: EntryType): vscode.FileType {
   const base =

@@ -28,4 +28,23 @@ export const settings = {
   idleTimeoutMs(): number {
     return Math.max(0, read('idleDisconnectMinutes', 15)) * 60_000;
   },
+  /** 0 turns polling for remote changes off. */
+  watchIntervalMs(): number {
+    const seconds = read('watch.pollIntervalSeconds', 3);
+    return seconds <= 0 ? 0 : Math.max(0.5, seconds) * 1000;
+  },
+  watchMaxEntries(): number {
+    return Math.max(100, read('watch.maxEntries', 20_000));
+  },
+  searchMaxResults(): number {
+    return Math.max(1, read('search.maxResults', 2000));
+  },
+  /** `files.exclude` and `search.exclude` for a folder: the globs set to true. */
+  searchExcludes(folder: vscode.Uri | undefined): string[] {
+    const enabled = (section: string, key: string): string[] =>
+      Object.entries(vscode.workspace.getConfiguration(section, folder).get<Record<string, unknown>>(key, {}))
+        .filter(([, on]) => on === true)
+        .map(([glob]) => glob);
+    return [...new Set([...enabled('files', 'exclude'), ...enabled('search', 'exclude')])];
+  },
 };

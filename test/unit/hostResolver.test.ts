@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { parseAuthority } from '../../src/core/config/authority';
-import { resolveHost } from '../../src/core/config/hostResolver';
+import { listConfiguredHosts, resolveHost } from '../../src/core/config/hostResolver';
 
 function homeWithConfig(config: string, extraFiles: Record<string, string> = {}): string {
   const home = mkdtempSync(join(tmpdir(), 'sftpfs-home-'));
@@ -136,4 +136,23 @@ test('turns PreferredAuthentications and the per-method switches into an order',
   );
   assert.deepEqual(resolve('a', home).preferredAuthentications, ['password', 'publickey']);
   assert.deepEqual(resolve('b', home).preferredAuthentications, ['publickey', 'keyboard-interactive']);
+});
+
+test('the host list offers concrete aliases from settings and config files, without patterns or repeats', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sftpfs-hosts-'));
+  try {
+    writeFileSync(join(dir, 'extra'), 'Host included-one\n  HostName 10.0.0.9\n');
+    writeFileSync(
+      join(dir, 'config'),
+      `Include ${join(dir, 'extra')}\nHost web db\n  User x\nHost *.internal !bastion-* dev?\n  Port 2\nHost web\n  Port 3\nMatch host foo\n  User y\n`,
+    );
+    const hosts = listConfiguredHosts({
+      configFiles: [join(dir, 'config'), join(dir, 'missing')],
+      leadingConfig: 'Host from-settings\n  HostName 10.0.0.1\n',
+      homeDir: dir,
+    });
+    assert.deepEqual(hosts, ['from-settings', 'included-one', 'web', 'db']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

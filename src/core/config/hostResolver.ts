@@ -285,3 +285,39 @@ function parseNumber(value: string | undefined, fallback: number, name: string):
   }
   return parsed;
 }
+
+/**
+ * The host aliases a user can pick from: every `Host` pattern without wildcards or negation, from the
+ * settings' hosts and the config files (with their Includes), in order, without repeats.
+ */
+export function listConfiguredHosts(options: HostResolverOptions = {}): string[] {
+  const home = options.homeDir ?? homedir();
+  const files = options.configFiles ?? [join(home, '.ssh', 'config'), '/etc/ssh/ssh_config'];
+  const lines = [
+    ...(options.leadingConfig === undefined
+      ? []
+      : spliceIncludes([...SSHConfig.parse(options.leadingConfig)], home, 0)),
+    ...files.flatMap((file) => {
+      try {
+        return readConfigFile(file, home, 0);
+      } catch {
+        return []; // an unreadable file is reported when connecting, not while listing
+      }
+    }),
+  ];
+  const names = new Set<string>();
+  for (const line of lines) {
+    if (line.type !== LineType.DIRECTIVE || line.param.toLowerCase() !== 'host') {
+      continue;
+    }
+    const patterns = Array.isArray(line.value)
+      ? line.value.map((v) => (typeof v === 'string' ? v : v.val))
+      : String(line.value).split(/\s+/);
+    for (const pattern of patterns) {
+      if (pattern !== '' && !/[*?!]/.test(pattern)) {
+        names.add(pattern);
+      }
+    }
+  }
+  return [...names];
+}

@@ -109,7 +109,9 @@ export class ConnectionManager {
       sftpExtensions: [...live.session.extensions].map(([name, version]) => `${name} ${version}`),
       maxReadLength: live.session.limits.maxReadLength,
       maxWriteLength: live.session.limits.maxWriteLength,
-      maxOpenHandles: live.session.limits.maxOpenHandles,
+      maxOpenHandles: Number.isFinite(live.session.limits.maxOpenHandles)
+        ? live.session.limits.maxOpenHandles
+        : undefined,
       roundTripMs: live.session.roundTripMs,
     };
   }

@@ -200,6 +200,11 @@ export class RemoteFileSystem {
     }
   }
 
+  /** The folder the server starts the account in (its home, or the chroot's root). */
+  async homeFolder(): Promise<string> {
+    return this.retryingOnDrop('realpath', '.', (session) => session.realpath('.'));
+  }
+
   /** `fresh` asks the server even if the entry was seen a moment ago (a watcher looking for changes). */
   async stat(rawPath: string, options: { fresh?: boolean } = {}): Promise<EntryStat> {
     const path = normalizeRemotePath(rawPath);

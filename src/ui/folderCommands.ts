@@ -1,0 +1,54 @@
+import * as vscode from 'vscode';
+
+import type { ConnectionManager } from '../core/connection/connectionManager';
+import type { HostCatalog } from './hostCatalog';
+import type { RecentFolders } from './recentFolders';
+import { pickRemoteFolder } from './remoteFolderPicker';
+import type { HostArgument } from './targets';
+
+/** Open Remote Folder (this window) and Add Remote Folder to Workspace. */
+export function registerFolderCommands(
+  connections: ConnectionManager,
+  catalog: HostCatalog,
+  recent: RecentFolders,
+): vscode.Disposable {
+  const hostOf = (argument: unknown): string | undefined =>
+    typeof (argument as HostArgument | undefined)?.authority === 'string'
+      ? (argument as HostArgument).authority
+      : undefined;
+  return vscode.Disposable.from(
+    vscode.commands.registerCommand('sftpfs.openFolder', async (argument: unknown) => {
+      const uri = await pickRemoteFolder(
+        connections,
+        catalog,
+        recent,
+        vscode.l10n.t('Open Remote Folder'),
+        hostOf(argument),
+      );
+      if (uri !== undefined) {
+        await recent.add(uri);
+        await vscode.commands.executeCommand('vscode.openFolder', uri);
+      }
+    }),
+    vscode.commands.registerCommand('sftpfs.addFolderToWorkspace', async (argument: unknown) => {
+      const uri = await pickRemoteFolder(
+        connections,
+        catalog,
+        recent,
+        vscode.l10n.t('Add Remote Folder to Workspace'),
+        hostOf(argument),
+      );
+      if (uri !== undefined) {
+        await recent.add(uri);
+        const count = vscode.workspace.workspaceFolders?.length ?? 0;
+        vscode.workspace.updateWorkspaceFolders(count, 0, { uri });
+      }
+    }),
+    vscode.commands.registerCommand('sftpfs.connect', async (argument: unknown) => {
+      const authority = hostOf(argument);
+      if (authority !== undefined) {
+        await vscode.commands.executeCommand('sftpfs.reconnect', { authority });
+      }
+    }),
+  );
+}

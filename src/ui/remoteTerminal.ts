@@ -1,0 +1,115 @@
+import type { ClientChannel } from 'ssh2';
+import * as vscode from 'vscode';
+
+import { remotePathOf } from '../adapter/uri';
+import { errorMessage } from '../core/common/errors';
+import type { Logger } from '../core/common/logger';
+import { parentOf } from '../core/common/remotePath';
+import type { ConnectionManager } from '../core/connection/connectionManager';
+import { hasShell, shellQuote } from '../core/ssh/remoteCommand';
+import type { SshConnection } from '../core/ssh/sshConnection';
+import { targetResource } from './targets';
+
+/**
+ * Open SSH Terminal Here: a login shell over the connection the files already use (no second login,
+ * no second host-key check), started in the chosen folder, or the folder of the chosen file.
+ */
+export function registerTerminalCommand(connections: ConnectionManager, logger: Logger): vscode.Disposable {
+  return vscode.commands.registerCommand('sftpfs.openTerminal', async (argument: unknown) => {
+    const resource = targetResource(argument);
+    if (resource === undefined) {
+      void vscode.window.showInformationMessage(vscode.l10n.t('Open a remote folder or file first.'));
+      return;
+    }
+    const authority = connections.keyOf(resource.authority);
+    try {
+      let folder = remotePathOf(resource);
+      if ((await connections.fileSystem(authority).stat(folder)).type.kind !== 'directory') {
+        folder = parentOf(folder);
+      }
+      const connection = await connections.sshConnection(authority);
+      if (!(await hasShell(connection))) {
+        void vscode.window.showErrorMessage(
+          vscode.l10n.t(
+            '{0} allows SFTP only: this account has no shell, so a terminal cannot be opened there. Files can still be opened and saved.',
+            authority,
+          ),
+        );
+        return;
+      }
+      const terminal = vscode.window.createTerminal({
+        name: `SSH: ${authority}`,
+        iconPath: new vscode.ThemeIcon('remote'),
+        pty: new SshPseudoterminal(connection, folder, logger),
+      });
+      terminal.show();
+    } catch (error) {
+      void vscode.window.showErrorMessage(
+        vscode.l10n.t('Cannot open a terminal on {0}: {1}', authority, errorMessage(error)),
+      );
+    }
+  });
+}
+
+class SshPseudoterminal implements vscode.Pseudoterminal {
+  private readonly output = new vscode.EventEmitter<string>();
+  private readonly ended = new vscode.EventEmitter<number | void>();
+  readonly onDidWrite = this.output.event;
+  readonly onDidClose = this.ended.event;
+  private channel: ClientChannel | undefined;
+  private closedByUser = false;
+
+  constructor(
+    private readonly connection: SshConnection,
+    private readonly folder: string,
+    private readonly logger: Logger,
+  ) {}
+
+  open(dimensions: vscode.TerminalDimensions | undefined): void {
+    // `cd` may fail (the folder went away): the shell then starts in the home folder, as ssh would.
+    const command = `cd ${shellQuote(this.folder)} 2>/dev/null; exec "\${SHELL:-/bin/sh}" -l`;
+    this.connection
+      .exec(command, {
+        term: 'xterm-256color',
+        cols: dimensions?.columns ?? 80,
+        rows: dimensions?.rows ?? 24,
+      })
+      .then(
+        (channel) => {
+          if (this.closedByUser) {
+            channel.close();
+            return;
+          }
+          this.channel = channel;
+          const decoder = new TextDecoder('utf-8');
+          channel.on('data', (chunk: Buffer) => this.output.fire(decoder.decode(chunk, { stream: true })));
+          channel.stderr.on('data', (chunk: Buffer) => this.output.fire(chunk.toString('utf8')));
+          let exitCode: number | undefined;
+          channel.on('exit', (code: number | null) => {
+            exitCode = code ?? undefined;
+          });
+          channel.on('close', () => {
+            this.logger.info(`Terminal in ${this.folder} ended (exit ${exitCode ?? 'unknown'})`);
+            this.ended.fire(exitCode);
+          });
+        },
+        (error: unknown) => {
+          this.output.fire(`\r\n${vscode.l10n.t('Could not start a shell: {0}', errorMessage(error))}\r\n`);
+          this.ended.fire(1);
+        },
+      );
+  }
+
+  handleInput(data: string): void {
+    this.channel?.write(data);
+  }
+
+  setDimensions(dimensions: vscode.TerminalDimensions): void {
+    this.channel?.setWindow(dimensions.rows, dimensions.columns, 0, 0);
+  }
+
+  close(): void {
+    this.closedByUser = true;
+    this.channel?.close();
+  }
+}
