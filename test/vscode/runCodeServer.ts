@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core';
 import { launchChromium } from '../support/browser';
 import { PROJECT_ROOT, installExtension, startCodeServer, type CodeServer } from '../support/codeServer';
 import { TEST_PASSWORD, canManageAccounts, type SshdFixture } from '../support/sshd';
+import { runEditorIntegrationStories, type Outcome } from './editorStories';
 import { prepareSuiteEnvironment, type SuiteEnvironment } from './suiteEnvironment';
 
 /**
@@ -19,12 +20,6 @@ import { prepareSuiteEnvironment, type SuiteEnvironment } from './suiteEnvironme
  * It ends with one "N passed, N failed" line and a non-zero exit code on any failure.
  */
 const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts');
-
-interface Outcome {
-  title: string;
-  state: 'passed' | 'failed';
-  error?: string;
-}
 
 async function main(): Promise<number> {
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -42,15 +37,38 @@ async function main(): Promise<number> {
     browser = await launchChromium();
     const folderUri = `sftp://${sshd.alias}${sshd.root}`;
 
-    outcomes.push(
-      ...(await runSuiteInExtensionHost(browser.context.newPage(), server, folderUri, suite.resultsFile)),
-    );
-    outcomes.push(...(await runUserStory(await browser.context.newPage(), server, sshd, folderUri)));
-    outcomes.push(
-      ...(await runUnknownHostStory(await browser.context.newPage(), server, sshd, suite.learnedKnownHosts)),
-    );
-    outcomes.push(...(await runChangedKeyStory(await browser.context.newPage(), server, sshd)));
-    if (canManageAccounts) {
+    // SFTPFS_STORIES=editor,password (for example) runs only those while working on them.
+    const only = process.env['SFTPFS_STORIES']?.split(',');
+    const wanted = (name: string): boolean => only === undefined || only.includes(name);
+    if (wanted('suite')) {
+      outcomes.push(
+        ...(await runSuiteInExtensionHost(browser.context.newPage(), server, folderUri, suite.resultsFile)),
+      );
+    }
+    if (wanted('user')) {
+      outcomes.push(...(await runUserStory(await browser.context.newPage(), server, sshd, folderUri)));
+    }
+    if (wanted('editor')) {
+      const page = await browser.context.newPage();
+      outcomes.push(...(await runEditorIntegrationStories(page, server, sshd, ARTIFACTS)));
+      await page.close();
+    }
+    if (wanted('unknown')) {
+      outcomes.push(
+        ...(await runUnknownHostStory(
+          await browser.context.newPage(),
+          server,
+          sshd,
+          suite.learnedKnownHosts,
+        )),
+      );
+    }
+    if (wanted('changed')) {
+      outcomes.push(...(await runChangedKeyStory(await browser.context.newPage(), server, sshd)));
+    }
+    if (!wanted('password')) {
+      // not asked for
+    } else if (canManageAccounts) {
       outcomes.push(...(await runRememberedPasswordStory(await browser.context.newPage(), server, sshd)));
     } else {
       console.log('skipped: the password story needs root to set the test account password');

@@ -1,0 +1,251 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+
+import type { CodeServer } from '../support/codeServer';
+import type { SshdFixture } from '../support/sshd';
+
+/**
+ * The editor-integration stories, each as a user would live it in a real VS Code in a real browser:
+ * open a folder from the palette, see remote changes, search, use a terminal, lose the connection.
+ * Screenshots go to the artefacts folder; the README shows some of them.
+ */
+export interface Outcome {
+  title: string;
+  state: 'passed' | 'failed';
+  error?: string;
+}
+
+export async function runEditorIntegrationStories(
+  page: Page,
+  server: CodeServer,
+  sshd: SshdFixture,
+  artifacts: string,
+): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  const shot = (name: string): Promise<unknown> => page.screenshot({ path: join(artifacts, name) });
+  const step = async (title: string, body: () => Promise<void>): Promise<boolean> => {
+    try {
+      await body();
+      outcomes.push({ title: `editor: ${title}`, state: 'passed' });
+      return true;
+    } catch (error) {
+      await shot(`failure-${title.replace(/\W+/g, '-').slice(0, 60)}.png`).catch(() => undefined);
+      outcomes.push({
+        title: `editor: ${title}`,
+        state: 'failed',
+        error: String((error as Error).stack ?? error),
+      });
+      return false;
+    }
+  };
+  const project = sshd.local('story');
+  sshd.mkdirLocal('story/src');
+  sshd.writeLocal('story/notes.txt', 'First version\n');
+  sshd.writeLocal('story/src/app.py', 'def main():\n    print("needle in the code")\n');
+  sshd.writeLocal('story/README.md', '# Story\n');
+
+  /** Runs a palette command; retried while the extension's commands are still being registered. */
+  const palette = async (command: string): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('F1');
+      await page.locator('.quick-input-widget input').waitFor({ timeout: 15_000 });
+      await page.keyboard.type(command);
+      const row = page.locator('.quick-input-list .monaco-list-row').filter({ hasText: command }).first();
+      try {
+        await row.waitFor({ timeout: 5000 });
+        break;
+      } catch (error) {
+        if (attempt === 6) {
+          throw error;
+        }
+      }
+    }
+    await page.keyboard.press('Enter');
+  };
+  const quickPickRow = (text: string | RegExp) =>
+    page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: text }).first();
+  const explorerItem = (name: string) => page.getByRole('treeitem', { name, exact: true }).first();
+  const editorShows = (text: string) =>
+    page.locator('.monaco-editor .view-lines').filter({ hasText: text }).first();
+  const statusItem = page.locator('.statusbar-item').filter({ hasText: sshd.alias }).first();
+
+  const opened = await step(
+    'Open Remote Folder from the palette: pick a host, browse to a folder, see its files',
+    async () => {
+      await page.goto(server.url);
+      await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+      await palette('SFTP: Open Remote Folder');
+      // Configured hosts come first, in ~/.ssh/config order: the test server is the first row.
+      const first = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').first();
+      await first.filter({ hasText: sshd.alias }).waitFor({ timeout: 30_000 });
+      await shot('host-picker.png');
+      await page.keyboard.press('Enter');
+      // The folder browser starts in the account's home; a typed absolute path goes straight there.
+      await quickPickRow(/Open \//).waitFor({ timeout: 30_000 });
+      await page.locator('.quick-input-widget input').fill(project);
+      await page.keyboard.press('Enter');
+      await quickPickRow(`Open ${project}`).waitFor({ timeout: 30_000 });
+      await quickPickRow('src').waitFor();
+      await shot('folder-picker.png');
+      await quickPickRow(`Open ${project}`).click();
+      for (const name of ['notes.txt', 'README.md', 'src']) {
+        await explorerItem(name).waitFor({ timeout: 60_000 });
+      }
+      await shot('explorer-remote-folder.png');
+    },
+  );
+  if (!opened) {
+    return outcomes;
+  }
+
+  await step(
+    'the status bar shows the connection; Show Connection Info names server, cipher and limits',
+    async () => {
+      await statusItem.waitFor({ timeout: 30_000 });
+      await palette('SFTP: Show Connection Info');
+      const dialog = page.locator('.monaco-dialog-box');
+      await dialog.waitFor({ timeout: 30_000 });
+      const text = (await dialog.innerText()).replace(/\s+/g, ' ');
+      for (const expected of [
+        /OpenSSH/,
+        /Cipher: \S+/,
+        /SFTP limits: read \d+ B/,
+        /posix-rename@openssh\.com/,
+      ]) {
+        if (!expected.test(text)) {
+          throw new Error(`connection info lacks ${String(expected)}: ${text}`);
+        }
+      }
+      await shot('connection-info.png');
+      await page.keyboard.press('Escape');
+    },
+  );
+
+  await step('the Hosts view lists the configured hosts with the connected one marked', async () => {
+    await palette('SFTP: Focus on Hosts View');
+    const host = page.getByRole('treeitem', { name: new RegExp(`^${sshd.alias}\\b(?!-)`) }).first();
+    await host.waitFor({ timeout: 30_000 });
+    await host.filter({ hasText: 'connected' }).waitFor({ timeout: 30_000 });
+    await page
+      .getByRole('treeitem', { name: /behind-bastion/ })
+      .first()
+      .waitFor();
+    await shot('hosts-view.png');
+    await page.keyboard.press('Control+Shift+E'); // back to the Explorer
+    await explorerItem('notes.txt').waitFor({ timeout: 30_000 });
+  });
+
+  const editing = await step(
+    'a file changed on the server updates in its open editor without any action',
+    async () => {
+      await explorerItem('notes.txt').click();
+      await editorShows('First version').waitFor({ timeout: 30_000 });
+      writeFileSync(join(project, 'notes.txt'), 'Second version, written on the server\n');
+      await editorShows('Second version, written on the server').waitFor({ timeout: 30_000 });
+      await shot('remote-change.png');
+    },
+  );
+
+  await step('files created and deleted on the server appear in and vanish from the Explorer', async () => {
+    sshd.writeLocal('story/created-on-server.txt', 'new\n');
+    await explorerItem('created-on-server.txt').waitFor({ timeout: 30_000 });
+    rmSync(join(project, 'created-on-server.txt'));
+    await explorerItem('created-on-server.txt').waitFor({ state: 'detached', timeout: 30_000 });
+  });
+
+  if (editing) {
+    await step('an open file deleted on the server is shown as deleted', async () => {
+      rmSync(join(project, 'notes.txt'));
+      await page
+        .locator('.tabs-container .tab')
+        .filter({ hasText: 'notes.txt' })
+        .locator('.monaco-icon-label.strikethrough, .label-name.strikethrough')
+        .first()
+        .or(page.locator('.tabs-container .tab.deleted').first())
+        .waitFor({ timeout: 30_000 });
+      await shot('deleted-on-server.png');
+      await page.keyboard.press('Control+K');
+      await page.keyboard.press('W'); // close all editors (the deleted one asks nothing: it is not dirty)
+    });
+  }
+
+  await step('Find in Files searches on the server and opens the result at its line', async () => {
+    await palette('SFTP: Find in Files');
+    const input = page.locator('.quick-input-widget input');
+    await page
+      .locator('.quick-input-widget')
+      .filter({ hasText: 'regular expression' })
+      .waitFor({ timeout: 15_000 });
+    await input.fill('needle');
+    await page.keyboard.press('Enter');
+    const result = quickPickRow('src/app.py:2');
+    await result.waitFor({ timeout: 30_000 });
+    await shot('search-results.png');
+    await result.click();
+    await editorShows('needle in the code').waitFor({ timeout: 30_000 });
+    const cursor = await page
+      .locator('.statusbar-item')
+      .filter({ hasText: /Ln \d+, Col \d+/ })
+      .first()
+      .innerText();
+    if (!cursor.includes('Ln 2,')) {
+      throw new Error(`the editor opened at ${cursor}, not at line 2`);
+    }
+  });
+
+  await step(
+    "Open SSH Terminal Here starts a shell in the active file's folder; a command run there changes the server",
+    async () => {
+      await palette('SFTP: Open SSH Terminal Here');
+      await page.locator('.terminal-wrapper, .xterm').first().waitFor({ timeout: 30_000 });
+      await page.waitForTimeout(2000); // the login shell's prompt
+      await page.locator('.xterm').first().click();
+      await page.keyboard.type('echo "typed in the terminal in $(pwd)" > from-terminal.txt');
+      await page.keyboard.press('Enter');
+      // "Here" is the folder of the active editor's file (src/app.py, opened by the search above).
+      const file = join(project, 'src', 'from-terminal.txt');
+      const deadline = Date.now() + 20_000;
+      while (!existsSync(file) && Date.now() < deadline) {
+        await page.waitForTimeout(200);
+      }
+      if (!existsSync(file)) {
+        throw new Error('the command typed in the terminal did not run on the server');
+      }
+      const content = readFileSync(file, 'utf8').trim();
+      if (content !== `typed in the terminal in ${join(project, 'src')}`) {
+        throw new Error(`the terminal ran in another folder: ${content}`);
+      }
+      await shot('terminal.png');
+    },
+  );
+
+  await step(
+    'a dropped connection shows as reconnecting in the status bar, then recovers by itself',
+    async () => {
+      await statusItem.waitFor({ timeout: 30_000 });
+      sshd.dropConnections();
+      await statusItem.filter({ hasText: 'reconnecting' }).waitFor({ timeout: 15_000 });
+      await shot('status-reconnecting.png');
+      await page
+        .locator('.statusbar-item')
+        .filter({ hasText: new RegExp(`^\\s*${sshd.alias}\\s*$`) })
+        .first()
+        .waitFor({ timeout: 30_000 });
+    },
+  );
+
+  await step('Disconnect shows disconnected in the status bar; clicking it reconnects', async () => {
+    await palette('SFTP: Disconnect');
+    await statusItem.filter({ hasText: 'disconnected' }).waitFor({ timeout: 15_000 });
+    await shot('status-disconnected.png');
+    await statusItem.click();
+    await page
+      .locator('.statusbar-item')
+      .filter({ hasText: new RegExp(`^\\s*${sshd.alias}\\s*$`) })
+      .first()
+      .waitFor({ timeout: 30_000 });
+  });
+  return outcomes;
+}
