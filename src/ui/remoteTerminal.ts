@@ -91,11 +91,13 @@ class SshPseudoterminal implements vscode.Pseudoterminal {
           channel.on('close', () => {
             this.logger.info(`Terminal in ${this.folder} ended (exit ${exitCode ?? 'unknown'})`);
             this.ended.fire(exitCode);
+            this.disposeEmitters();
           });
         },
         (error: unknown) => {
           this.output.fire(`\r\n${vscode.l10n.t('Could not start a shell: {0}', errorMessage(error))}\r\n`);
           this.ended.fire(1);
+          this.disposeEmitters();
         },
       );
   }
@@ -111,5 +113,10 @@ class SshPseudoterminal implements vscode.Pseudoterminal {
   close(): void {
     this.closedByUser = true;
     this.channel?.close();
+  }
+
+  private disposeEmitters(): void {
+    this.output.dispose();
+    this.ended.dispose();
   }
 }

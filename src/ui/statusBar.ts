@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 
 import type { ConnectionManager, ConnectionState } from '../core/connection/connectionManager';
 import { stateLabel } from './hostsView';
-import { remoteWorkspaceFolders } from './targets';
+import { remoteWorkspaceHosts } from './targets';
 
 const ICONS: Readonly<Record<ConnectionState, string>> = {
   connected: '$(remote)',
@@ -21,9 +21,7 @@ export function showConnectionStatus(connections: ConnectionManager): vscode.Dis
   const item = vscode.window.createStatusBarItem('sftpfs.connection', vscode.StatusBarAlignment.Left, 100);
   item.name = vscode.l10n.t('SFTP Connection');
   const update = (): void => {
-    const hosts = [
-      ...new Set(remoteWorkspaceFolders().map((folder) => connections.keyOf(folder.uri.authority))),
-    ];
+    const hosts = remoteWorkspaceHosts(connections);
     if (hosts.length === 0) {
       item.hide();
       return;

@@ -24,6 +24,19 @@ export function targetResource(argument: unknown): vscode.Uri | undefined {
   return remoteFolders.length === 1 ? remoteFolders[0]?.uri : undefined;
 }
 
+/** The distinct hosts of the remote workspace folders (a folder with a malformed authority is skipped). */
+export function remoteWorkspaceHosts(connections: ConnectionManager): string[] {
+  const hosts = new Set<string>();
+  for (const folder of remoteWorkspaceFolders()) {
+    try {
+      hosts.add(connections.keyOf(folder.uri.authority));
+    } catch {
+      // the provider reports the bad authority when VS Code reads the folder
+    }
+  }
+  return [...hosts];
+}
+
 export function remoteWorkspaceFolders(): vscode.WorkspaceFolder[] {
   return (vscode.workspace.workspaceFolders ?? []).filter((folder) => folder.uri.scheme === SFTP_SCHEME);
 }

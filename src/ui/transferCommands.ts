@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 
 import { remotePathOf, sftpUri } from '../adapter/uri';
 import { errorMessage, isRemoteFsError } from '../core/common/errors';
-import { baseName, joinRemote } from '../core/common/remotePath';
+import { baseName, joinRemote, parentOf } from '../core/common/remotePath';
 import type { ConnectionManager } from '../core/connection/connectionManager';
 import type { RemoteFileSystem } from '../core/fs/remoteFileSystem';
 import { cancelled } from '../core/ssh/remoteCommand';
@@ -72,7 +72,7 @@ export function registerTransferCommands(connections: ConnectionManager): vscode
       const fs = connections.fileSystem(folder.authority);
       let folderPath = remotePathOf(folder);
       if ((await fs.stat(folderPath)).type.kind !== 'directory') {
-        folderPath = folderPath.slice(0, folderPath.lastIndexOf('/')) || '/';
+        folderPath = parentOf(folderPath); // run on a file: upload beside it
       }
       const sources = await vscode.window.showOpenDialog({
         canSelectFiles: true,

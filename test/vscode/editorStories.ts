@@ -124,6 +124,11 @@ export async function runEditorIntegrationStories(
   );
 
   await step('the Hosts view lists the configured hosts with the connected one marked', async () => {
+    // The SFTP container has its own activity-bar icon (media/hosts.svg, shipped in the .vsix).
+    await page
+      .locator('.activitybar .action-item a[aria-label^="SFTP"]')
+      .first()
+      .waitFor({ state: 'attached', timeout: 30_000 });
     await palette('SFTP: Focus on Hosts View');
     const host = page.getByRole('treeitem', { name: new RegExp(`^${sshd.alias}\\b(?!-)`) }).first();
     await host.waitFor({ timeout: 30_000 });
