@@ -68,6 +68,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const watches = new WatchService(connections, logger, {
     intervalMs: () => settings.watchIntervalMs(),
     maxEntries: () => settings.watchMaxEntries(),
+    useInotify: () => settings.watchWithInotify(),
   });
   context.subscriptions.push({ dispose: () => watches.dispose() });
   const provider = new SftpFileSystemProvider(connections, watches);

@@ -33,6 +33,9 @@ export const settings = {
     const seconds = read('watch.pollIntervalSeconds', 3);
     return seconds <= 0 ? 0 : Math.max(0.5, seconds) * 1000;
   },
+  watchWithInotify(): boolean {
+    return read('watch.useInotify', false);
+  },
   watchMaxEntries(): number {
     return Math.max(100, read('watch.maxEntries', 20_000));
   },

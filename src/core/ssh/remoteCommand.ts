@@ -21,13 +21,37 @@ const shellProbes = new WeakMap<SshConnection, Promise<boolean>>();
 export function hasShell(connection: SshConnection): Promise<boolean> {
   let probe = shellProbes.get(connection);
   if (probe === undefined) {
-    probe = runCommand(connection, `echo ${PROBE_REPLY}`, { timeoutMs: PROBE_TIMEOUT_MS }).then(
-      (result) => result.exitCode === 0 && result.stdout.toString('utf8').trim() === PROBE_REPLY,
-      () => false,
+    const asked: Promise<boolean> = runCommand(connection, `echo ${PROBE_REPLY}`, {
+      timeoutMs: PROBE_TIMEOUT_MS,
+    }).then(
+      (result) => {
+        if (result.exitCode === undefined) {
+          // No answer in time (a busy server): not an answer to remember.
+          forget(shellProbes, connection, asked);
+          return false;
+        }
+        return result.exitCode === 0 && result.stdout.toString('utf8').trim() === PROBE_REPLY;
+      },
+      () => {
+        forget(shellProbes, connection, asked);
+        return false;
+      },
     );
+    probe = asked;
     shellProbes.set(connection, probe);
   }
   return probe;
+}
+
+/** Drops a remembered probe, if it is still the one remembered. */
+export function forget<T>(
+  probes: WeakMap<SshConnection, Promise<T>>,
+  connection: SshConnection,
+  probe: Promise<T>,
+): void {
+  if (probes.get(connection) === probe) {
+    probes.delete(connection);
+  }
 }
 
 export interface CommandOptions {

@@ -1,11 +1,15 @@
 import { scopedLogger, type Logger } from '../common/logger';
 import type { ConnectionManager } from '../connection/connectionManager';
+import { errorMessage } from '../common/errors';
+import { canUseInotify, startInotifyWatch } from './inotifyWatch';
 import { PollingWatcher, type RemoteChange, type WatchRequest } from './pollingWatcher';
 
 export interface WatchServiceOptions {
   /** Read at each new host: 0 turns polling off (watches are accepted and stay silent). */
   readonly intervalMs: () => number;
   readonly maxEntries: () => number;
+  /** Use inotifywait on the server where it exists (a shell and inotify-tools), polling elsewhere. */
+  readonly useInotify?: () => boolean;
 }
 
 export interface HostChanges {
@@ -31,6 +35,81 @@ export class WatchService {
 
   watch(authority: string, path: string, request: WatchRequest): { dispose(): void } {
     const key = this.connections.keyOf(authority);
+    const state = this.connections.state(key);
+    // Not after the user disconnected, or a failure: polling waits quietly, inotify would reconnect.
+    if (this.options.useInotify?.() === true && state !== 'disconnected' && state !== 'failed') {
+      return this.watchWithInotify(key, path, request);
+    }
+    return this.poll(key, path, request);
+  }
+
+  /**
+   * inotifywait where the server can run it, polling where it cannot. If inotifywait stops (a lost
+   * connection, the server's inotify limit), polling takes over at once and inotifywait is tried again
+   * when the host is connected again. Changes made in the gap between the two are not seen.
+   */
+  private watchWithInotify(key: string, path: string, request: WatchRequest): { dispose(): void } {
+    const logger = scopedLogger(this.logger, key);
+    let inotify: { dispose(): void } | undefined;
+    let polling: { dispose(): void } | undefined;
+    let retryWhenConnected: { dispose(): void } | undefined;
+    let disposed = false;
+    const pollInstead = (reason: string, retry: boolean): void => {
+      inotify = undefined;
+      if (disposed) {
+        return;
+      }
+      logger.info(`Watching ${path} by polling: ${reason}`);
+      polling ??= this.poll(key, path, request);
+      if (retry) {
+        retryWhenConnected ??= this.connections.onDidChangeState((change) => {
+          if (change.authority === key && change.state === 'connected') {
+            retryWhenConnected?.dispose();
+            retryWhenConnected = undefined;
+            start();
+          }
+        });
+      }
+    };
+    const start = (): void => {
+      void this.connections
+        .sshConnection(key)
+        .then(async (connection) => {
+          if (!(await canUseInotify(connection))) {
+            pollInstead('the server cannot run inotifywait', false);
+            return;
+          }
+          const handle = await startInotifyWatch(
+            connection,
+            path,
+            request,
+            logger,
+            (changes) => this.emit({ authority: key, changes }),
+            (reason) => pollInstead(`inotifywait stopped (${reason})`, true),
+          );
+          if (disposed) {
+            handle.dispose();
+            return;
+          }
+          inotify = handle;
+          polling?.dispose();
+          polling = undefined;
+          logger.debug(`Watching ${path} with inotifywait`);
+        })
+        .catch((error: unknown) => pollInstead(`inotifywait failed: ${errorMessage(error)}`, false));
+    };
+    start();
+    return {
+      dispose: () => {
+        disposed = true;
+        retryWhenConnected?.dispose();
+        inotify?.dispose();
+        polling?.dispose();
+      },
+    };
+  }
+
+  private poll(key: string, path: string, request: WatchRequest): { dispose(): void } {
     let watcher = this.watchers.get(key);
     if (watcher === undefined) {
       const fileSystem = this.connections.fileSystem(key);

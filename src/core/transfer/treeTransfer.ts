@@ -1,0 +1,180 @@
+import { isRemoteFsError } from '../common/errors';
+import { joinRemote } from '../common/remotePath';
+import type { RemoteFileSystem } from '../fs/remoteFileSystem';
+import { cancelled } from '../ssh/remoteCommand';
+
+/** This machine's side of a transfer (node:fs in tests, vscode.workspace.fs in the editor). */
+export interface LocalSide {
+  /** undefined when nothing is there. */
+  kindOf(path: string): Promise<'file' | 'directory' | 'other' | undefined>;
+  list(path: string): Promise<Array<{ name: string; kind: 'file' | 'directory' | 'other' }>>;
+  size(path: string): Promise<number>;
+  readFile(path: string): Promise<Uint8Array>;
+  writeFile(path: string, content: Uint8Array): Promise<void>;
+  createDirectory(path: string): Promise<void>;
+  join(folder: string, relative: string): string;
+}
+
+export interface TransferProgress {
+  /** The file about to be moved, relative to the item transferred ('' for a single file). */
+  readonly file: string;
+  readonly doneFiles: number;
+  readonly totalFiles: number;
+  readonly doneBytes: number;
+  readonly totalBytes: number;
+}
+
+export interface TransferOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: TransferProgress) => void;
+}
+
+interface PlannedFile {
+  readonly relative: string;
+  readonly size: number;
+}
+
+/** Folders (relative, parents first, '' for the root of a folder transfer) and files to move. */
+interface Plan {
+  readonly folders: string[];
+  readonly files: PlannedFile[];
+}
+
+/**
+ * Copies a remote file or folder to `localTarget` (created; a folder's content goes inside it). Links
+ * to folders are not followed; other non-files are skipped. Cancelling stops between files and throws
+ * ECANCELED; files already copied stay.
+ */
+export async function download(
+  fs: RemoteFileSystem,
+  remotePath: string,
+  local: LocalSide,
+  localTarget: string,
+  options: TransferOptions = {},
+): Promise<void> {
+  const plan = await planRemote(fs, remotePath, options.signal);
+  for (const folder of plan.folders) {
+    await local.createDirectory(folder === '' ? localTarget : local.join(localTarget, folder));
+  }
+  await moveFiles(plan.files, options, async (file) => {
+    const content = await fs.readFile(
+      file.relative === '' ? remotePath : joinRemote(remotePath, file.relative),
+    );
+    await local.writeFile(
+      file.relative === '' ? localTarget : local.join(localTarget, file.relative),
+      content,
+    );
+  });
+}
+
+/** Copies a local file or folder to `remoteTarget`, each file with an atomic save; as `download`. */
+export async function upload(
+  local: LocalSide,
+  localPath: string,
+  fs: RemoteFileSystem,
+  remoteTarget: string,
+  options: TransferOptions = {},
+): Promise<void> {
+  const plan = await planLocal(local, localPath, options.signal);
+  for (const folder of plan.folders) {
+    try {
+      await fs.createDirectory(folder === '' ? remoteTarget : joinRemote(remoteTarget, folder));
+    } catch (error) {
+      if (!isRemoteFsError(error, 'EEXIST')) {
+        throw error;
+      }
+    }
+  }
+  await moveFiles(plan.files, options, async (file) => {
+    const content = await local.readFile(
+      file.relative === '' ? localPath : local.join(localPath, file.relative),
+    );
+    await fs.writeFile(
+      file.relative === '' ? remoteTarget : joinRemote(remoteTarget, file.relative),
+      content,
+      {
+        create: true,
+        overwrite: true,
+      },
+    );
+  });
+}
+
+async function moveFiles(
+  files: readonly PlannedFile[],
+  options: TransferOptions,
+  move: (file: PlannedFile) => Promise<void>,
+): Promise<void> {
+  const totalBytes = files.reduce((sum, file) => sum + file.size, 0);
+  let doneBytes = 0;
+  for (const [index, file] of files.entries()) {
+    options.onProgress?.({
+      file: file.relative,
+      doneFiles: index,
+      totalFiles: files.length,
+      doneBytes,
+      totalBytes,
+    });
+    if (options.signal?.aborted) {
+      throw cancelled();
+    }
+    await move(file);
+    doneBytes += file.size;
+  }
+  options.onProgress?.({
+    file: '',
+    doneFiles: files.length,
+    totalFiles: files.length,
+    doneBytes,
+    totalBytes,
+  });
+}
+
+async function planRemote(
+  fs: RemoteFileSystem,
+  root: string,
+  signal: AbortSignal | undefined,
+): Promise<Plan> {
+  const stat = await fs.stat(root);
+  if (stat.type.kind !== 'directory') {
+    return { folders: [], files: [{ relative: '', size: stat.size }] };
+  }
+  const plan: Plan = { folders: [''], files: [] };
+  for (let index = 0; index < plan.folders.length; index++) {
+    if (signal?.aborted) {
+      throw cancelled();
+    }
+    const relative = plan.folders[index] as string;
+    for (const { name, stat: child } of await fs.list(relative === '' ? root : joinRemote(root, relative))) {
+      const path = relative === '' ? name : `${relative}/${name}`;
+      if (child.type.kind === 'directory' && !child.type.symlink) {
+        plan.folders.push(path);
+      } else if (child.type.kind === 'file') {
+        plan.files.push({ relative: path, size: child.size });
+      }
+    }
+  }
+  return plan;
+}
+
+async function planLocal(local: LocalSide, root: string, signal: AbortSignal | undefined): Promise<Plan> {
+  if ((await local.kindOf(root)) !== 'directory') {
+    return { folders: [], files: [{ relative: '', size: await local.size(root) }] };
+  }
+  const plan: Plan = { folders: [''], files: [] };
+  for (let index = 0; index < plan.folders.length; index++) {
+    if (signal?.aborted) {
+      throw cancelled();
+    }
+    const relative = plan.folders[index] as string;
+    for (const { name, kind } of await local.list(relative === '' ? root : local.join(root, relative))) {
+      const path = relative === '' ? name : `${relative}/${name}`;
+      if (kind === 'directory') {
+        plan.folders.push(path);
+      } else if (kind === 'file') {
+        plan.files.push({ relative: path, size: await local.size(local.join(root, path)) });
+      }
+    }
+  }
+  return plan;
+}

@@ -1,0 +1,214 @@
+import type { ClientChannel } from 'ssh2';
+
+import { compileGlobs } from '../common/glob';
+import type { Logger } from '../common/logger';
+import { isSameOrInside, normalizeRemotePath } from '../common/remotePath';
+import { forget, hasShell, runCommand, shellQuote } from '../ssh/remoteCommand';
+import type { SshConnection } from '../ssh/sshConnection';
+import type { ChangeKind, RemoteChange, WatchRequest } from './pollingWatcher';
+
+/** Events of one short burst (a save is CREATE + MODIFY + MOVED_TO) go out as one batch. */
+const BATCH_MS = 100;
+/** How long inotifywait may take to set up its watches (a big tree takes a while). */
+const SETUP_TIMEOUT_MS = 60_000;
+
+const hasInotifywait = new WeakMap<SshConnection, Promise<boolean>>();
+
+/** Whether the server can run inotifywait for this account (a shell, and inotify-tools installed). */
+export function canUseInotify(connection: SshConnection): Promise<boolean> {
+  let answer = hasInotifywait.get(connection);
+  if (answer === undefined) {
+    const asked: Promise<boolean> = hasShell(connection)
+      .then(async (shell) => {
+        if (!shell) {
+          return false;
+        }
+        const result = await runCommand(connection, 'command -v inotifywait', { timeoutMs: 5000 });
+        if (result.exitCode === undefined) {
+          forget(hasInotifywait, connection, asked); // no answer in time: ask again next time
+        }
+        return result.exitCode === 0;
+      })
+      .catch(() => {
+        forget(hasInotifywait, connection, asked);
+        return false;
+      });
+    answer = asked;
+    hasInotifywait.set(connection, answer);
+  }
+  return answer;
+}
+
+export interface InotifyWatchHandle {
+  dispose(): void;
+}
+
+/**
+ * A watch served by `inotifywait -m` on the server, over an exec channel: changes arrive as they
+ * happen instead of at the next poll. Resolves once inotifywait says its watches are established.
+ * `onStop` is called if it ends on its own (connection lost, the server's inotify watch limit); the
+ * caller then polls instead.
+ */
+export function startInotifyWatch(
+  connection: SshConnection,
+  rawPath: string,
+  request: WatchRequest,
+  logger: Logger,
+  emit: (changes: RemoteChange[]) => void,
+  onStop: (reason: string) => void,
+): Promise<InotifyWatchHandle> {
+  const path = normalizeRemotePath(rawPath);
+  const excluded = compileGlobs(request.excludes);
+  const folderNames = excludedFolderRegExp(request.excludes);
+  const command = [
+    'exec inotifywait -m',
+    request.recursive ? '-r' : '',
+    // %e has no '/', and %w%f is absolute: the first '/' separates them.
+    "--format '%e%w%f'",
+    '-e create -e modify -e attrib -e delete -e move -e delete_self -e move_self',
+    folderNames === undefined ? '' : `--exclude ${shellQuote(folderNames)}`,
+    '--',
+    shellQuote(path),
+  ]
+    .filter((part) => part !== '')
+    .join(' ');
+
+  return connection.exec(command).then(
+    (channel) =>
+      new Promise<InotifyWatchHandle>((resolve, reject) => {
+        let established = false;
+        let disposed = false;
+        let stderr = '';
+        let pendingLine = '';
+        let batch: RemoteChange[] = [];
+        let batchTimer: NodeJS.Timeout | undefined;
+        const flush = (): void => {
+          batchTimer = undefined;
+          const changes = unique(batch);
+          batch = [];
+          if (changes.length > 0 && !disposed) {
+            emit(changes);
+          }
+        };
+        const setupTimer = setTimeout(() => {
+          if (!established) {
+            closeQuietly(channel);
+          }
+        }, SETUP_TIMEOUT_MS).unref();
+
+        channel.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString('utf8');
+          if (!established && stderr.includes('Watches established')) {
+            established = true;
+            clearTimeout(setupTimer);
+            resolve({
+              dispose: () => {
+                disposed = true;
+                closeQuietly(channel);
+              },
+            });
+          }
+        });
+        channel.on('data', (chunk: Buffer) => {
+          const lines = (pendingLine + chunk.toString('utf8')).split('\n');
+          pendingLine = lines.pop() ?? '';
+          for (const line of lines) {
+            const change = parseEvent(line);
+            if (change === undefined || !isSameOrInside(path, change.path)) {
+              continue;
+            }
+            const relative = change.path.slice(path === '/' ? 1 : path.length + 1);
+            if (change.path !== path && (excluded(relative) || excluded(change.path))) {
+              continue;
+            }
+            batch.push(change);
+            batchTimer ??= setTimeout(flush, BATCH_MS);
+          }
+        });
+        channel.on('close', () => {
+          clearTimeout(setupTimer);
+          if (batchTimer !== undefined) {
+            clearTimeout(batchTimer);
+            flush();
+          }
+          const reason = lastLine(stderr) ?? 'inotifywait ended';
+          if (!established) {
+            reject(new Error(reason));
+          } else if (!disposed) {
+            logger.info(`inotifywait for ${path} stopped (${reason})`);
+            onStop(reason);
+          }
+        });
+        channel.end();
+      }),
+  );
+}
+
+const EVENT_KINDS: ReadonlyArray<[string, ChangeKind]> = [
+  ['DELETE', 'deleted'],
+  ['MOVED_FROM', 'deleted'],
+  ['MOVE_SELF', 'deleted'],
+  ['CREATE', 'created'],
+  ['MOVED_TO', 'created'],
+  ['MODIFY', 'changed'],
+  ['ATTRIB', 'changed'],
+];
+
+function parseEvent(line: string): RemoteChange | undefined {
+  const slash = line.indexOf('/');
+  if (slash <= 0) {
+    return undefined;
+  }
+  const events = line.slice(0, slash).split(',');
+  const path = line.slice(slash).replace(/\/+$/, '') || '/';
+  for (const [event, kind] of EVENT_KINDS) {
+    if (events.includes(event) || events.includes(`${event}_SELF`)) {
+      // A folder's own ATTRIB/MODIFY says nothing VS Code needs.
+      if (kind === 'changed' && events.includes('ISDIR')) {
+        return undefined;
+      }
+      return { kind, path };
+    }
+  }
+  return undefined;
+}
+
+/** inotifywait takes one POSIX regular expression: folder names from globs like `**\/node_modules`. */
+function excludedFolderRegExp(excludes: readonly string[]): string | undefined {
+  const names = excludes.flatMap((glob) => {
+    const name = glob
+      .trim()
+      .replace(/^\*\*\//, '')
+      .replace(/\/\*\*$/, '');
+    return /^[A-Za-z0-9._-]+$/.test(name) ? [name.replace(/\./g, '\\.')] : [];
+  });
+  return names.length === 0 ? undefined : `(^|/)(${names.join('|')})(/|$)`;
+}
+
+function unique(changes: readonly RemoteChange[]): RemoteChange[] {
+  const seen = new Set<string>();
+  return changes.filter((change) => {
+    const key = `${change.kind}\0${change.path}`;
+    if (seen.has(key)) {
+      return false;
+    }
+    seen.add(key);
+    return true;
+  });
+}
+
+function lastLine(text: string): string | undefined {
+  return text
+    .trim()
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .pop();
+}
+
+function closeQuietly(channel: ClientChannel): void {
+  try {
+    channel.close();
+  } catch {
+    // already closed
+  }
+}

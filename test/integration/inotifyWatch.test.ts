@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+
+import type { RemoteChange } from '../../src/core/watch/pollingWatcher';
+import { WatchService } from '../../src/core/watch/watchService';
+import { useSshd } from '../support/harness';
+
+const h = useSshd();
+
+/** Polling every minute: anything seen within a few seconds came from inotifywait. */
+function inotifyService() {
+  const service = new WatchService(h.manager, h.logger, {
+    intervalMs: () => 60_000,
+    maxEntries: () => 10_000,
+    useInotify: () => true,
+  });
+  const seen: RemoteChange[] = [];
+  service.onDidChange(({ changes }) => seen.push(...changes));
+  const waitFor = async (what: string, predicate: () => boolean, ms = 5000): Promise<void> => {
+    const deadline = Date.now() + ms;
+    while (!predicate() && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.ok(
+      predicate(),
+      `${what}; seen: ${JSON.stringify(seen)}; log: ${h.logger.lines.slice(-5).join(' | ')}`,
+    );
+  };
+  return { service, seen, waitFor };
+}
+
+const established = (path: string): number =>
+  h.logger.lines.filter((line) => line.includes(`Watching ${path} with inotifywait`)).length;
+
+describe('watching with inotifywait', () => {
+  test('changes on the server arrive within moments, not at the next poll; excluded folders stay silent', async () => {
+    h.sshd.mkdirLocal('i1/sub');
+    h.sshd.mkdirLocal('i1/node_modules');
+    h.sshd.writeLocal('i1/sub/edit.txt', 'one');
+    h.sshd.writeLocal('i1/gone.txt', 'x');
+    await h.fs.stat(h.path('i1'));
+    const { service, seen, waitFor } = inotifyService();
+    const watch = service.watch(h.sshd.alias, h.path('i1'), {
+      recursive: true,
+      excludes: ['**/node_modules'],
+    });
+    await waitFor('inotifywait is running', () => established(h.path('i1')) === 1);
+
+    const started = Date.now();
+    writeFileSync(h.path('i1/sub/edit.txt'), 'two');
+    h.sshd.writeLocal('i1/sub/new.txt', 'new');
+    rmSync(h.path('i1/gone.txt'));
+    h.sshd.writeLocal('i1/node_modules/dep.js', 'x');
+    const has = (kind: string, relative: string): boolean =>
+      seen.some((c) => c.kind === kind && c.path === h.path(relative));
+    await waitFor(
+      'all three changes',
+      () =>
+        has('changed', 'i1/sub/edit.txt') &&
+        has('created', 'i1/sub/new.txt') &&
+        has('deleted', 'i1/gone.txt'),
+    );
+    assert.ok(Date.now() - started < 5000);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!seen.some((c) => c.path.includes('node_modules')), 'excluded folder reported');
+    watch.dispose();
+    service.dispose();
+  });
+
+  test('an account without a shell is watched by polling instead', async () => {
+    const alias = h.sshd.readOnlyAlias;
+    h.sshd.mkdirLocal('i2');
+    await h.manager.fileSystem(alias).stat(h.path('i2'));
+    const { service, seen, waitFor } = inotifyService();
+    const watch = service.watch(alias, h.path('i2'), { recursive: true, excludes: [] });
+    await waitFor('the fallback is logged', () =>
+      h.logger.lines.some((l) =>
+        l.includes(`Watching ${h.path('i2')} by polling: the server cannot run inotifywait`),
+      ),
+    );
+    await service.pollNow(alias); // the baseline
+    h.sshd.writeLocal('i2/polled.txt', 'x');
+    await service.pollNow(alias);
+    assert.deepEqual(seen, [{ kind: 'created', path: h.path('i2/polled.txt') }]);
+    watch.dispose();
+    service.dispose();
+  });
+
+  test('when the connection drops, polling takes over, and inotifywait comes back with the connection', async () => {
+    h.sshd.mkdirLocal('i3');
+    await h.fs.stat(h.path('i3'));
+    const { service, seen, waitFor } = inotifyService();
+    const watch = service.watch(h.sshd.alias, h.path('i3'), { recursive: false, excludes: [] });
+    await waitFor('inotifywait is running', () => established(h.path('i3')) === 1);
+    h.sshd.dropConnections();
+    await waitFor('polling took over', () =>
+      h.logger.lines.some((l) => l.includes(`Watching ${h.path('i3')} by polling: inotifywait stopped`)),
+    );
+    await waitFor('reconnected and inotifywait started again', () => established(h.path('i3')) === 2, 15_000);
+    h.sshd.writeLocal('i3/after.txt', 'x');
+    await waitFor('a change after the reconnect', () =>
+      seen.some((c) => c.kind === 'created' && c.path === h.path('i3/after.txt')),
+    );
+    watch.dispose();
+    service.dispose();
+  });
+});
