@@ -49,6 +49,8 @@ function pickHost(
 ): Promise<Destination | undefined> {
   const pick = vscode.window.createQuickPick<HostItem>();
   pick.title = title;
+  // Two steps with the network in between: a click elsewhere (or a page opening) must not lose them.
+  pick.ignoreFocusOut = true;
   pick.placeholder = vscode.l10n.t('Pick a host or a recent folder, or type user@host[:port][/path]');
   pick.matchOnDescription = true;
   const fixed: HostItem[] = [];
@@ -122,6 +124,7 @@ async function browseFolders(
   const fs = connections.fileSystem(authority);
   const pick = vscode.window.createQuickPick<FolderItem>();
   pick.title = `${title}: ${authority}`;
+  pick.ignoreFocusOut = true;
   pick.placeholder = vscode.l10n.t('Pick a folder to go into it, or type an absolute path');
   pick.busy = true;
   pick.show();

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 
@@ -227,6 +227,58 @@ export async function runEditorIntegrationStories(
   );
 
   await step(
+    'the Explorer context menu offers the SFTP actions on remote items; Copy Remote Path copies',
+    async () => {
+      await page.keyboard.press('Escape');
+      await explorerItem('README.md').click({ button: 'right' });
+      const menu = page.locator('.monaco-menu').first();
+      for (const action of ['Open SSH Terminal Here', 'Download from SFTP...', 'Copy Remote Path']) {
+        await menu.getByText(action, { exact: true }).first().waitFor({ timeout: 15_000 });
+      }
+      await shot('context-menu.png');
+      await menu.getByText('Copy Remote Path', { exact: true }).first().click();
+      await page
+        .locator('.statusbar-item')
+        .filter({ hasText: `Copied ${join(project, 'README.md')}` })
+        .first()
+        .waitFor({ timeout: 15_000 });
+    },
+  );
+
+  await step(
+    'Download from SFTP on a remote folder copies it to this machine, with its files byte for byte',
+    async () => {
+      const downloads = join(sshd.dir, 'downloads');
+      mkdirSync(downloads, { recursive: true });
+      await explorerItem('src').click({ button: 'right' });
+      // The item lies over the terminal panel, whose mouse handling swallows a click: hover focuses it
+      // and Enter runs it, as a keyboard user would.
+      await page.getByRole('menuitem', { name: 'Download from SFTP...' }).hover();
+      await page.keyboard.press('Enter');
+      // code-server's folder dialog is a quick input: type the folder, then press its OK button.
+      const dialogInput = page.locator('.quick-input-widget input');
+      await page
+        .locator('.quick-input-widget')
+        .filter({ hasText: 'Download Here' })
+        .waitFor({ timeout: 15_000 });
+      await dialogInput.fill(`${downloads}/`);
+      await page.waitForTimeout(500);
+      await page.locator('.quick-input-widget').getByRole('button', { name: 'Download Here' }).click();
+      const downloaded = join(downloads, 'src', 'app.py');
+      const deadline = Date.now() + 30_000;
+      while (!existsSync(downloaded) && Date.now() < deadline) {
+        await page.waitForTimeout(200);
+      }
+      if (
+        !existsSync(downloaded) ||
+        readFileSync(downloaded, 'utf8') !== readFileSync(join(project, 'src', 'app.py'), 'utf8')
+      ) {
+        throw new Error('the folder was not downloaded');
+      }
+    },
+  );
+
+  await step(
     'a dropped connection shows as reconnecting in the status bar, then recovers by itself',
     async () => {
       await statusItem.waitFor({ timeout: 30_000 });
@@ -251,6 +303,16 @@ export async function runEditorIntegrationStories(
       .filter({ hasText: new RegExp(`^\\s*${sshd.alias}\\s*$`) })
       .first()
       .waitFor({ timeout: 30_000 });
+  });
+  await step('on an SFTP-only account, Open SSH Terminal Here says there is no shell', async () => {
+    await page.goto(`${server.url}/?folder=${encodeURIComponent(`sftp://${sshd.readOnlyAlias}${project}`)}`);
+    await explorerItem('README.md').waitFor({ timeout: 60_000 });
+    await palette('SFTP: Open SSH Terminal Here');
+    await page
+      .getByText(/allows SFTP only: this account has no shell/)
+      .first()
+      .waitFor({ timeout: 30_000 });
+    await shot('no-shell.png');
   });
   return outcomes;
 }
