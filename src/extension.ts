@@ -17,6 +17,7 @@ import { showConnectionFailures } from './ui/connectionFailures';
 import { registerFolderCommands } from './ui/folderCommands';
 import { HostCatalog } from './ui/hostCatalog';
 import { HostsView } from './ui/hostsView';
+import { showProgressWhenSlow } from './ui/longOperations';
 import { RecentFolders } from './ui/recentFolders';
 import { registerTerminalCommand } from './ui/remoteTerminal';
 import { showSaveNotices } from './ui/saveNotices';
@@ -71,7 +72,7 @@ export function activate(context: vscode.ExtensionContext): void {
     useInotify: () => settings.watchWithInotify(),
   });
   context.subscriptions.push({ dispose: () => watches.dispose() });
-  const provider = new SftpFileSystemProvider(connections, watches);
+  const provider = new SftpFileSystemProvider(connections, watches, showProgressWhenSlow);
   const recent = new RecentFolders(context.globalState);
   const catalog = new HostCatalog(connections, () => listConfiguredHosts(sshConfig()), recent);
   const hostsView = new HostsView(catalog, connections);

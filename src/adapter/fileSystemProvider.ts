@@ -2,11 +2,17 @@ import * as vscode from 'vscode';
 
 import type { ConnectionManager } from '../core/connection/connectionManager';
 import type { EntryType } from '../core/fs/entryType';
-import type { RemoteFileSystem } from '../core/fs/remoteFileSystem';
+import type { RemoteFileSystem, TreeOperationOptions } from '../core/fs/remoteFileSystem';
 import type { ChangeKind } from '../core/watch/pollingWatcher';
 import type { WatchService } from '../core/watch/watchService';
 import { toFileSystemError } from './fileSystemErrors';
 import { remotePathOf, sftpUri } from './uri';
+
+/** Runs a recursive operation; the UI supplies one that shows progress with Cancel when it is slow. */
+export type LongOperationRunner = <T>(
+  title: string,
+  run: (control: TreeOperationOptions) => Promise<T>,
+) => Promise<T>;
 
 /**
  * vscode.FileSystemProvider for `sftp://`, by delegation: the rules live in core/fs, this class only
@@ -21,6 +27,8 @@ export class SftpFileSystemProvider implements vscode.FileSystemProvider, vscode
   constructor(
     private readonly connections: ConnectionManager,
     private readonly watches: WatchService,
+    /** Where recursive deletes and copies run, so a slow one can show progress and be cancelled. */
+    private readonly runLong: LongOperationRunner = (_title, run) => run({}),
   ) {
     this.remoteChanges = watches.onDidChange(({ authority, changes }) =>
       this.fire(
@@ -90,7 +98,13 @@ export class SftpFileSystemProvider implements vscode.FileSystemProvider, vscode
   }
 
   async delete(uri: vscode.Uri, options: { recursive: boolean }): Promise<void> {
-    await this.run(uri, (fs, path) => fs.delete(path, { recursive: options.recursive }));
+    await this.run(uri, (fs, path) =>
+      options.recursive
+        ? this.runLong(vscode.l10n.t('Deleting {0}', labelOf(uri)), (control) =>
+            fs.delete(path, { recursive: true, ...control }),
+          )
+        : fs.delete(path, { recursive: false }),
+    );
     this.fire({ type: vscode.FileChangeType.Deleted, uri });
   }
 
@@ -108,7 +122,9 @@ export class SftpFileSystemProvider implements vscode.FileSystemProvider, vscode
   async copy(source: vscode.Uri, destination: vscode.Uri, options: { overwrite: boolean }): Promise<void> {
     this.assertSameHost(source, destination);
     await this.run(source, (fs, path) =>
-      fs.copy(path, remotePathOf(destination), { overwrite: options.overwrite }),
+      this.runLong(vscode.l10n.t('Copying {0}', labelOf(source)), (control) =>
+        fs.copy(path, remotePathOf(destination), { overwrite: options.overwrite, ...control }),
+      ),
     );
     this.fire({ type: vscode.FileChangeType.Created, uri: destination });
   }
@@ -136,6 +152,10 @@ export class SftpFileSystemProvider implements vscode.FileSystemProvider, vscode
   private fire(...events: vscode.FileChangeEvent[]): void {
     this.changes.fire(events);
   }
+}
+
+function labelOf(uri: vscode.Uri): string {
+  return `${uri.authority}${uri.path}`;
 }
 
 const CHANGE_TYPES: Readonly<Record<ChangeKind, vscode.FileChangeType>> = {

@@ -38,7 +38,7 @@ export function registerTerminalCommand(connections: ConnectionManager, logger: 
         return;
       }
       const terminal = vscode.window.createTerminal({
-        name: `SSH: ${authority}`,
+        name: vscode.l10n.t('SSH: {0}', authority),
         iconPath: new vscode.ThemeIcon('remote'),
         pty: new SshPseudoterminal(connection, folder, logger),
       });

@@ -12,6 +12,15 @@ const ICONS: Readonly<Record<ConnectionState, string>> = {
   failed: '$(error)',
 };
 
+/** Most urgent first. */
+const SEVERITY: readonly ConnectionState[] = [
+  'failed',
+  'reconnecting',
+  'disconnected',
+  'connecting',
+  'connected',
+];
+
 /**
  * The state of the connections behind this workspace's remote folders, at the left of the status bar.
  * Reconnecting shows with a warning background, a failure with an error one; clicking shows the
@@ -27,17 +36,15 @@ export function showConnectionStatus(connections: ConnectionManager): vscode.Dis
       return;
     }
     const states = hosts.map((host) => ({ host, state: connections.state(host) }));
-    const worst = states.find((s) => s.state === 'failed') ??
-      states.find((s) => s.state === 'reconnecting') ??
-      states.find((s) => s.state === 'disconnected') ??
-      states.find((s) => s.state === 'connecting') ?? {
-        host: hosts[0] as string,
-        state: 'connected' as const,
-      };
-    item.text = `${ICONS[worst.state]} ${hosts.length === 1 ? worst.host : `${hosts.length} hosts`}${
-      worst.state === 'connected' ? '' : `: ${stateLabel(worst.state)}`
-    }`;
-    item.tooltip = states.map((s) => `SFTP ${s.host}: ${stateLabel(s.state)}`).join('\n');
+    // The item shows the host that most needs attention.
+    const worst = [...states].sort((a, b) => SEVERITY.indexOf(a.state) - SEVERITY.indexOf(b.state))[0] as {
+      host: string;
+      state: ConnectionState;
+    };
+    const what = hosts.length === 1 ? worst.host : vscode.l10n.t('{0} hosts', hosts.length);
+    const how = worst.state === 'connected' ? '' : `: ${stateLabel(worst.state)}`;
+    item.text = `${ICONS[worst.state]} ${what}${how}`;
+    item.tooltip = states.map((s) => vscode.l10n.t('SFTP {0}: {1}', s.host, stateLabel(s.state))).join('\n');
     item.backgroundColor =
       worst.state === 'failed'
         ? new vscode.ThemeColor('statusBarItem.errorBackground')

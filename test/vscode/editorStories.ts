@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 
@@ -274,6 +274,44 @@ export async function runEditorIntegrationStories(
         readFileSync(downloaded, 'utf8') !== readFileSync(join(project, 'src', 'app.py'), 'utf8')
       ) {
         throw new Error('the folder was not downloaded');
+      }
+    },
+  );
+
+  await step(
+    'a slow recursive delete shows progress with Cancel; cancelling stops it and keeps the rest',
+    async () => {
+      for (let f = 0; f < 10; f++) {
+        for (let i = 0; i < 200; i++) {
+          sshd.writeLocal(`story/bulk/d${f}/f${i}.txt`, 'x');
+        }
+      }
+      await explorerItem('bulk').waitFor({ timeout: 30_000 });
+      await explorerItem('bulk').click({ button: 'right' });
+      await page.getByRole('menuitem', { name: 'Delete Permanently' }).hover();
+      await page.keyboard.press('Enter');
+      const confirm = page.locator('.monaco-dialog-box');
+      await confirm.waitFor({ timeout: 15_000 });
+      await confirm.getByRole('button', { name: 'Delete' }).click();
+      // A hung server makes the delete slow enough to watch: the progress appears after a moment.
+      sshd.freezeConnections(true);
+      try {
+        const progress = page
+          .locator('.notifications-toasts .notification-toast')
+          .filter({ hasText: 'Deleting' });
+        await progress.waitFor({ timeout: 15_000 });
+        await shot('delete-progress.png');
+        await progress.getByRole('button', { name: 'Cancel' }).click();
+      } finally {
+        sshd.freezeConnections(false);
+      }
+      await page
+        .getByText(/Cancelled/)
+        .first()
+        .waitFor({ timeout: 30_000 });
+      const left = readdirSync(join(project, 'bulk'), { recursive: true }).length;
+      if (left === 0 || left >= 2010) {
+        throw new Error(`${left} entries left: the delete was not stopped part way`);
       }
     },
   );

@@ -95,6 +95,18 @@ export function isConnectionError(error: unknown): boolean {
   );
 }
 
+/** What a long operation throws when the user cancels it. */
+export function cancelled(): RemoteFsError {
+  return new RemoteFsError('ECANCELED', 'Cancelled');
+}
+
+/** Throws ECANCELED once `signal` is aborted: called between the steps of a long operation. */
+export function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) {
+    throw cancelled();
+  }
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -6,6 +6,7 @@ import {
   errorMessage,
   isConnectionError,
   isRemoteFsError,
+  throwIfCancelled,
   withCode,
 } from '../common/errors';
 import { Limiter, forEachBounded } from '../common/limiter';
@@ -43,6 +44,14 @@ function tooDeep(path: string): RemoteFsError {
     `The server shows folders nested more than ${MAX_TREE_DEPTH} levels deep; stopped there`,
     { path },
   );
+}
+
+/** For recursive deletes and folder copies, which can take long. */
+export interface TreeOperationOptions {
+  /** Stops between entries with ECANCELED. A cancelled copy leaves nothing; a delete stops where it is. */
+  readonly signal?: AbortSignal;
+  /** Called after each entry removed or copied. */
+  readonly onEntry?: () => void;
 }
 
 /** One entry of a folder listing. */
@@ -374,7 +383,7 @@ export class RemoteFileSystem {
     }
   }
 
-  async delete(rawPath: string, options: { recursive: boolean }): Promise<void> {
+  async delete(rawPath: string, options: { recursive: boolean } & TreeOperationOptions): Promise<void> {
     const path = normalizeRemotePath(rawPath);
     if (path === '/') {
       throw new RemoteFsError('EINVAL', 'Refusing to delete the root folder', { path });
@@ -388,7 +397,7 @@ export class RemoteFileSystem {
       return;
     }
     if (options.recursive) {
-      await removeTree(session, path);
+      await removeTree(session, path, options);
       return;
     }
     await removeEmptyFolder(session, path);
@@ -432,7 +441,11 @@ export class RemoteFileSystem {
     }
   }
 
-  async copy(rawFrom: string, rawTo: string, options: { overwrite: boolean }): Promise<void> {
+  async copy(
+    rawFrom: string,
+    rawTo: string,
+    options: { overwrite: boolean } & TreeOperationOptions,
+  ): Promise<void> {
     const from = normalizeRemotePath(rawFrom);
     const to = normalizeRemotePath(rawTo);
     const session = await this.session(from);
@@ -457,7 +470,7 @@ export class RemoteFileSystem {
     }
     const existing = target !== undefined && kindOfMode(target.mode) !== 'directory' ? target : undefined;
     if (kindOfMode(source.mode) === 'directory') {
-      await this.copyTreeIntoPlace(session, from, to, source);
+      await this.copyTreeIntoPlace(session, from, to, source, options);
     } else {
       await this.copyFile(session, from, to, source, existing);
     }
@@ -500,10 +513,11 @@ export class RemoteFileSystem {
     from: string,
     to: string,
     source: Attributes,
+    control: TreeOperationOptions,
   ): Promise<void> {
     const temporary = temporarySiblingOf(to);
     try {
-      await this.copyTree(session, from, temporary, source, 0);
+      await this.copyTree(session, from, temporary, source, 0, control);
       await session.rename(temporary, to);
     } catch (error) {
       if (session.stoppedBy(error)) {
@@ -523,15 +537,18 @@ export class RemoteFileSystem {
     to: string,
     source: Attributes,
     depth: number,
+    control: TreeOperationOptions,
   ): Promise<void> {
     if (depth > MAX_TREE_DEPTH) {
       throw tooDeep(from);
     }
+    throwIfCancelled(control.signal);
     try {
       await session.mkdir(to, { mode: (source.mode ?? 0o755) & 0o7777 });
     } catch (error) {
       throw await explainCreateFailure(session, error, to);
     }
+    control.onEntry?.();
     const entries = (await session.readdir(from)).filter((entry) => {
       const safe = isSafeEntryName(entry.filename);
       if (!safe && entry.filename !== '.' && entry.filename !== '..') {
@@ -546,11 +563,15 @@ export class RemoteFileSystem {
       const childTo = joinRemote(to, entry.filename);
       switch (kindOfMode(entry.attrs.mode)) {
         case 'directory':
-          return this.copyTree(session, childFrom, childTo, entry.attrs, depth + 1);
+          return this.copyTree(session, childFrom, childTo, entry.attrs, depth + 1, control);
         case 'symlink':
-          return session.symlink(await session.readlink(childFrom), childTo);
+          throwIfCancelled(control.signal);
+          await session.symlink(await session.readlink(childFrom), childTo);
+          return control.onEntry?.();
         case 'file':
-          return this.copyFile(session, childFrom, childTo, entry.attrs, undefined);
+          throwIfCancelled(control.signal);
+          await this.copyFile(session, childFrom, childTo, entry.attrs, undefined);
+          return control.onEntry?.();
         default:
           this.logger.warn(`Not copying ${childFrom}: it is neither a file, a folder nor a link`);
       }
@@ -655,12 +676,17 @@ async function removeEmptyFolder(session: SftpSession, path: string): Promise<vo
 }
 
 /** Depth-first removal with bounded parallelism. Links are removed, never followed. */
-async function removeTree(session: SftpSession, folder: string): Promise<void> {
+async function removeTree(
+  session: SftpSession,
+  folder: string,
+  control: TreeOperationOptions = {},
+): Promise<void> {
   const removals = new Limiter(TREE_CONCURRENCY);
   const walk = async (path: string, depth: number): Promise<void> => {
     if (depth > MAX_TREE_DEPTH) {
       throw tooDeep(path);
     }
+    throwIfCancelled(control.signal);
     const entries = await removals.run(() => session.readdir(path));
     await forEachBounded(entries, TREE_CONCURRENCY, async (entry) => {
       if (!isSafeEntryName(entry.filename)) {
@@ -670,10 +696,14 @@ async function removeTree(session: SftpSession, folder: string): Promise<void> {
       if (kindOfMode(entry.attrs.mode) === 'directory') {
         await walk(child, depth + 1);
       } else {
+        throwIfCancelled(control.signal);
         await removals.run(() => session.unlink(child));
+        control.onEntry?.();
       }
     });
+    throwIfCancelled(control.signal);
     await removals.run(() => session.rmdir(path));
+    control.onEntry?.();
   };
   await walk(folder, 0);
 }

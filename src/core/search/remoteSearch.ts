@@ -1,10 +1,10 @@
-import { RemoteFsError } from '../common/errors';
+import { RemoteFsError, throwIfCancelled } from '../common/errors';
 import { compileGlob, compileGlobs, type GlobMatcher } from '../common/glob';
 import { forEachBounded } from '../common/limiter';
 import type { Logger } from '../common/logger';
 import { joinRemote, normalizeRemotePath } from '../common/remotePath';
 import type { ListedChild } from '../fs/remoteFileSystem';
-import { cancelled, hasShell, runCommand, shellQuote, type CommandResult } from '../ssh/remoteCommand';
+import { hasShell, runCommand, shellQuote, type CommandResult } from '../ssh/remoteCommand';
 import type { SshConnection } from '../ssh/sshConnection';
 
 /** Where a search runs: a shell when the account has one, the SFTP filesystem always. */
@@ -212,9 +212,7 @@ async function walkFiles(
       if (stopped) {
         return;
       }
-      if (scope.signal?.aborted) {
-        throw cancelled();
-      }
+      throwIfCancelled(scope.signal);
       let children: ListedChild[];
       try {
         children = await target.list(folder);
@@ -233,9 +231,7 @@ async function walkFiles(
         if (stat.type.kind === 'directory' && !stat.type.symlink) {
           below.push(path);
         } else if (stat.type.kind === 'file' && !stopped) {
-          if (scope.signal?.aborted) {
-            throw cancelled();
-          }
+          throwIfCancelled(scope.signal);
           try {
             if (!(await visit(path, name, stat.size))) {
               stopped = true;

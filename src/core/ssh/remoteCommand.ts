@@ -1,6 +1,6 @@
 import type { ClientChannel } from 'ssh2';
 
-import { RemoteFsError } from '../common/errors';
+import { cancelled } from '../common/errors';
 import type { SshConnection } from './sshConnection';
 
 /** Quotes one argument for a POSIX shell: nothing inside single quotes is special but the quote itself. */
@@ -142,8 +142,4 @@ function closeQuietly(channel: ClientChannel): void {
   } catch {
     // already closed
   }
-}
-
-export function cancelled(): RemoteFsError {
-  return new RemoteFsError('ECANCELED', 'Cancelled');
 }

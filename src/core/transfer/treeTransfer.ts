@@ -1,7 +1,6 @@
-import { isRemoteFsError } from '../common/errors';
+import { isRemoteFsError, throwIfCancelled } from '../common/errors';
 import { joinRemote } from '../common/remotePath';
 import type { RemoteFileSystem } from '../fs/remoteFileSystem';
-import { cancelled } from '../ssh/remoteCommand';
 
 /** This machine's side of a transfer (node:fs in tests, vscode.workspace.fs in the editor). */
 export interface LocalSide {
@@ -115,9 +114,7 @@ async function moveFiles(
       doneBytes,
       totalBytes,
     });
-    if (options.signal?.aborted) {
-      throw cancelled();
-    }
+    throwIfCancelled(options.signal);
     await move(file);
     doneBytes += file.size;
   }
@@ -141,9 +138,7 @@ async function planRemote(
   }
   const plan: Plan = { folders: [''], files: [] };
   for (let index = 0; index < plan.folders.length; index++) {
-    if (signal?.aborted) {
-      throw cancelled();
-    }
+    throwIfCancelled(signal);
     const relative = plan.folders[index] as string;
     for (const { name, stat: child } of await fs.list(relative === '' ? root : joinRemote(root, relative))) {
       const path = relative === '' ? name : `${relative}/${name}`;
@@ -163,9 +158,7 @@ async function planLocal(local: LocalSide, root: string, signal: AbortSignal | u
   }
   const plan: Plan = { folders: [''], files: [] };
   for (let index = 0; index < plan.folders.length; index++) {
-    if (signal?.aborted) {
-      throw cancelled();
-    }
+    throwIfCancelled(signal);
     const relative = plan.folders[index] as string;
     for (const { name, kind } of await local.list(relative === '' ? root : local.join(root, relative))) {
       const path = relative === '' ? name : `${relative}/${name}`;
