@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { FaultProxy } from '../support/faultProxy';
 import { canManageAccounts, startSshd, type SshdFixture } from '../support/sshd';
 
 /**
@@ -22,9 +23,11 @@ export async function prepareSuiteEnvironment(work: string): Promise<SuiteEnviro
   // Passwords are allowed too (the test account's password can be set only as root).
   const sshd = await startSshd(canManageAccounts ? { config: ['PasswordAuthentication yes'] } : {});
   const bastion = await startSshd({ alias: 'bastion' });
+  // A 50 ms round trip in front of the same server, for stories that need an operation to take a while.
+  const slowLink = await FaultProxy.start(sshd.port, { oneWayDelayMs: 25 });
   const home = join(work, 'home');
   mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
-  const hosts = writeClientConfig(home, sshd, bastion);
+  const hosts = writeClientConfig(home, sshd, bastion, slowLink.port);
   const resultsFile = join(work, 'suite-results.json');
   return {
     sshd,
@@ -44,6 +47,7 @@ export async function prepareSuiteEnvironment(work: string): Promise<SuiteEnviro
       SFTPFS_TEST_CHANGED_KEY_FILE: hosts.changedKnownHosts,
     },
     async stop() {
+      await slowLink.close();
       await sshd.stop();
       await bastion.stop();
     },
@@ -58,10 +62,16 @@ function writeClientConfig(
   home: string,
   sshd: SshdFixture,
   bastion: SshdFixture,
+  slowLinkPort: number,
 ): { learnedKnownHosts: string; changedKnownHosts: string } {
   const ssh = join(home, '.ssh');
   const bothKeys = join(ssh, 'known_hosts');
-  writeFileSync(bothKeys, readFileSync(sshd.knownHosts, 'utf8') + readFileSync(bastion.knownHosts, 'utf8'));
+  writeFileSync(
+    bothKeys,
+    readFileSync(sshd.knownHosts, 'utf8') +
+      readFileSync(bastion.knownHosts, 'utf8') +
+      `[127.0.0.1]:${slowLinkPort} ${sshd.hostPublicKey}\n`,
+  );
   const learnedKnownHosts = join(ssh, 'known_hosts_learned');
   const changedKnownHosts = join(ssh, 'known_hosts_changed');
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(ssh, 'impostor')]);
@@ -77,6 +87,7 @@ function writeClientConfig(
       `Host bastion\n  HostName 127.0.0.1\n  Port ${bastion.port}\n${login(bastion, bothKeys, 'yes')}`,
       `Host unknown-host\n  HostName 127.0.0.1\n  Port ${sshd.port}\n${login(sshd, learnedKnownHosts, 'ask')}`,
       `Host changed-key\n  HostName 127.0.0.1\n  Port ${sshd.port}\n${login(sshd, changedKnownHosts, 'ask')}`,
+      `Host slow-link\n  HostName 127.0.0.1\n  Port ${slowLinkPort}\n${login(sshd, bothKeys, 'yes')}`,
       `Host with-password\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile none\n  IdentityAgent none\n  UserKnownHostsFile ${bothKeys}\n`,
     ].join('\n'),
   );
