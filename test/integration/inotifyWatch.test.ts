@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
@@ -28,6 +29,15 @@ function inotifyService() {
     );
   };
   return { service, seen, waitFor };
+}
+
+/** inotifywait processes on the server (this machine) watching `path`. */
+function inotifywaitsFor(path: string): number {
+  const result = spawnSync('pgrep', ['-f', `^inotifywait .*${path}`]);
+  return result.stdout
+    .toString()
+    .split('\n')
+    .filter((line) => line !== '').length;
 }
 
 const established = (path: string): number =>
@@ -66,6 +76,7 @@ describe('watching with inotifywait', () => {
     assert.ok(!seen.some((c) => c.path.includes('node_modules')), 'excluded folder reported');
     watch.dispose();
     service.dispose();
+    await waitFor('inotifywait ended on the server', () => inotifywaitsFor(h.path('i1')) === 0);
   });
 
   test('an account without a shell is watched by polling instead', async () => {

@@ -10,7 +10,7 @@ export function shellQuote(value: string): string {
 
 const PROBE_REPLY = 'sftpfs-shell-ok';
 /** How long a server may take to answer the probe before the account is taken to have no shell. */
-const PROBE_TIMEOUT_MS = 5000;
+const PROBE_TIMEOUT_MS = 10_000;
 const shellProbes = new WeakMap<SshConnection, Promise<boolean>>();
 
 /**

@@ -1,5 +1,6 @@
 import type { ClientChannel } from 'ssh2';
 
+import { errorMessage } from '../common/errors';
 import { compileGlobs } from '../common/glob';
 import type { Logger } from '../common/logger';
 import { isSameOrInside, normalizeRemotePath } from '../common/remotePath';
@@ -12,29 +13,35 @@ const BATCH_MS = 100;
 /** How long inotifywait may take to set up its watches (a big tree takes a while). */
 const SETUP_TIMEOUT_MS = 60_000;
 
-const hasInotifywait = new WeakMap<SshConnection, Promise<boolean>>();
+const inotifyProbes = new WeakMap<SshConnection, Promise<string | undefined>>();
 
-/** Whether the server can run inotifywait for this account (a shell, and inotify-tools installed). */
-export function canUseInotify(connection: SshConnection): Promise<boolean> {
-  let answer = hasInotifywait.get(connection);
+/**
+ * Why the server cannot run inotifywait for this account (no shell, inotify-tools not installed), or
+ * undefined when it can. Asked once per connection; an answer that did not come in time is not kept.
+ */
+export function whyNoInotify(connection: SshConnection): Promise<string | undefined> {
+  let answer = inotifyProbes.get(connection);
   if (answer === undefined) {
-    const asked: Promise<boolean> = hasShell(connection)
+    const asked: Promise<string | undefined> = hasShell(connection)
       .then(async (shell) => {
         if (!shell) {
-          return false;
+          return 'the account has no shell';
         }
-        const result = await runCommand(connection, 'command -v inotifywait', { timeoutMs: 5000 });
+        const result = await runCommand(connection, 'command -v inotifywait', { timeoutMs: 10_000 });
         if (result.exitCode === undefined) {
-          forget(hasInotifywait, connection, asked); // no answer in time: ask again next time
+          forget(inotifyProbes, connection, asked);
+          return 'the server did not say in time whether it has inotifywait';
         }
-        return result.exitCode === 0;
+        return result.exitCode === 0
+          ? undefined
+          : `inotifywait is not installed (command -v inotifywait: exit ${result.exitCode})`;
       })
-      .catch(() => {
-        forget(hasInotifywait, connection, asked);
-        return false;
+      .catch((error: unknown) => {
+        forget(inotifyProbes, connection, asked);
+        return `could not run a command: ${errorMessage(error)}`;
       });
     answer = asked;
-    hasInotifywait.set(connection, answer);
+    inotifyProbes.set(connection, answer);
   }
   return answer;
 }
@@ -60,8 +67,8 @@ export function startInotifyWatch(
   const path = normalizeRemotePath(rawPath);
   const excluded = compileGlobs(request.excludes);
   const folderNames = excludedFolderRegExp(request.excludes);
-  const command = [
-    'exec inotifywait -m',
+  const inotifywait = [
+    'inotifywait -m',
     request.recursive ? '-r' : '',
     // %e has no '/', and %w%f is absolute: the first '/' separates them.
     "--format '%e%w%f'",
@@ -72,6 +79,13 @@ export function startInotifyWatch(
   ]
     .filter((part) => part !== '')
     .join(' ');
+  // sshd does not stop a command whose channel closes, and inotifywait would only notice at its next
+  // event. A watchdog ends it when our side of the channel closes (end of input); the shell ends with
+  // it either way, which closes the channel. `sh -c`, whatever the account's login shell is; fd 3
+  // keeps our input for the watchdog (a background job's own input is /dev/null).
+  const command = `exec sh -c ${shellQuote(
+    `exec 3<&0; ${inotifywait} & p=$!; (cat <&3 >/dev/null; kill $p) >/dev/null 2>&1 & wait $p`,
+  )}`;
 
   return connection.exec(command).then(
     (channel) =>
@@ -104,6 +118,7 @@ export function startInotifyWatch(
             resolve({
               dispose: () => {
                 disposed = true;
+                channel.end(); // end of input: the watchdog stops inotifywait on the server
                 closeQuietly(channel);
               },
             });
@@ -139,7 +154,7 @@ export function startInotifyWatch(
             onStop(reason);
           }
         });
-        channel.end();
+        // Input stays open: closing it is how the watchdog on the server knows we are gone.
       }),
   );
 }

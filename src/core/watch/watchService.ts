@@ -1,7 +1,7 @@
 import { scopedLogger, type Logger } from '../common/logger';
 import type { ConnectionManager } from '../connection/connectionManager';
 import { errorMessage } from '../common/errors';
-import { canUseInotify, startInotifyWatch } from './inotifyWatch';
+import { startInotifyWatch, whyNoInotify } from './inotifyWatch';
 import { PollingWatcher, type RemoteChange, type WatchRequest } from './pollingWatcher';
 
 export interface WatchServiceOptions {
@@ -75,8 +75,9 @@ export class WatchService {
       void this.connections
         .sshConnection(key)
         .then(async (connection) => {
-          if (!(await canUseInotify(connection))) {
-            pollInstead('the server cannot run inotifywait', false);
+          const obstacle = await whyNoInotify(connection);
+          if (obstacle !== undefined) {
+            pollInstead(`the server cannot run inotifywait: ${obstacle}`, false);
             return;
           }
           const handle = await startInotifyWatch(
