@@ -79,6 +79,26 @@ describe('watching with inotifywait', () => {
     await waitFor('inotifywait ended on the server', () => inotifywaitsFor(h.path('i1')) === 0);
   });
 
+  test('a watch made before the host is connected polls without connecting, then moves to inotifywait', async () => {
+    h.sshd.mkdirLocal('i4');
+    h.manager.disconnect(h.sshd.alias);
+    const { service, seen, waitFor } = inotifyService();
+    const watch = service.watch(h.sshd.alias, h.path('i4'), { recursive: true, excludes: [] });
+    await waitFor('polling while not connected', () =>
+      h.logger.lines.some((l) => l.includes(`Watching ${h.path('i4')} by polling: not connected yet`)),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(h.manager.state(h.sshd.alias), 'disconnected', 'the watch connected by itself');
+    await h.fs.stat(h.path('i4')); // the user's next action connects
+    await waitFor('inotifywait started once connected', () => established(h.path('i4')) === 1);
+    h.sshd.writeLocal('i4/later.txt', 'x');
+    await waitFor('a change seen by inotifywait', () =>
+      seen.some((c) => c.kind === 'created' && c.path === h.path('i4/later.txt')),
+    );
+    watch.dispose();
+    service.dispose();
+  });
+
   test('an account without a shell is watched by polling instead', async () => {
     const alias = h.sshd.readOnlyAlias;
     h.sshd.mkdirLocal('i2');

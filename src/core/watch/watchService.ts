@@ -1,6 +1,6 @@
+import { errorMessage } from '../common/errors';
 import { scopedLogger, type Logger } from '../common/logger';
 import type { ConnectionManager } from '../connection/connectionManager';
-import { errorMessage } from '../common/errors';
 import { startInotifyWatch, whyNoInotify } from './inotifyWatch';
 import { PollingWatcher, type RemoteChange, type WatchRequest } from './pollingWatcher';
 
@@ -35,18 +35,16 @@ export class WatchService {
 
   watch(authority: string, path: string, request: WatchRequest): { dispose(): void } {
     const key = this.connections.keyOf(authority);
-    const state = this.connections.state(key);
-    // Not after the user disconnected, or a failure: polling waits quietly, inotify would reconnect.
-    if (this.options.useInotify?.() === true && state !== 'disconnected' && state !== 'failed') {
-      return this.watchWithInotify(key, path, request);
-    }
-    return this.poll(key, path, request);
+    return this.options.useInotify?.() === true
+      ? this.watchWithInotify(key, path, request)
+      : this.poll(key, path, request);
   }
 
   /**
-   * inotifywait where the server can run it, polling where it cannot. If inotifywait stops (a lost
-   * connection, the server's inotify limit), polling takes over at once and inotifywait is tried again
-   * when the host is connected again. Changes made in the gap between the two are not seen.
+   * inotifywait where the server can run it, polling where it cannot. Until the host is connected, and
+   * whenever inotifywait stops (a lost connection, the server's inotify limit), polling serves the watch
+   * and inotifywait is started when the host is connected (again). Changes made in the gap between the
+   * two are not seen.
    */
   private watchWithInotify(key: string, path: string, request: WatchRequest): { dispose(): void } {
     const logger = scopedLogger(this.logger, key);
@@ -99,7 +97,13 @@ export class WatchService {
         })
         .catch((error: unknown) => pollInstead(`inotifywait failed: ${errorMessage(error)}`, false));
     };
-    start();
+    const state = this.connections.state(key);
+    if (state === 'disconnected' || state === 'failed') {
+      // Starting inotifywait would connect: poll (which waits quietly) until something else connects.
+      pollInstead('not connected yet', true);
+    } else {
+      start();
+    }
     return {
       dispose: () => {
         disposed = true;
