@@ -54,7 +54,8 @@ static_checks() {
 npm run --silent build:tests
 tier static static_checks
 tier unit node --test --test-timeout=60000 out/test/unit/
-tier integration node --test --test-timeout=180000 out/test/integration/
+# One file at a time, whatever the machine: several tests measure time or load the server on purpose.
+tier integration node --test --test-concurrency=1 --test-timeout=180000 out/test/integration/
 npm run --silent package:vsix >/dev/null
 tier vscode node out/test/vscode/runCodeServer.js
 
