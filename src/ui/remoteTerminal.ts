@@ -28,7 +28,14 @@ export function registerTerminalCommand(connections: ConnectionManager, logger: 
         folder = parentOf(folder);
       }
       const connection = await connections.sshConnection(authority);
-      if (!(await hasShell(connection))) {
+      const shell = await hasShell(connection);
+      if (shell === undefined) {
+        void vscode.window.showErrorMessage(
+          vscode.l10n.t('{0} did not answer in time; try Open SSH Terminal Here again.', authority),
+        );
+        return;
+      }
+      if (!shell) {
         void vscode.window.showErrorMessage(
           vscode.l10n.t(
             '{0} allows SFTP only: this account has no shell, so a terminal cannot be opened there. Files can still be opened and saved.',

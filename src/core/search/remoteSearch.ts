@@ -186,10 +186,15 @@ async function shellConnection(target: SearchTarget, scope: SearchScope): Promis
     return undefined;
   }
   const connection = await target.connection();
-  if (await hasShell(connection)) {
+  const shell = await hasShell(connection);
+  if (shell === true) {
     return connection;
   }
-  target.logger.info('This account has no shell; searching by listing and reading over SFTP');
+  target.logger.info(
+    shell === false
+      ? 'This account has no shell; searching by listing and reading over SFTP'
+      : 'The server did not answer a command in time; searching by listing and reading over SFTP',
+  );
   return undefined;
 }
 

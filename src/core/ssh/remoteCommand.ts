@@ -11,30 +11,30 @@ export function shellQuote(value: string): string {
 const PROBE_REPLY = 'sftpfs-shell-ok';
 /** How long a server may take to answer the probe before the account is taken to have no shell. */
 const PROBE_TIMEOUT_MS = 10_000;
-const shellProbes = new WeakMap<SshConnection, Promise<boolean>>();
+const shellProbes = new WeakMap<SshConnection, Promise<boolean | undefined>>();
 
 /**
- * Whether the account runs commands through a shell, asked once per connection. An SFTP-only account
+ * Whether the account runs commands through a shell, asked once per connection; undefined when the
+ * server did not answer in time (not remembered: asked again next time). An SFTP-only account
  * (`ForceCommand internal-sftp`, a chroot without /bin/sh) starts its SFTP server whatever the command:
  * that server gets end-of-input at once and exits without printing the probe's reply.
  */
-export function hasShell(connection: SshConnection): Promise<boolean> {
+export function hasShell(connection: SshConnection): Promise<boolean | undefined> {
   let probe = shellProbes.get(connection);
   if (probe === undefined) {
-    const asked: Promise<boolean> = runCommand(connection, `echo ${PROBE_REPLY}`, {
+    const asked: Promise<boolean | undefined> = runCommand(connection, `echo ${PROBE_REPLY}`, {
       timeoutMs: PROBE_TIMEOUT_MS,
     }).then(
       (result) => {
         if (result.exitCode === undefined) {
-          // No answer in time (a busy server): not an answer to remember.
           forget(shellProbes, connection, asked);
-          return false;
+          return undefined;
         }
         return result.exitCode === 0 && result.stdout.toString('utf8').trim() === PROBE_REPLY;
       },
       () => {
         forget(shellProbes, connection, asked);
-        return false;
+        return undefined;
       },
     );
     probe = asked;

@@ -24,6 +24,10 @@ export function whyNoInotify(connection: SshConnection): Promise<string | undefi
   if (answer === undefined) {
     const asked: Promise<string | undefined> = hasShell(connection)
       .then(async (shell) => {
+        if (shell === undefined) {
+          forget(inotifyProbes, connection, asked);
+          return 'the server did not answer a command in time';
+        }
         if (!shell) {
           return 'the account has no shell';
         }
