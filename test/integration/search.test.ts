@@ -107,6 +107,18 @@ describe('remote search', () => {
     );
   });
 
+  test("a command's exit code is known every time, though sshd may close the channel before reporting it", async () => {
+    const connection = await h.manager.sshConnection(h.sshd.alias);
+    const codes = new Set<number | undefined>();
+    for (let i = 0; i < 60; i++) {
+      const result = await runCommand(connection, "echo out; echo err >&2; sh -c 'exit 3'");
+      codes.add(result.exitCode);
+      assert.equal(result.stdout.toString(), 'out\n');
+      assert.equal(result.stderr, 'err');
+    }
+    assert.deepEqual([...codes], [3]);
+  });
+
   test('a search that is cancelled ends with ECANCELED', async () => {
     const controller = new AbortController();
     controller.abort();

@@ -26,11 +26,14 @@ export function hasShell(connection: SshConnection): Promise<boolean | undefined
       timeoutMs: PROBE_TIMEOUT_MS,
     }).then(
       (result) => {
-        if (result.exitCode === undefined) {
+        if (result.stdout.toString('utf8').trim() === PROBE_REPLY) {
+          return true;
+        }
+        if (result.stopped) {
           forget(shellProbes, connection, asked);
           return undefined;
         }
-        return result.exitCode === 0 && result.stdout.toString('utf8').trim() === PROBE_REPLY;
+        return false;
       },
       () => {
         forget(shellProbes, connection, asked);
@@ -64,11 +67,19 @@ export interface CommandOptions {
 }
 
 export interface CommandResult {
-  /** The exit code, or undefined when the command was stopped or ended by a signal. */
+  /** The exit code, or undefined when it is not known (stopped, a signal, no shell to report it). */
   readonly exitCode: number | undefined;
+  /** True when we stopped it: a timeout, a cancel, or `onStdout` asking to stop. */
+  readonly stopped: boolean;
   readonly stdout: Buffer;
   readonly stderr: string;
 }
+
+/**
+ * sshd may close a channel before it reports the command's exit status (when the command's output
+ * ends before sshd reaps it), so the shell reports it too, as the last line of stderr.
+ */
+const EXIT_MARKER = 'sftpfs-exit:';
 
 /** Runs a command with no input and waits for it to end; cancelling or a timeout closes the channel. */
 export async function runCommand(
@@ -79,7 +90,7 @@ export async function runCommand(
   if (options.signal?.aborted) {
     throw cancelled();
   }
-  const channel = await connection.exec(command);
+  const channel = await connection.exec(`${command}; echo "${EXIT_MARKER}$?" >&2`);
   return new Promise((resolve, reject) => {
     const limit = options.maxCollectedBytes ?? 1024 * 1024;
     const stdout: Buffer[] = [];
@@ -109,15 +120,25 @@ export async function runCommand(
         stdoutBytes += chunk.length;
       }
     });
+    let stderrTail = ''; // where the exit marker is, however long stderr gets
     channel.stderr.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
       if (stderr.length < 64 * 1024) {
-        stderr += chunk.toString('utf8');
+        stderr += text;
       }
+      stderrTail = (stderrTail + text).slice(-256);
     });
     channel.on('exit', (code: number | null) => {
       exitCode = code ?? undefined;
     });
-    channel.on('close', () => {
+    // ssh2 emits 'close' once stdout has ended, but stderr may still deliver its last bytes after it:
+    // the result waits for both.
+    let closed = false;
+    let stderrEnded = false;
+    const finish = (): void => {
+      if (!closed || !stderrEnded) {
+        return;
+      }
       if (timer !== undefined) {
         clearTimeout(timer);
       }
@@ -126,11 +147,22 @@ export async function runCommand(
         reject(cancelled());
         return;
       }
+      const reported = new RegExp(`${EXIT_MARKER}(\\d+)\\s*$`).exec(stderrTail);
       resolve({
-        exitCode: stopped ? undefined : exitCode,
+        exitCode: stopped ? undefined : reported === null ? exitCode : Number(reported[1]),
+        stopped,
         stdout: Buffer.concat(stdout),
-        stderr: stderr.trim(),
+        stderr: stderr.replace(new RegExp(`${EXIT_MARKER}\\d+\\s*$`), '').trim(),
       });
+    };
+    channel.stderr.on('end', () => {
+      stderrEnded = true;
+      finish();
+    });
+    channel.on('close', () => {
+      closed = true;
+      stderrEnded ||= channel.stderr.readableEnded;
+      finish();
     });
     channel.end(); // no input
   });

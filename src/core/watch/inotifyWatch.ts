@@ -32,13 +32,14 @@ export function whyNoInotify(connection: SshConnection): Promise<string | undefi
           return 'the account has no shell';
         }
         const result = await runCommand(connection, 'command -v inotifywait', { timeoutMs: 10_000 });
-        if (result.exitCode === undefined) {
+        if (result.stdout.toString('utf8').trim() !== '') {
+          return undefined; // the path it would run
+        }
+        if (result.stopped) {
           forget(inotifyProbes, connection, asked);
           return 'the server did not say in time whether it has inotifywait';
         }
-        return result.exitCode === 0
-          ? undefined
-          : `inotifywait is not installed (command -v inotifywait: exit ${result.exitCode})`;
+        return `inotifywait is not installed (command -v inotifywait: exit ${result.exitCode ?? 'unknown'})`;
       })
       .catch((error: unknown) => {
         forget(inotifyProbes, connection, asked);
