@@ -157,29 +157,18 @@ async function browseFolders(
       pick.enabled = true;
     }
   };
-  try {
-    await show(await fs.homeFolder());
-  } catch (error) {
-    pick.dispose();
-    void vscode.window.showErrorMessage(
-      vscode.l10n.t('Cannot connect to {0}: {1}', authority, errorMessage(error)),
-    );
-    return undefined;
-  }
-  if (pick.items.length === 0) {
-    await show('/');
-  }
-  return new Promise((resolve) => {
+  // Handlers first: the user may close the picker while the first listing is still on its way.
+  const chosen = new Promise<string | undefined>((resolve) => {
     pick.onDidAccept(() => {
       const typed = pick.value.trim();
-      const chosen = pick.selectedItems[0];
-      if (typed.startsWith('/') && chosen?.label.includes(typed) !== true) {
+      const selected = pick.selectedItems[0];
+      if (typed.startsWith('/') && selected?.label.includes(typed) !== true) {
         void show(typed);
-      } else if (chosen?.open === true) {
+      } else if (selected?.open === true) {
         resolve(current);
         pick.hide();
-      } else if (chosen?.path !== undefined) {
-        void show(chosen.path);
+      } else if (selected?.path !== undefined) {
+        void show(selected.path);
       }
     });
     pick.onDidHide(() => {
@@ -187,4 +176,16 @@ async function browseFolders(
       pick.dispose();
     });
   });
+  try {
+    await show(await fs.homeFolder());
+    if (pick.items.length === 0) {
+      await show('/');
+    }
+  } catch (error) {
+    pick.hide();
+    void vscode.window.showErrorMessage(
+      vscode.l10n.t('Cannot connect to {0}: {1}', authority, errorMessage(error)),
+    );
+  }
+  return chosen;
 }
