@@ -16,30 +16,24 @@ export function registerFolderCommands(
     typeof (argument as HostArgument | undefined)?.authority === 'string'
       ? (argument as HostArgument).authority
       : undefined;
+  /** Asks for a host and a folder (the host given when run from the hosts view) and remembers it. */
+  const pickFolder = async (title: string, argument: unknown): Promise<vscode.Uri | undefined> => {
+    const uri = await pickRemoteFolder(connections, catalog, recent, title, hostOf(argument));
+    if (uri !== undefined) {
+      await recent.add(uri);
+    }
+    return uri;
+  };
   return vscode.Disposable.from(
     vscode.commands.registerCommand('sftpfs.openFolder', async (argument: unknown) => {
-      const uri = await pickRemoteFolder(
-        connections,
-        catalog,
-        recent,
-        vscode.l10n.t('Open Remote Folder'),
-        hostOf(argument),
-      );
+      const uri = await pickFolder(vscode.l10n.t('Open Remote Folder'), argument);
       if (uri !== undefined) {
-        await recent.add(uri);
         await vscode.commands.executeCommand('vscode.openFolder', uri);
       }
     }),
     vscode.commands.registerCommand('sftpfs.addFolderToWorkspace', async (argument: unknown) => {
-      const uri = await pickRemoteFolder(
-        connections,
-        catalog,
-        recent,
-        vscode.l10n.t('Add Remote Folder to Workspace'),
-        hostOf(argument),
-      );
+      const uri = await pickFolder(vscode.l10n.t('Add Remote Folder to Workspace'), argument);
       if (uri !== undefined) {
-        await recent.add(uri);
         const count = vscode.workspace.workspaceFolders?.length ?? 0;
         vscode.workspace.updateWorkspaceFolders(count, 0, { uri });
       }

@@ -168,7 +168,8 @@ export async function runCommand(
   });
 }
 
-function closeQuietly(channel: ClientChannel): void {
+/** Closes a channel that may already be closed. */
+export function closeQuietly(channel: ClientChannel): void {
   try {
     channel.close();
   } catch {

@@ -1,12 +1,10 @@
-import type { ClientChannel } from 'ssh2';
-
 import { errorMessage } from '../common/errors';
 import { compileGlobs } from '../common/glob';
 import type { Logger } from '../common/logger';
 import { isSameOrInside, normalizeRemotePath } from '../common/remotePath';
-import { forget, hasShell, runCommand, shellQuote } from '../ssh/remoteCommand';
+import { closeQuietly, forget, hasShell, runCommand, shellQuote } from '../ssh/remoteCommand';
 import type { SshConnection } from '../ssh/sshConnection';
-import type { ChangeKind, RemoteChange, WatchRequest } from './pollingWatcher';
+import { uniqueChanges, type ChangeKind, type RemoteChange, type WatchRequest } from './pollingWatcher';
 
 /** Events of one short burst (a save is CREATE + MODIFY + MOVED_TO) go out as one batch. */
 const BATCH_MS = 100;
@@ -103,7 +101,7 @@ export function startInotifyWatch(
         let batchTimer: NodeJS.Timeout | undefined;
         const flush = (): void => {
           batchTimer = undefined;
-          const changes = unique(batch);
+          const changes = uniqueChanges(batch);
           batch = [];
           if (changes.length > 0 && !disposed) {
             emit(changes);
@@ -205,30 +203,10 @@ function excludedFolderRegExp(excludes: readonly string[]): string | undefined {
   return names.length === 0 ? undefined : `(^|/)(${names.join('|')})(/|$)`;
 }
 
-function unique(changes: readonly RemoteChange[]): RemoteChange[] {
-  const seen = new Set<string>();
-  return changes.filter((change) => {
-    const key = `${change.kind}\0${change.path}`;
-    if (seen.has(key)) {
-      return false;
-    }
-    seen.add(key);
-    return true;
-  });
-}
-
 function lastLine(text: string): string | undefined {
   return text
     .trim()
     .split('\n')
     .filter((line) => line.trim() !== '')
     .pop();
-}
-
-function closeQuietly(channel: ClientChannel): void {
-  try {
-    channel.close();
-  } catch {
-    // already closed
-  }
 }

@@ -270,7 +270,8 @@ function differences(before: Map<string, Fingerprint>, after: Map<string, Finger
   return changes;
 }
 
-function uniqueChanges(changes: readonly RemoteChange[]): RemoteChange[] {
+/** The same change reported twice in one batch is reported once. */
+export function uniqueChanges(changes: readonly RemoteChange[]): RemoteChange[] {
   const seen = new Set<string>();
   return changes.filter((change) => {
     const key = `${change.kind}\0${change.path}`;
