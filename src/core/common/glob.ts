@@ -67,3 +67,18 @@ function translate(glob: string): string {
   }
   return out;
 }
+
+/**
+ * The plain folder names among exclude globs that name a folder anywhere (`node_modules`,
+ * `**\/.git`, `**\/dist/**`), for tools on the server that skip folders by name (`grep
+ * --exclude-dir`, `find -prune`, `inotifywait --exclude`). Other globs are applied to results instead.
+ */
+export function excludedFolderNames(excludes: readonly string[]): string[] {
+  return excludes.flatMap((glob) => {
+    const name = glob
+      .trim()
+      .replace(/^\*\*\//, '')
+      .replace(/\/\*\*$/, '');
+    return /^[^/*?[\]{}]+$/.test(name) ? [name] : [];
+  });
+}

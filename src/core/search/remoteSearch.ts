@@ -1,5 +1,5 @@
 import { RemoteFsError, throwIfCancelled } from '../common/errors';
-import { compileGlob, compileGlobs, type GlobMatcher } from '../common/glob';
+import { compileGlob, compileGlobs, excludedFolderNames, type GlobMatcher } from '../common/glob';
 import { forEachBounded } from '../common/limiter';
 import type { Logger } from '../common/logger';
 import { joinRemote, normalizeRemotePath } from '../common/remotePath';
@@ -282,20 +282,6 @@ function parseGrepLine(raw: Buffer, root: string): TextMatch | undefined {
     line,
     text: rest.slice(colon + 1).slice(0, SHOWN_LINE_CHARS),
   };
-}
-
-/**
- * Folder names to skip on the server, from the exclude globs that name one folder anywhere
- * (`node_modules`, `**\/.git`, `**\/dist/**`); the rest are applied to the results.
- */
-function excludedFolderNames(excludes: readonly string[]): string[] {
-  return excludes.flatMap((glob) => {
-    const name = glob
-      .trim()
-      .replace(/^\*\*\//, '')
-      .replace(/\/\*\*$/, '');
-    return /^[^/*?[\]{}]+$/.test(name) ? [name] : [];
-  });
 }
 
 function excludeDirFlags(excludes: readonly string[]): string {

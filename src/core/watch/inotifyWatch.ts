@@ -1,5 +1,5 @@
 import { errorMessage } from '../common/errors';
-import { compileGlobs } from '../common/glob';
+import { compileGlobs, excludedFolderNames } from '../common/glob';
 import type { Logger } from '../common/logger';
 import { isSameOrInside, normalizeRemotePath } from '../common/remotePath';
 import { closeQuietly, forget, hasShell, runCommand, shellQuote } from '../ssh/remoteCommand';
@@ -193,13 +193,9 @@ function parseEvent(line: string): RemoteChange | undefined {
 
 /** inotifywait takes one POSIX regular expression: folder names from globs like `**\/node_modules`. */
 function excludedFolderRegExp(excludes: readonly string[]): string | undefined {
-  const names = excludes.flatMap((glob) => {
-    const name = glob
-      .trim()
-      .replace(/^\*\*\//, '')
-      .replace(/\/\*\*$/, '');
-    return /^[A-Za-z0-9._-]+$/.test(name) ? [name.replace(/\./g, '\\.')] : [];
-  });
+  const names = excludedFolderNames(excludes)
+    .filter((name) => /^[A-Za-z0-9._-]+$/.test(name)) // nothing a regular expression would read
+    .map((name) => name.replace(/\./g, '\\.'));
   return names.length === 0 ? undefined : `(^|/)(${names.join('|')})(/|$)`;
 }
 
