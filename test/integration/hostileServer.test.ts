@@ -129,6 +129,24 @@ describe('a server that behaves', () => {
   });
 });
 
+describe('a CLOSE answered late', () => {
+  test('a read returns before the answer to its CLOSE, and the handle counts as open until that answer comes', async () => {
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    state.server.rewrite = (reply) =>
+      reply.request.type === SFTP.CLOSE ? held.then(() => [frame(reply.packet)]) : [frame(reply.packet)];
+    const session = await state.manager.session('hostile');
+    const content = await withinTime(state.fs.readFile(home('hello.txt')), STALL_TIMEOUT_MS / 2, 'readFile');
+    assert.equal(Buffer.from(content).toString(), 'hello from a hostile server\n');
+    assert.equal(session.openHandleCount, 1, 'the handle whose CLOSE is unanswered');
+    release();
+    await session.closesSettled();
+    assert.equal(session.openHandleCount, 0);
+    assert.ok(!session.isClosed);
+    summary.scripted++;
+  });
+});
+
 describe('a server without posix-rename', () => {
   test('replaces a saved file in three steps, leaves no temporary, and tells the user the save was not atomic', async () => {
     state.manager.disconnect('hostile');

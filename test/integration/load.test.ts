@@ -151,6 +151,7 @@ describe('load over several hosts', () => {
     collectGarbage();
     const heapGrowthMiB = (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024;
     const sessions = await Promise.all(hosts.map((host) => state.manager.session(host.sshd.alias)));
+    await Promise.all(sessions.map((session) => session.closesSettled()));
     const serverOpen = hosts.map((host) => host.sshd.openFilesUnderRoot());
     assert.deepEqual(
       sessions.map((session) => session.openHandleCount),

@@ -83,8 +83,11 @@ export interface Reply {
   readonly packet: Buffer;
 }
 
-/** What is sent instead of a reply: whole frames, length prefixes included (none drops the reply). */
-export type ReplyRewriter = (reply: Reply) => Buffer[];
+/**
+ * What is sent instead of a reply: whole frames, length prefixes included (none drops the reply). A
+ * promise holds the reply back until it settles, while later replies go out.
+ */
+export type ReplyRewriter = (reply: Reply) => Buffer[] | Promise<Buffer[]>;
 
 /** A fresh ed25519 key: the private key for ssh2, and `type base64` as known_hosts lists it. */
 export function generateHostKey(): { privateKey: string; publicLine: string } {
@@ -278,6 +281,14 @@ class SftpChannel {
 
   private send(request: RequestSeen, packet: Buffer): void {
     const frames = this.server.rewrite?.({ request, packet }) ?? [frame(packet)];
+    if (Array.isArray(frames)) {
+      this.write(frames);
+    } else {
+      void frames.then((held) => this.write(held));
+    }
+  }
+
+  private write(frames: readonly Buffer[]): void {
     for (const out of frames) {
       if (this.channel.writable) {
         this.channel.write(out);

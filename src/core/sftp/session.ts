@@ -1,6 +1,6 @@
 import type { Attributes, FileEntry, InputAttributes, SFTPWrapper } from 'ssh2';
 
-import { RemoteFsError, isConnectionError } from '../common/errors';
+import { RemoteFsError, errorMessage, isConnectionError } from '../common/errors';
 import { Limiter } from '../common/limiter';
 import type { Logger } from '../common/logger';
 import {
@@ -77,6 +77,8 @@ export class SftpSession {
   private readonly pending = new Set<(error: RemoteFsError) => void>();
   private lastAnswerAt = Date.now();
   private openHandles = 0;
+  /** Read-only uses whose CLOSE answer has not come yet (see withFile). */
+  private readonly backgroundCloses = new Set<Promise<void>>();
   /** The most handles this session held open at once (a benchmark and test figure). */
   peakOpenHandles = 0;
   private fastestAnswerMs = Infinity;
@@ -128,7 +130,7 @@ export class SftpSession {
     }
   }
 
-  /** Handles open right now (zero whenever no operation is running: nothing leaks). */
+  /** Handles open right now (zero once no operation runs and closesSettled() resolved: nothing leaks). */
   get openHandleCount(): number {
     return this.openHandles;
   }
@@ -431,10 +433,45 @@ export class SftpSession {
     use: (handle: Handle) => Promise<T>,
     inner = false,
   ): Promise<T> {
-    return (inner ? this.innerHandleSlots : this.outerHandleSlots).run(async () => {
-      const handle = await this.call<Handle>(path, (cb) => this.sftp.open(path, flags, attrs, cb), isHandle);
-      return this.useThenClose(handle, path, use);
+    const slots = inner ? this.innerHandleSlots : this.outerHandleSlots;
+    const open = (): Promise<Handle> =>
+      this.call<Handle>(path, (cb) => this.sftp.open(path, flags, attrs, cb), isHandle);
+    if (flags !== 'r') {
+      return slots.run(async () => this.useThenClose(await open(), path, use));
+    }
+    // A failed CLOSE of a handle that only read cannot lose anything, so the caller does not wait for
+    // its answer: a read costs one round trip less. The slot is held until the answer comes, so the
+    // number of open handles stays bounded all the same.
+    return new Promise<T>((resolve, reject) => {
+      const closing = slots.run(async () => {
+        let handle: Handle;
+        try {
+          handle = await open();
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        this.countOpened();
+        try {
+          resolve(await use(handle));
+        } catch (error) {
+          reject(error);
+        }
+        await this.call<void>(path, (cb) => this.sftp.close(handle, cb)).catch((error: unknown) =>
+          this.logger.debug(`Closing ${path} after reading failed: ${errorMessage(error)}`),
+        );
+        this.openHandles--;
+      });
+      this.backgroundCloses.add(closing);
+      void closing.finally(() => this.backgroundCloses.delete(closing));
     });
+  }
+
+  /** Resolves once every read-only handle whose CLOSE was not waited for has been closed. */
+  async closesSettled(): Promise<void> {
+    while (this.backgroundCloses.size > 0) {
+      await Promise.all(this.backgroundCloses);
+    }
   }
 
   private countOpened(): void {
