@@ -27,6 +27,19 @@ test('forgetTree drops a folder and everything below it, and nothing beside it',
   );
 });
 
+test('forgetTree also drops entries past their lifetime, so the cache holds about one lifetime of them', () => {
+  let now = 1000;
+  const cache = new AttributeCache(500, () => now);
+  for (let i = 0; i < 100; i++) {
+    cache.set(`/old/${i}`, { own: attrs(i) });
+  }
+  now += 501;
+  cache.set('/new', { own: attrs(1) });
+  cache.forgetTree('/elsewhere');
+  assert.equal(cache.size, 1);
+  assert.equal(cache.get('/new')?.own.size, 1);
+});
+
 test('a lifetime of 0 turns it off', () => {
   const cache = new AttributeCache(0);
   cache.set('/a', { own: attrs(1) });

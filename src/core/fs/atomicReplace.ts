@@ -10,13 +10,22 @@ import { explainCreateFailure, explainWriteFailure } from './refine';
 /** Every temporary file of ours carries this marker, so crash leftovers can be recognised later. */
 export const TEMP_MARKER = '.sftpfs-';
 
+/**
+ * What makes temporary names unique: random per process (other clients and earlier runs), then a
+ * counter (this process). Drawing random bytes for every save cost more CPU than the save's requests
+ * when VS Code copies a folder of small files.
+ */
+const temporaryPrefix = randomBytes(6).toString('hex');
+let temporaryCount = 0;
+
 /** Names must stay under NAME_MAX (255 bytes) even for long originals. */
 export function temporarySiblingOf(target: string): string {
   const name = Buffer.from(baseName(target))
     .subarray(0, 180)
     .toString()
     .replace(/\uFFFD+$/, '');
-  return joinRemote(parentOf(target), `.${name}${TEMP_MARKER}${randomBytes(6).toString('hex')}.tmp`);
+  const unique = `${temporaryPrefix}${(temporaryCount++).toString(36)}`;
+  return joinRemote(parentOf(target), `.${name}${TEMP_MARKER}${unique}.tmp`);
 }
 
 export interface ReplaceRequest {

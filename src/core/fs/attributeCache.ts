@@ -23,6 +23,11 @@ export class AttributeCache {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** How many entries are held, expired ones included until something drops them. */
+  get size(): number {
+    return this.entries.size;
+  }
+
   get(path: string): KnownAttributes | undefined {
     const entry = this.entries.get(path);
     if (entry === undefined) {
@@ -49,11 +54,16 @@ export class AttributeCache {
     this.entries.delete(path);
   }
 
-  /** Forgets `path` and everything below it (a folder that was removed, moved or replaced). */
+  /**
+   * Forgets `path` and everything below it (a folder that was removed, moved or replaced). This looks
+   * at every entry, so expired ones are dropped on the way: the cache then holds about one lifetime's
+   * worth of entries instead of everything ever listed.
+   */
   forgetTree(path: string): void {
-    for (const key of [...this.entries.keys()]) {
-      if (isSameOrInside(path, key)) {
-        this.entries.delete(key);
+    const now = this.now();
+    for (const [key, entry] of this.entries) {
+      if (now - entry.at > this.lifetimeMs || isSameOrInside(path, key)) {
+        this.entries.delete(key); // deleting while iterating a Map is safe
       }
     }
   }

@@ -14,6 +14,7 @@ import type { ResolvedHost } from '../config/hostResolver';
 import { SftpSession, type SftpSessionOptions } from '../sftp/session';
 import { chooseAlgorithms } from './algorithms';
 import { AuthPlanner } from './authPlanner';
+import { coalesceWritesPerTick } from './coalescedWrites';
 import type { CredentialPrompts } from './credentials';
 import { verifyHostKey } from './hostKeyVerifier';
 import { openProxyCommand, openTcp, parseJump, type Transport } from './transport';
@@ -100,6 +101,7 @@ export class SshConnection {
   ): Promise<SshConnection> {
     const { logger } = options;
     const socket = transport.stream;
+    coalesceWritesPerTick(socket);
     const client = new Client();
     const planner = new AuthPlanner(host, options.prompts, logger, () => socket.destroy());
     // Like OpenSSH's ConnectTimeout: the server must reach key exchange in time. Time the user spends
