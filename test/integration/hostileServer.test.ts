@@ -147,6 +147,73 @@ describe('a CLOSE answered late', () => {
   });
 });
 
+describe('a save of a file nothing is known about', () => {
+  test('creates its temporary while the LSTAT is unanswered, and removes it when the LSTAT says the save must not go ahead', async () => {
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    state.server.rewrite = (reply) =>
+      reply.request.type === SFTP.LSTAT ? held.then(() => [frame(reply.packet)]) : [frame(reply.packet)];
+    state.server.tree.set(home('taken.txt'), { kind: 'file', data: Buffer.from('old') });
+    const saving = rejectsWith(
+      state.fs.writeFile(home('taken.txt'), Buffer.from('new'), { create: true, overwrite: false }),
+      'EEXIST',
+    );
+    const openedMeanwhile = async (): Promise<boolean> => {
+      for (let waited = 0; waited < STALL_TIMEOUT_MS / 2; waited += 10) {
+        if (state.server.requests.some((request) => request.type === SFTP.OPEN)) {
+          return true;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return false;
+    };
+    const opened = await openedMeanwhile();
+    release();
+    await saving;
+    assert.ok(opened, 'the temporary was opened before the LSTAT was answered');
+    const data = state.server.tree.get(home('taken.txt'));
+    assert.ok(data?.kind === 'file' && data.data.toString() === 'old');
+    assert.deepEqual(
+      [...state.server.tree.keys()].filter((path) => path.includes(TEMP_MARKER)),
+      [],
+      'temporaries left',
+    );
+    summary.scripted++;
+  });
+});
+
+describe('a striped save', () => {
+  test('is not put in place when another channel fails to close its handle on the temporary', async () => {
+    const original = Buffer.from('old');
+    state.server.tree.set(home('striped.bin'), { kind: 'file', data: original });
+    await state.fs.readFile(home('hello.txt'));
+    const mainChannel = state.server.requests.at(-1)?.channel;
+    state.server.rewrite = (reply) =>
+      reply.request.type === SFTP.CLOSE && reply.request.channel !== mainChannel
+        ? [statusInsteadOf(reply.packet, 4)]
+        : [frame(reply.packet)];
+    const content = patternBytes(9 * 1024 * 1024, 31); // above the striping threshold
+    await rejectsWith(
+      state.fs.writeFile(home('striped.bin'), content, { create: true, overwrite: true }),
+      'EFAILURE',
+    );
+    const lanes = new Set(
+      state.server.requests
+        .filter((r) => r.type === SFTP.WRITE && r.channel !== mainChannel)
+        .map((r) => r.channel),
+    );
+    assert.ok(lanes.size > 0, 'the save was striped over other channels');
+    const onServer = state.server.tree.get(home('striped.bin'));
+    assert.ok(onServer?.kind === 'file' && onServer.data.equals(original), 'the original is untouched');
+    assert.deepEqual(
+      [...state.server.tree.keys()].filter((path) => path.includes(TEMP_MARKER)),
+      [],
+      'temporaries left',
+    );
+    summary.scripted++;
+  });
+});
+
 describe('a server without posix-rename', () => {
   test('replaces a saved file in three steps, leaves no temporary, and tells the user the save was not atomic', async () => {
     state.manager.disconnect('hostile');

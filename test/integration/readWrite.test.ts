@@ -104,16 +104,21 @@ describe('writeFile options', () => {
     assert.equal(readFileSync(remote, 'utf8'), 'new content');
   });
 
-  test('refuses to replace an existing file with create and without overwrite (EEXIST)', async () => {
-    const remote = h.sshd.writeLocal('opt-exists.txt', 'old');
+  test('refuses to replace an existing file with create and without overwrite (EEXIST), leaving no temporary', async () => {
+    const folder = h.sshd.mkdirLocal('opt-exists');
+    const remote = h.sshd.writeLocal('opt-exists/file.txt', 'old');
     await rejectsWith(h.fs.writeFile(remote, data, { create: true, overwrite: false }), 'EEXIST');
     assert.equal(readFileSync(remote, 'utf8'), 'old');
+    assert.deepEqual(readdirSync(folder), ['file.txt']);
   });
 
-  test('refuses to create a missing file without create (ENOENT)', async () => {
-    const remote = h.path('opt-missing.txt');
-    await rejectsWith(h.fs.writeFile(remote, data, { create: false, overwrite: true }), 'ENOENT');
-    assert.throws(() => statSync(remote));
+  test('refuses to create a missing file without create (ENOENT), leaving no temporary', async () => {
+    const folder = h.sshd.mkdirLocal('opt-missing');
+    await rejectsWith(
+      h.fs.writeFile(`${folder}/file.txt`, data, { create: false, overwrite: true }),
+      'ENOENT',
+    );
+    assert.deepEqual(readdirSync(folder), []);
   });
 
   test('replaces an existing file with overwrite and without create', async () => {
@@ -136,11 +141,11 @@ describe('writeFile options', () => {
     assert.throws(() => statSync(h.path('no-parent')));
   });
 
-  test('fails with EISDIR when the target is a folder', async () => {
-    await rejectsWith(
-      h.fs.writeFile(h.sshd.mkdirLocal('write-onto-folder'), data, { create: true, overwrite: true }),
-      'EISDIR',
-    );
+  test('fails with EISDIR when the target is a folder, leaving no temporary', async () => {
+    const folder = h.sshd.mkdirLocal('write-onto-folder');
+    h.sshd.mkdirLocal('write-onto-folder/inner');
+    await rejectsWith(h.fs.writeFile(`${folder}/inner`, data, { create: true, overwrite: true }), 'EISDIR');
+    assert.deepEqual(readdirSync(folder), ['inner']);
   });
 });
 
@@ -160,14 +165,23 @@ describe('writeFile atomicity', () => {
     assert.deepEqual(readdirSync(folder), ['f.txt']);
   });
 
-  test('writes through a link to its target and keeps the link', async () => {
-    h.sshd.writeLocal('through-target.txt', 'old');
-    symlinkSync('through-target.txt', h.path('through-link'));
-    await h.fs.writeFile(h.path('through-link'), Buffer.from('via link'), { create: true, overwrite: true });
-    assert.ok(lstatSync(h.path('through-link')).isSymbolicLink());
-    assert.equal(readlinkSync(h.path('through-link')), 'through-target.txt');
-    assert.equal(readFileSync(h.path('through-target.txt'), 'utf8'), 'via link');
-  });
+  for (const known of [false, true]) {
+    test(`writes through a link to its target in another folder and keeps the link (link ${known ? 'just stat-ed' : 'not known yet'}), leaving no temporary beside either`, async () => {
+      const links = h.sshd.mkdirLocal(`links-${known}`);
+      const targets = h.sshd.mkdirLocal(`targets-${known}`);
+      h.sshd.writeLocal(`targets-${known}/target.txt`, 'old');
+      symlinkSync(`../targets-${known}/target.txt`, `${links}/link.txt`);
+      if (known) {
+        await h.fs.stat(`${links}/link.txt`);
+      }
+      await h.fs.writeFile(`${links}/link.txt`, Buffer.from('via link'), { create: true, overwrite: true });
+      assert.ok(lstatSync(`${links}/link.txt`).isSymbolicLink());
+      assert.equal(readlinkSync(`${links}/link.txt`), `../targets-${known}/target.txt`);
+      assert.equal(readFileSync(`${targets}/target.txt`, 'utf8'), 'via link');
+      assert.deepEqual(readdirSync(links), ['link.txt']);
+      assert.deepEqual(readdirSync(targets), ['target.txt']);
+    });
+  }
 
   test('leaves the original intact when the connection drops during a save', async () => {
     const original = patternBytes(1024, 9);

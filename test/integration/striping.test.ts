@@ -72,7 +72,11 @@ describe('transfers striped over several SFTP channels', () => {
     const remote = h.path('striped-write.bin');
     const { main, lanes, close } = await openChannels(4);
     try {
-      await main.withFile(remote, 'w', {}, (handle) => writeWholeFile(main, handle, remote, content, lanes));
+      const filled = await main.withFile(remote, 'w', {}, (handle) =>
+        writeWholeFile(main, handle, remote, content, lanes),
+      );
+      await filled.settled;
+      assert.equal(filled.bytes, content.length);
       assert.ok(readFileSync(remote).equals(content));
       for (const lane of lanes) {
         assert.equal(lane.peakOpenHandles, 1);

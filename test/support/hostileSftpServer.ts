@@ -75,6 +75,8 @@ export interface RequestSeen {
   readonly id: number;
   /** The paths the request named, as sent (for OPEN/STAT/..., RENAME's two, extended requests' ones). */
   readonly paths: readonly string[];
+  /** Which SFTP channel it came on: channels are numbered from 1 in the order they were opened. */
+  readonly channel: number;
 }
 
 export interface Reply {
@@ -130,6 +132,8 @@ export class HostileSftpServer {
   private readonly connections = new Set<Connection>();
   private server: Server | undefined;
   private listeningPort = 0;
+
+  private channelsOpened = 0;
 
   private constructor() {
     const key = generateHostKey();
@@ -240,7 +244,7 @@ export class HostileSftpServer {
             reject();
             return;
           }
-          new SftpChannel(this, acceptSubsystem()).start();
+          new SftpChannel(this, acceptSubsystem(), ++this.channelsOpened).start();
         });
       });
     });
@@ -261,6 +265,7 @@ class SftpChannel {
   constructor(
     private readonly server: HostileSftpServer,
     private readonly channel: ServerChannel,
+    private readonly number: number,
   ) {}
 
   start(): void {
@@ -304,7 +309,7 @@ class SftpChannel {
       for (const [name, data] of Object.entries(this.server.extensions)) {
         writer.string(name).string(data);
       }
-      this.send({ type, id: 0, paths: [] }, writer.done());
+      this.send({ type, id: 0, paths: [], channel: this.number }, writer.done());
       return;
     }
     const id = reader.u32();
@@ -315,7 +320,7 @@ class SftpChannel {
       return absolute(value);
     };
     const record = (): RequestSeen => {
-      const seen = { type, id, paths: [...paths] };
+      const seen = { type, id, paths: [...paths], channel: this.number };
       this.server.requests.push(seen);
       return seen;
     };

@@ -5,6 +5,7 @@ import { RemoteFsError, withCode } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { baseName, joinRemote, parentOf } from '../common/remotePath';
 import type { Handle, SftpSession } from '../sftp/session';
+import type { Filled } from '../sftp/transfer';
 import { explainCreateFailure, explainWriteFailure } from './refine';
 
 /** Every temporary file of ours carries this marker, so crash leftovers can be recognised later. */
@@ -31,14 +32,19 @@ export function temporarySiblingOf(target: string): string {
 export interface ReplaceRequest {
   /** The path that receives the new content (for a symlink, the link's target). */
   readonly target: string;
-  /** The attributes of the current file at `target`, or undefined when it does not exist yet. */
-  readonly existing: Attributes | undefined;
+  /**
+   * The attributes of the current file at `target`, or undefined when it does not exist yet. They may
+   * still be on their way: the temporary is created meanwhile, so the LSTAT costs no round trip of its
+   * own. If the promise rejects (the save must not go ahead), the temporary is removed and the
+   * rejection is what the save fails with.
+   */
+  readonly existing: Attributes | undefined | Promise<Attributes | undefined>;
   /** Permission bits for the result; defaults to the existing file's. */
   readonly permissions?: number;
   /** How many bytes the new content takes, when known: a failure can then be told apart as "no space". */
   readonly size?: number;
   /** Writes the content into the open file and answers how many bytes it wrote. */
-  readonly fill: (handle: Handle, path: string) => Promise<number>;
+  readonly fill: (handle: Handle, path: string) => Promise<Filled>;
   /** True when the caller already holds a handle (see SftpSession.withFile). */
   readonly inner?: boolean;
   /** Told about a temporary that could not be removed (the connection was gone), to remove it later. */
@@ -68,36 +74,44 @@ export async function replaceAtomically(
   logger: Logger,
   request: ReplaceRequest,
 ): Promise<Attributes | undefined> {
-  const { target, existing } = request;
-  const permissions =
-    request.permissions ?? (existing?.mode === undefined ? undefined : existing.mode & 0o7777);
+  const { target } = request;
+  const precondition = settle(Promise.resolve(request.existing));
   const temporary = temporarySiblingOf(target);
 
   let written: Attributes;
+  let existing: Attributes | undefined;
   try {
     const pending = await session.withFile(
       temporary,
       'wx',
       {},
       async (handle) => {
+        existing = await unwrap(precondition);
+        const permissions =
+          request.permissions ?? (existing?.mode === undefined ? undefined : existing.mode & 0o7777);
         // The server applies its umask to OPEN's mode, so the exact bits are set on the handle.
         const setMode =
           permissions === undefined ? undefined : session.fsetstat(handle, { mode: permissions }, temporary);
-        await Promise.all([setMode, request.fill(handle, temporary)]);
-        // FSYNC and FSTAT go out in the same flight as the CLOSE that follows: one round trip for
-        // all three. The server handles them in order, so the data is on disk before the CLOSE.
+        const [, filled] = await Promise.all([setMode, request.fill(handle, temporary)]);
+        // FSYNC and FSTAT go out in the same flight as the CLOSE that follows, and as the CLOSEs of
+        // other channels' handles: one round trip for all. The server handles one channel's requests
+        // in order, so the data is on disk before the CLOSE.
+        const otherHandlesClosed = settle(filled.settled ?? Promise.resolve());
         const flushed = settle(
           session.hasExtension('fsync@openssh.com') ? session.fsync(handle, temporary) : Promise.resolve(),
         );
         const attributes = settle(session.fstat(handle, temporary));
-        return { flushed, attributes };
+        return { otherHandlesClosed, flushed, attributes };
       },
       request.inner,
     );
+    await unwrap(pending.otherHandlesClosed);
     await unwrap(pending.flushed);
     written = await unwrap(pending.attributes);
   } catch (error) {
     await removeOrRemember(session, temporary, request.onOrphan);
+    // A save that must not go ahead fails for that reason, whatever else went wrong meanwhile.
+    existing = await unwrap(precondition);
     const explained = await explainCreateFailure(
       session,
       await explainWriteFailure(session, error, parentOf(target), request.size),
@@ -186,8 +200,9 @@ async function overwriteInPlace(session: SftpSession, request: ReplaceRequest): 
     'r+',
     {},
     async (handle) => {
-      const length = await request.fill(handle, request.target);
-      await session.fsetstat(handle, { size: length }, request.target);
+      const filled = await request.fill(handle, request.target);
+      await session.fsetstat(handle, { size: filled.bytes }, request.target);
+      await filled.settled;
       if (session.hasExtension('fsync@openssh.com')) {
         await session.fsync(handle, request.target);
       }

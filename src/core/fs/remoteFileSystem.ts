@@ -351,23 +351,54 @@ export class RemoteFileSystem {
     content: Uint8Array,
     options: WriteOptions,
   ): Promise<void> {
+    const knownBefore = this.attributes.get(path) !== undefined;
     // Saves go through symlinks to their target, as a local editor's would.
-    const { path: target, attrs: existing } = await resolveLinks(session, path, (p) =>
-      this.lstatKnown(session, p),
+    const inspected = resolveLinks(session, path, (p) => this.lstatKnown(session, p)).then(
+      ({ path: target, attrs: existing }) => {
+        checkSavePreconditions(path, existing, options);
+        return { target, existing };
+      },
     );
-    if (existing !== undefined && kindOfMode(existing.mode) === 'directory') {
-      throw new RemoteFsError('EISDIR', 'Cannot write to a folder', { path });
+    this.changedFiles(path);
+    let saved: { target: string; written: Attributes | undefined };
+    if (knownBefore) {
+      saved = await this.replaceWith(session, path, content, await inspected);
+    } else {
+      // Nothing known about the path: the temporary is created beside it while the LSTAT is on its
+      // way (a save that need not wait for it is one round trip shorter). A link turns out to point
+      // elsewhere only rarely; the save then starts over beside the link's target.
+      try {
+        saved = await this.replaceWith(session, path, content, {
+          target: path,
+          existing: inspected.then(({ target, existing }) => {
+            if (target !== path) {
+              throw new SaveElsewhere();
+            }
+            return existing;
+          }),
+        });
+      } catch (error) {
+        if (!(error instanceof SaveElsewhere)) {
+          throw error;
+        }
+        saved = await this.replaceWith(session, path, content, await inspected);
+      }
     }
-    if (existing === undefined && !options.create) {
-      throw new RemoteFsError('ENOENT', 'No such file', { path });
+    this.changedFiles(path, saved.target);
+    if (saved.written !== undefined && path === saved.target) {
+      // VS Code stats the file right after saving: that stat is answered from the save itself.
+      this.attributes.set(path, { own: saved.written });
     }
-    if (existing !== undefined && options.create && !options.overwrite) {
-      throw new RemoteFsError('EEXIST', 'File already exists', { path });
-    }
-    this.changedFiles(path, target);
+  }
+
+  private async replaceWith(
+    session: SftpSession,
+    path: string,
+    content: Uint8Array,
+    plan: { target: string; existing: Attributes | undefined | Promise<Attributes | undefined> },
+  ): Promise<{ target: string; written: Attributes | undefined }> {
     const written = await replaceAtomically(session, this.logger, {
-      target,
-      existing,
+      ...plan,
       size: content.length,
       onOrphan: this.rememberOrphan,
       onNotAtomic: (reason) => this.notify({ path, reason }),
@@ -376,11 +407,7 @@ export class RemoteFileSystem {
         return writeWholeFile(session, handle, temporary, content, lanes);
       },
     });
-    this.changedFiles(path, target);
-    if (written !== undefined && path === target) {
-      // VS Code stats the file right after saving: that stat is answered from the save itself.
-      this.attributes.set(target, { own: written });
-    }
+    return { target: plan.target, written };
   }
 
   async createDirectory(rawPath: string): Promise<void> {
@@ -507,9 +534,9 @@ export class RemoteFileSystem {
           if (session.hasExtension('copy-data')) {
             // The server copies; no file data crosses the network.
             await session.copyData(sourceHandle, targetHandle, temporary);
-            return (await session.fstat(targetHandle, temporary)).size ?? 0;
+            return { bytes: (await session.fstat(targetHandle, temporary)).size ?? 0 };
           }
-          return streamCopy(session, sourceHandle, targetHandle, temporary);
+          return { bytes: await streamCopy(session, sourceHandle, targetHandle, temporary) };
         },
       }),
     );
@@ -647,6 +674,22 @@ async function statOrUndefined(session: SftpSession, path: string): Promise<Attr
  * Follows symlinks from `path` to the final target, which may not exist yet (a save through a broken
  * link creates its target, as locally). Answers the target's path and attributes.
  */
+/** What VS Code's writeFile options and the current entry allow; throws the error VS Code expects. */
+function checkSavePreconditions(path: string, existing: Attributes | undefined, options: WriteOptions): void {
+  if (existing !== undefined && kindOfMode(existing.mode) === 'directory') {
+    throw new RemoteFsError('EISDIR', 'Cannot write to a folder', { path });
+  }
+  if (existing === undefined && !options.create) {
+    throw new RemoteFsError('ENOENT', 'No such file', { path });
+  }
+  if (existing !== undefined && options.create && !options.overwrite) {
+    throw new RemoteFsError('EEXIST', 'File already exists', { path });
+  }
+}
+
+/** A save started beside a path that turned out to be a link: it belongs beside the link's target. */
+class SaveElsewhere extends Error {}
+
 async function resolveLinks(
   session: SftpSession,
   path: string,

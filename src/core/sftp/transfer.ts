@@ -100,12 +100,25 @@ function stripesOf(size: number, chunk: number, count: number): Array<[number, n
   ]);
 }
 
+/** What a fill of a file reports: the bytes written, and what is still settling on other channels. */
+export interface Filled {
+  readonly bytes: number;
+  /**
+   * Resolves once every other channel's handle on the file is closed, rejecting if a CLOSE failed
+   * (which can mean data that never reached the disk). The file must not be put in place before.
+   */
+  readonly settled?: Promise<void>;
+}
+
 /**
  * Writes all of `data` at offset 0 with WRITE_DEPTH requests in flight. With `lanes` (other SFTP
  * channels on the same connection), the data is cut into one contiguous stripe per channel and each
  * channel writes its stripe through its own handle on the same file, so no single channel's window
- * limits the upload. Every lane's handle is closed before this resolves: the data has reached the
- * server, and an fsync on `handle` afterwards covers it all.
+ * limits the upload.
+ *
+ * Resolves once the server acknowledged every WRITE. The lanes' CLOSEs are then still on their way:
+ * `settled` reports them, so the caller's FSYNC and CLOSE can go out in the same round trip (an fsync
+ * on `handle` covers data written through any handle on the file).
  */
 export async function writeWholeFile(
   session: SftpSession,
@@ -113,19 +126,39 @@ export async function writeWholeFile(
   path: string,
   data: Uint8Array,
   lanes: readonly SftpSession[] = [],
-): Promise<number> {
+): Promise<Filled> {
   const source = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const stripes = stripesOf(source.length, session.limits.maxWriteLength, 1 + lanes.length);
+  const onLanes = lanes.flatMap((lane, index) => {
+    const stripe = stripes[index + 1];
+    return stripe === undefined || stripe[0] === stripe[1]
+      ? []
+      : [writeStripeOnLane(lane, path, source, stripe)];
+  });
+  const settled = Promise.all(onLanes.map((lane) => lane.closed)).then(() => undefined);
+  settled.catch(() => undefined); // reported to whoever awaits it; not unhandled if the writes fail first
   await Promise.all([
     writeRange(session, handle, path, source, stripes[0] ?? [0, 0]),
-    ...lanes.map((lane, index) => {
-      const stripe = stripes[index + 1];
-      return stripe === undefined || stripe[0] === stripe[1]
-        ? Promise.resolve()
-        : lane.withFile(path, 'r+', {}, (laneHandle) => writeRange(lane, laneHandle, path, source, stripe));
-    }),
+    ...onLanes.map((lane) => lane.written),
   ]);
-  return source.length;
+  return { bytes: source.length, settled };
+}
+
+/** Opens the file on `lane` and writes `stripe`: `written` once acknowledged, `closed` once closed. */
+function writeStripeOnLane(
+  lane: SftpSession,
+  path: string,
+  source: Buffer,
+  stripe: readonly [number, number],
+): { written: Promise<void>; closed: Promise<void> } {
+  let acknowledged = (): void => undefined;
+  const written = new Promise<void>((resolve) => (acknowledged = resolve));
+  const closed = lane.withFile(path, 'r+', {}, async (laneHandle) => {
+    await writeRange(lane, laneHandle, path, source, stripe);
+    acknowledged();
+  });
+  // A failed OPEN or WRITE rejects `closed` before `written` could resolve.
+  return { written: Promise.race([written, closed]), closed };
 }
 
 async function writeRange(
