@@ -53,6 +53,15 @@ function onReplyTo(type: number, rewrite: (reply: Reply) => Buffer[], nth = 0): 
   return (reply) => (reply.request.type === type && seen++ === nth ? rewrite(reply) : [frame(reply.packet)]);
 }
 
+/** Holds back every reply to a request of `type` (others go out) until the function it returns is called. */
+function holdRepliesTo(type: number): () => void {
+  let release = (): void => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  state.server.rewrite = (reply) =>
+    reply.request.type === type ? held.then(() => [frame(reply.packet)]) : [frame(reply.packet)];
+  return release;
+}
+
 function withId(packet: Buffer, id: number): Buffer {
   const copy = Buffer.from(packet);
   copy.writeUInt32BE(id >>> 0, 1);
@@ -71,6 +80,11 @@ async function assertRecovers(): Promise<void> {
   state.server.fallback = undefined;
   const content = await state.fs.readFile(home('hello.txt'));
   assert.equal(Buffer.from(content).toString(), 'hello from a hostile server\n');
+}
+
+/** Our temporaries anywhere in the server's tree (a finished or failed save leaves none). */
+function temporariesOnServer(): string[] {
+  return [...state.server.tree.keys()].filter((path) => path.includes(TEMP_MARKER));
 }
 
 function assertNothingOutside(): void {
@@ -125,16 +139,13 @@ describe('a server that behaves', () => {
     await fs.delete(home('folder'), { recursive: true });
     assert.deepEqual((await fs.readDirectory(home())).map(([name]) => name).sort(), ['copy', 'hello.txt']);
     assertNothingOutside();
-    assert.equal([...state.server.tree.keys()].filter((path) => path.includes(TEMP_MARKER)).length, 0);
+    assert.deepEqual(temporariesOnServer(), []);
   });
 });
 
 describe('a CLOSE answered late', () => {
   test('a read returns before the answer to its CLOSE, and the handle counts as open until that answer comes', async () => {
-    let release = (): void => undefined;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    state.server.rewrite = (reply) =>
-      reply.request.type === SFTP.CLOSE ? held.then(() => [frame(reply.packet)]) : [frame(reply.packet)];
+    const release = holdRepliesTo(SFTP.CLOSE);
     const session = await state.manager.session('hostile');
     const content = await withinTime(state.fs.readFile(home('hello.txt')), STALL_TIMEOUT_MS / 2, 'readFile');
     assert.equal(Buffer.from(content).toString(), 'hello from a hostile server\n');
@@ -149,10 +160,7 @@ describe('a CLOSE answered late', () => {
 
 describe('a save of a file nothing is known about', () => {
   test('creates its temporary while the LSTAT is unanswered, and removes it when the LSTAT says the save must not go ahead', async () => {
-    let release = (): void => undefined;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    state.server.rewrite = (reply) =>
-      reply.request.type === SFTP.LSTAT ? held.then(() => [frame(reply.packet)]) : [frame(reply.packet)];
+    const release = holdRepliesTo(SFTP.LSTAT);
     state.server.tree.set(home('taken.txt'), { kind: 'file', data: Buffer.from('old') });
     const saving = rejectsWith(
       state.fs.writeFile(home('taken.txt'), Buffer.from('new'), { create: true, overwrite: false }),
@@ -173,11 +181,7 @@ describe('a save of a file nothing is known about', () => {
     assert.ok(opened, 'the temporary was opened before the LSTAT was answered');
     const data = state.server.tree.get(home('taken.txt'));
     assert.ok(data?.kind === 'file' && data.data.toString() === 'old');
-    assert.deepEqual(
-      [...state.server.tree.keys()].filter((path) => path.includes(TEMP_MARKER)),
-      [],
-      'temporaries left',
-    );
+    assert.deepEqual(temporariesOnServer(), [], 'temporaries left');
     summary.scripted++;
   });
 });
@@ -205,11 +209,7 @@ describe('a striped save', () => {
     assert.ok(lanes.size > 0, 'the save was striped over other channels');
     const onServer = state.server.tree.get(home('striped.bin'));
     assert.ok(onServer?.kind === 'file' && onServer.data.equals(original), 'the original is untouched');
-    assert.deepEqual(
-      [...state.server.tree.keys()].filter((path) => path.includes(TEMP_MARKER)),
-      [],
-      'temporaries left',
-    );
+    assert.deepEqual(temporariesOnServer(), [], 'temporaries left');
     summary.scripted++;
   });
 });
@@ -225,10 +225,7 @@ describe('a server without posix-rename', () => {
       await state.fs.writeFile(home('new.txt'), Buffer.from('new'), { create: true, overwrite: false });
       const saved = state.server.tree.get(home('hello.txt'));
       assert.ok(saved?.kind === 'file' && saved.data.toString() === 'replaced');
-      assert.deepEqual(
-        [...state.server.tree.keys()].filter((path) => path.includes(TEMP_MARKER)),
-        [],
-      );
+      assert.deepEqual(temporariesOnServer(), []);
       // Only the replacement needed the three steps; a new file is renamed into place atomically.
       assert.deepEqual(notices, [{ authority: 'hostile', path: home('hello.txt'), reason: 'noPosixRename' }]);
       assert.equal(
@@ -259,10 +256,7 @@ describe('server-side failures reported with the later status codes', () => {
       assert.match(error.message, text);
       assert.match(error.message, /hello\.txt/);
       assert.equal(state.server.tree.get(home('hello.txt')), original);
-      assert.deepEqual(
-        [...state.server.tree.keys()].filter((path) => path.includes(TEMP_MARKER)),
-        [],
-      );
+      assert.deepEqual(temporariesOnServer(), []);
       summary.savesVerified++;
       summary.scripted++;
       summary.cleanErrors++;
@@ -681,10 +675,7 @@ describe('fuzzed replies', () => {
       }
       await assertRecovers();
       // The first call on a working connection removes the temporaries interrupted saves left.
-      assert.deepEqual(
-        [...tree.keys()].filter((path) => path.includes(TEMP_MARKER)),
-        [],
-      );
+      assert.deepEqual(temporariesOnServer(), []);
       assertNothingOutside();
       summary.crashes += crashes.length;
       assert.deepEqual(crashes, []);
