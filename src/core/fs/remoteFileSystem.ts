@@ -670,10 +670,6 @@ async function statOrUndefined(session: SftpSession, path: string): Promise<Attr
   }
 }
 
-/**
- * Follows symlinks from `path` to the final target, which may not exist yet (a save through a broken
- * link creates its target, as locally). Answers the target's path and attributes.
- */
 /** What VS Code's writeFile options and the current entry allow; throws the error VS Code expects. */
 function checkSavePreconditions(path: string, existing: Attributes | undefined, options: WriteOptions): void {
   if (existing !== undefined && kindOfMode(existing.mode) === 'directory') {
@@ -690,6 +686,10 @@ function checkSavePreconditions(path: string, existing: Attributes | undefined, 
 /** A save started beside a path that turned out to be a link: it belongs beside the link's target. */
 class SaveElsewhere extends Error {}
 
+/**
+ * Follows symlinks from `path` to the final target, which may not exist yet (a save through a broken
+ * link creates its target, as locally). Answers the target's path and attributes.
+ */
 async function resolveLinks(
   session: SftpSession,
   path: string,
