@@ -1,4 +1,5 @@
 import { isRemoteFsError, throwIfCancelled } from '../common/errors';
+import { forEachBounded } from '../common/limiter';
 import { joinRemote } from '../common/remotePath';
 import type { RemoteFileSystem } from '../fs/remoteFileSystem';
 
@@ -27,6 +28,9 @@ export interface TransferOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: TransferProgress) => void;
 }
+
+/** Remote folders listed at once while planning a download. */
+const LIST_CONCURRENCY = 16;
 
 interface PlannedFile {
   readonly relative: string;
@@ -137,18 +141,27 @@ async function planRemote(
     return { folders: [], files: [{ relative: '', size: stat.size }] };
   }
   const plan: Plan = { folders: [''], files: [] };
-  for (let index = 0; index < plan.folders.length; index++) {
-    throwIfCancelled(signal);
-    const relative = plan.folders[index] as string;
-    for (const { name, stat: child } of await fs.list(relative === '' ? root : joinRemote(root, relative))) {
-      const path = relative === '' ? name : `${relative}/${name}`;
-      if (child.type.kind === 'directory' && !child.type.symlink) {
-        plan.folders.push(path);
-      } else if (child.type.kind === 'file') {
-        plan.files.push({ relative: path, size: child.size });
+  // Level by level, the folders of one level listed together: a round trip per level, not per folder.
+  let level = [''];
+  while (level.length > 0) {
+    const below: string[] = [];
+    await forEachBounded(level, LIST_CONCURRENCY, async (relative) => {
+      throwIfCancelled(signal);
+      for (const { name, stat: child } of await fs.list(
+        relative === '' ? root : joinRemote(root, relative),
+      )) {
+        const path = relative === '' ? name : `${relative}/${name}`;
+        if (child.type.kind === 'directory' && !child.type.symlink) {
+          below.push(path);
+        } else if (child.type.kind === 'file') {
+          plan.files.push({ relative: path, size: child.size });
+        }
       }
-    }
+    });
+    level = below.sort();
+    plan.folders.push(...level);
   }
+  plan.files.sort((a, b) => (a.relative < b.relative ? -1 : 1)); // listings answer in any order
   return plan;
 }
 
