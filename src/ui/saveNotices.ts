@@ -3,9 +3,9 @@ import * as vscode from 'vscode';
 import type { ConnectionManager, HostNotice } from '../core/connection/connectionManager';
 
 /**
- * Tells the user when a save went through but not atomically (the folder is not writable, or the
- * server cannot replace a file in one rename): a reader could then have seen a partial file, which
- * the user assumes never happens. Once per file and reason in this window, not on every save.
+ * Tells the user when a file had to be overwritten in place with no copy of the original to fall back
+ * on (its folder is not writable and it is too large to keep in memory): a cut connection could then
+ * have left it half written, which the user assumes never happens. Once per file in this window.
  */
 export function showSaveNotices(connections: ConnectionManager): vscode.Disposable {
   const shown = new Set<string>();
@@ -22,14 +22,9 @@ export function showSaveNotices(connections: ConnectionManager): vscode.Disposab
 function describe(notice: HostNotice): string {
   const file = `${notice.authority}:${notice.path}`;
   switch (notice.reason) {
-    case 'folderNotWritable':
+    case 'unprotected':
       return vscode.l10n.t(
-        'Saved {0} by overwriting it in place: its folder is not writable, so the save could not be atomic. A program reading the file meanwhile may have seen it half written.',
-        file,
-      );
-    case 'noPosixRename':
-      return vscode.l10n.t(
-        'Saved {0} in three steps: the server cannot replace a file in one rename (no posix-rename@openssh.com), so for a moment the file did not exist.',
+        'Saved {0} by overwriting it in place without a copy of the original: its folder is not writable and the file is too large to keep a copy in memory. Had the connection dropped meanwhile, the file could have been left half written.',
         file,
       );
   }

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
-import { TEMP_MARKER } from '../../src/core/fs/atomicReplace';
+import { TEMP_MARKER } from '../../src/core/fs/save/temporaries';
 import { patternBytes, rejectsWith, useSshd } from '../support/harness';
 
 /**

@@ -5,7 +5,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 
 import { RemoteFsError } from '../../src/core/common/errors';
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
-import { TEMP_MARKER } from '../../src/core/fs/atomicReplace';
+import { TEMP_MARKER } from '../../src/core/fs/save/temporaries';
 import type { RemoteFileSystem } from '../../src/core/fs/remoteFileSystem';
 import { SftpSession } from '../../src/core/sftp/session';
 import { FaultProxy, type Direction } from '../support/faultProxy';

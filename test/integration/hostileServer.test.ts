@@ -6,7 +6,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 
 import { RemoteFsError, type RemoteErrorCode } from '../../src/core/common/errors';
 import { ConnectionManager, type HostNotice } from '../../src/core/connection/connectionManager';
-import { TEMP_MARKER } from '../../src/core/fs/atomicReplace';
+import { TEMP_MARKER } from '../../src/core/fs/save/temporaries';
 import type { RemoteFileSystem } from '../../src/core/fs/remoteFileSystem';
 import { MAX_DIRECTORY_ENTRIES } from '../../src/core/sftp/session';
 import { RecordingLogger, patternBytes, randomSource, rejectsWith } from '../support/harness';
@@ -145,8 +145,9 @@ describe('a server that behaves', () => {
 
 describe('a CLOSE answered late', () => {
   test('a read returns before the answer to its CLOSE, and the handle counts as open until that answer comes', async () => {
-    const release = holdRepliesTo(SFTP.CLOSE);
     const session = await state.manager.session('hostile');
+    await session.closesSettled(); // listings close without waiting too
+    const release = holdRepliesTo(SFTP.CLOSE);
     const content = await withinTime(state.fs.readFile(home('hello.txt')), STALL_TIMEOUT_MS / 2, 'readFile');
     assert.equal(Buffer.from(content).toString(), 'hello from a hostile server\n');
     assert.equal(session.openHandleCount, 1, 'the handle whose CLOSE is unanswered');
@@ -215,7 +216,7 @@ describe('a striped save', () => {
 });
 
 describe('a server without posix-rename', () => {
-  test('replaces a saved file in three steps, leaves no temporary, and tells the user the save was not atomic', async () => {
+  test('saves an existing file in place behind a copy of the original, a new one by rename, and leaves no temporary or copy', async () => {
     state.manager.disconnect('hostile');
     state.server.extensions = { 'fsync@openssh.com': '1' };
     const notices: HostNotice[] = [];
@@ -226,8 +227,20 @@ describe('a server without posix-rename', () => {
       const saved = state.server.tree.get(home('hello.txt'));
       assert.ok(saved?.kind === 'file' && saved.data.toString() === 'replaced');
       assert.deepEqual(temporariesOnServer(), []);
-      // Only the replacement needed the three steps; a new file is renamed into place atomically.
-      assert.deepEqual(notices, [{ authority: 'hostile', path: home('hello.txt'), reason: 'noPosixRename' }]);
+      const created = state.server.tree.get(home('new.txt'));
+      assert.ok(created?.kind === 'file' && created.data.toString() === 'new');
+      // A protected in-place save needs no warning; the log says which plan and why.
+      assert.deepEqual(notices, []);
+      assert.ok(
+        state.logger.lines.some(
+          (line) => line.includes(`Saving ${home('hello.txt')} in place`) && line.includes('posix-rename'),
+        ),
+      );
+      assert.equal(
+        state.server.requests.filter((request) => request.type === SFTP.RENAME).length,
+        1,
+        'only the new file was renamed into place',
+      );
       assert.equal(
         state.server.requests.some((request) => request.type === SFTP.EXTENDED),
         true,
@@ -323,7 +336,9 @@ describe('names, links and sizes that lie', () => {
     const error = await rejectsWith(state.fs.readDirectory(home('endless')), 'EPROTO');
     assert.match(error.message, /more than 200000 entries/);
     assert.ok(Date.now() - started < 30_000);
-    assert.equal((await state.manager.session('hostile')).openHandleCount, 0);
+    const session = await state.manager.session('hostile');
+    await session.closesSettled();
+    assert.equal(session.openHandleCount, 0);
     await assertRecovers();
     summary.scripted++;
   });

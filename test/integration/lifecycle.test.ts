@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
 import { ConnectionManager, type ConnectionStateChange } from '../../src/core/connection/connectionManager';
-import { TEMP_MARKER } from '../../src/core/fs/atomicReplace';
+import { TEMP_MARKER } from '../../src/core/fs/save/temporaries';
 import { RecordingLogger, patternBytes, rejectsWith } from '../support/harness';
 import { startSshd, type SshdFixture } from '../support/sshd';
 

@@ -11,7 +11,7 @@ import {
 import { describe, test } from 'node:test';
 
 import type { HostNotice } from '../../src/core/connection/connectionManager';
-import { TEMP_MARKER } from '../../src/core/fs/atomicReplace';
+import { TEMP_MARKER } from '../../src/core/fs/save/temporaries';
 import { readWholeFile } from '../../src/core/sftp/transfer';
 import { patternBytes, rejectsWith, useSshd } from '../support/harness';
 
@@ -206,7 +206,7 @@ describe('writeFile atomicity', () => {
     assert.deepEqual(leftoverTemporaries(h.path('')), []);
   });
 
-  test('overwrites in place when the folder is not writable but the file is, and tells the user and the log why', async () => {
+  test('overwrites in place, keeping the original in memory, when the folder is not writable but the file is; the log says why and the user is not warned', async () => {
     const folder = h.sshd.mkdirLocal('locked-parent');
     const remote = h.sshd.writeLocal('locked-parent/doc.txt', 'a much longer original content', 0o640);
     const notices: HostNotice[] = [];
@@ -217,9 +217,12 @@ describe('writeFile atomicity', () => {
       assert.equal(readFileSync(remote, 'utf8'), 'short');
       assert.equal(statSync(remote).mode & 0o7777, 0o640);
       assert.ok(
-        h.logger.lines.some((line) => line.startsWith('warn') && line.includes('atomic save is impossible')),
+        h.logger.lines.some(
+          (line) => line.startsWith('info') && line.includes('in place') && line.includes('folder is not writable'),
+        ),
       );
-      assert.deepEqual(notices, [{ authority: h.sshd.alias, path: remote, reason: 'folderNotWritable' }]);
+      assert.deepEqual(notices, [], 'a protected save needs no warning');
+      assert.deepEqual(leftoverTemporaries(folder), []);
     } finally {
       listening.dispose();
       chmodSync(folder, 0o755);

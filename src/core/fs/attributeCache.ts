@@ -7,6 +7,8 @@ export interface KnownAttributes {
   readonly own: Attributes;
   /** For a link: the target's attributes, or null for a broken link. Absent for other entries. */
   readonly target?: Attributes | null;
+  /** Hard links, when a listing's long name told. */
+  readonly links?: number;
 }
 
 /**

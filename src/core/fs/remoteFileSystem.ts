@@ -19,11 +19,15 @@ import {
   normalizeRemotePath,
   parentOf,
 } from '../common/remotePath';
-import { kindOfMode } from '../sftp/attrs';
+import { kindOfMode, specialKindName } from '../sftp/attrs';
 import type { SftpSession } from '../sftp/session';
 import { readWholeFile, streamCopy, writeWholeFile } from '../sftp/transfer';
-import { replaceAtomically, temporarySiblingOf, type NonAtomicReason } from './atomicReplace';
 import { AttributeCache, type KnownAttributes } from './attributeCache';
+import type { Backup, SaveContext, SaveRequest } from './save/saveContext';
+import { saveFile } from './save/saveFile';
+import type { Identity } from './save/savePlan';
+import { temporarySiblingOf } from './save/temporaries';
+import { restoreBackup } from './save/writeInPlace';
 import type { EntryStat, EntryType, WriteOptions } from './entryType';
 import { explainCreateFailure, lstatOrUndefined } from './refine';
 
@@ -67,10 +71,14 @@ export interface RemoteFileSystemOptions {
   readonly attributeLifetimeMs?: number;
 }
 
-/** A call succeeded, but not as the user would assume: a save of `path` was not atomic. */
+/**
+ * A call succeeded, but not as the user would assume: `path` had to be overwritten in place with no
+ * copy of the original to fall back on (its folder is not writable and it is too large to keep in
+ * memory), so a cut connection could have left it half written.
+ */
 export interface FileSystemNotice {
   readonly path: string;
-  readonly reason: NonAtomicReason;
+  readonly reason: 'unprotected';
 }
 
 /** Where a RemoteFileSystem gets its session, and whether a dropped one is coming back. */
@@ -111,6 +119,14 @@ export class RemoteFileSystem {
   private readonly rememberOrphan = (temporary: string): void => {
     this.orphans.set(temporary, ORPHAN_REMOVAL_ATTEMPTS);
   };
+
+  /**
+   * Originals of files being overwritten in place, by path: while one is here the write has not
+   * completed, and if the connection dropped, the original is put back as soon as it is back.
+   */
+  private readonly protectedSaves = new Map<string, Backup>();
+  /** The login user on each session, learned from the first file a save created on it. */
+  private readonly identities = new WeakMap<SftpSession, Identity>();
 
   private readonly attributes: AttributeCache;
 
@@ -160,10 +176,59 @@ export class RemoteFileSystem {
     } catch (error) {
       throw path === undefined ? error : aboutPath(error, path);
     }
+    if (this.protectedSaves.size > 0) {
+      await this.restoreInterruptedSaves(session);
+    }
     if (this.orphans.size > 0) {
       await this.removeOrphans(session);
     }
     return session;
+  }
+
+  /** Puts back the originals of in-place saves a dropped connection cut short, then drops their copies. */
+  private async restoreInterruptedSaves(session: SftpSession): Promise<void> {
+    const interrupted = [...this.protectedSaves.values()];
+    this.protectedSaves.clear();
+    await forEachBounded(interrupted, TREE_CONCURRENCY, async (backup) => {
+      try {
+        await session.withFile(backup.target, 'r+', {}, (handle) => restoreBackup(session, handle, backup));
+        this.attributes.forget(backup.target);
+        this.logger.info(`Put back the original content of ${backup.target}: its save was cut off`);
+        if (backup.path !== undefined) {
+          this.rememberOrphan(backup.path);
+        }
+      } catch (error) {
+        if (session.stoppedBy(error)) {
+          this.protectedSaves.set(backup.target, backup);
+          return;
+        }
+        const kept = backup.path === undefined ? '' : `; its original content is kept in ${backup.path}`;
+        this.logger.error(
+          `Could not put back the original content of ${backup.target} after its save was cut off${kept}: ${errorMessage(error)}`,
+        );
+      }
+    });
+  }
+
+  /** What a save on `session` needs from this file system. */
+  private saveContext(session: SftpSession): SaveContext {
+    return {
+      session,
+      logger: this.logger,
+      identity: () => this.identities.get(session),
+      learnIdentity: (identity) => this.identities.set(session, identity),
+      onOrphan: this.rememberOrphan,
+      protect: (backup) => {
+        this.protectedSaves.set(backup.target, backup);
+        return () => {
+          if (this.protectedSaves.get(backup.target) === backup) {
+            this.protectedSaves.delete(backup.target);
+          }
+        };
+      },
+      onUnprotected: (path) => this.notify({ path, reason: 'unprotected' }),
+      maxBackupInMemoryBytes: this.options.maxReadFileBytes,
+    };
   }
 
   private async removeOrphans(session: SftpSession): Promise<void> {
@@ -276,7 +341,8 @@ export class RemoteFileSystem {
         );
         continue;
       }
-      const known = { own: entry.attrs };
+      const known =
+        entry.links === undefined ? { own: entry.attrs } : { own: entry.attrs, links: entry.links };
       if (kindOfMode(entry.attrs.mode) === 'symlink') {
         links.push({ name: entry.filename, own: entry.attrs, index: result.length });
       } else {
@@ -301,6 +367,9 @@ export class RemoteFileSystem {
   }
 
   private readFileOn(session: SftpSession, path: string): Promise<Uint8Array> {
+    // VS Code stats a file before reading it: a special file is refused before its OPEN blocks the server.
+    const known = this.attributes.get(path);
+    refuseSpecialFile(path, known?.target ?? known?.own, 'opened');
     // STAT goes out in the same flight as OPEN: the size for the buffer costs no extra round trip.
     const statResult = session.stat(path).then(
       (attrs) => ({ attrs }),
@@ -351,7 +420,7 @@ export class RemoteFileSystem {
     content: Uint8Array,
     options: WriteOptions,
   ): Promise<void> {
-    const knownBefore = this.attributes.get(path) !== undefined;
+    const known = this.attributes.get(path);
     // Saves go through symlinks to their target, as a local editor's would.
     const inspected = resolveLinks(session, path, (p) => this.lstatKnown(session, p)).then(
       ({ path: target, attrs: existing }) => {
@@ -360,15 +429,16 @@ export class RemoteFileSystem {
       },
     );
     this.changedFiles(path);
+    const links = known?.links === undefined ? {} : { links: known.links };
     let saved: { target: string; written: Attributes | undefined };
-    if (knownBefore) {
-      saved = await this.replaceWith(session, path, content, await inspected);
+    if (known !== undefined) {
+      saved = await this.replaceWith(session, content, { ...(await inspected), ...links });
     } else {
       // Nothing known about the path: the temporary is created beside it while the LSTAT is on its
       // way (a save that need not wait for it is one round trip shorter). A link turns out to point
       // elsewhere only rarely; the save then starts over beside the link's target.
       try {
-        saved = await this.replaceWith(session, path, content, {
+        saved = await this.replaceWith(session, content, {
           target: path,
           existing: inspected.then(({ target, existing }) => {
             if (target !== path) {
@@ -381,7 +451,7 @@ export class RemoteFileSystem {
         if (!(error instanceof SaveElsewhere)) {
           throw error;
         }
-        saved = await this.replaceWith(session, path, content, await inspected);
+        saved = await this.replaceWith(session, content, await inspected);
       }
     }
     this.changedFiles(path, saved.target);
@@ -393,18 +463,15 @@ export class RemoteFileSystem {
 
   private async replaceWith(
     session: SftpSession,
-    path: string,
     content: Uint8Array,
-    plan: { target: string; existing: Attributes | undefined | Promise<Attributes | undefined> },
+    plan: Pick<SaveRequest, 'target' | 'existing' | 'links'>,
   ): Promise<{ target: string; written: Attributes | undefined }> {
-    const written = await replaceAtomically(session, this.logger, {
+    const written = await saveFile(this.saveContext(session), {
       ...plan,
       size: content.length,
-      onOrphan: this.rememberOrphan,
-      onNotAtomic: (reason) => this.notify({ path, reason }),
-      fill: async (handle, temporary) => {
+      fill: async (handle, into) => {
         const lanes = await this.lanesFor(content.length);
-        return writeWholeFile(session, handle, temporary, content, lanes);
+        return writeWholeFile(session, handle, into, content, lanes);
       },
     });
     return { target: plan.target, written };
@@ -514,6 +581,10 @@ export class RemoteFileSystem {
     }
   }
 
+  /**
+   * Copies a file's content to `to` like a save: a new file gets the source's mode; an existing one
+   * keeps its own owner, group, mode and links. The source is opened only while the content is written.
+   */
   private async copyFile(
     session: SftpSession,
     from: string,
@@ -521,25 +592,28 @@ export class RemoteFileSystem {
     source: Attributes,
     existing: Attributes | undefined,
   ): Promise<void> {
-    await session.withFile(from, 'r', {}, (sourceHandle) =>
-      replaceAtomically(session, this.logger, {
-        target: to,
-        existing,
-        ...(source.size === undefined ? {} : { size: source.size }),
-        permissions: (source.mode ?? 0o644) & 0o7777,
-        inner: true,
-        onOrphan: this.rememberOrphan,
-        onNotAtomic: (reason) => this.notify({ path: to, reason }),
-        fill: async (targetHandle, temporary) => {
-          if (session.hasExtension('copy-data')) {
-            // The server copies; no file data crosses the network.
-            await session.copyData(sourceHandle, targetHandle, temporary);
-            return { bytes: (await session.fstat(targetHandle, temporary)).size ?? 0 };
-          }
-          return { bytes: await streamCopy(session, sourceHandle, targetHandle, temporary) };
-        },
-      }),
-    );
+    await saveFile(this.saveContext(session), {
+      target: to,
+      existing,
+      ...(source.size === undefined ? {} : { size: source.size }),
+      permissions: (source.mode ?? 0o644) & 0o7777,
+      fill: (targetHandle, into) =>
+        session.withFile(
+          from,
+          'r',
+          {},
+          async (sourceHandle) => {
+            if (session.hasExtension('copy-data')) {
+              // The server copies; no file data crosses the network.
+              await session.copyData(sourceHandle, targetHandle, into);
+              // The source's length, not the target's: a file written in place is cut to it afterwards.
+              return { bytes: (await session.fstat(sourceHandle, from)).size ?? 0 };
+            }
+            return { bytes: await streamCopy(session, sourceHandle, targetHandle, into) };
+          },
+          true,
+        ),
+    });
   }
 
   /**
@@ -675,11 +749,25 @@ function checkSavePreconditions(path: string, existing: Attributes | undefined, 
   if (existing !== undefined && kindOfMode(existing.mode) === 'directory') {
     throw new RemoteFsError('EISDIR', 'Cannot write to a folder', { path });
   }
+  refuseSpecialFile(path, existing, 'saved');
   if (existing === undefined && !options.create) {
     throw new RemoteFsError('ENOENT', 'No such file', { path });
   }
   if (existing !== undefined && options.create && !options.overwrite) {
     throw new RemoteFsError('EEXIST', 'File already exists', { path });
+  }
+}
+
+/**
+ * FIFOs, sockets and devices are not files to edit: opening a FIFO blocks OpenSSH's SFTP server, which
+ * handles one request at a time, until someone writes to it, and every other request waits behind it.
+ */
+function refuseSpecialFile(path: string, attrs: Attributes | undefined, action: 'opened' | 'saved'): void {
+  const special = specialKindName(attrs?.mode);
+  if (special !== undefined) {
+    throw new RemoteFsError('EUNSUPPORTED', `This is ${special}, which cannot be ${action} as a file`, {
+      path,
+    });
   }
 }
 
@@ -701,10 +789,31 @@ async function resolveLinks(
     if (attrs === undefined || kindOfMode(attrs.mode) !== 'symlink') {
       return { path: current, attrs };
     }
-    const target = await session.readlink(current);
-    current = normalizeRemotePath(target.startsWith('/') ? target : joinRemote(parentOf(current), target));
+    current = await whereLinkLeads(session, current, await session.readlink(current));
   }
   throw new RemoteFsError('EINVAL', 'Too many levels of symbolic links', { path });
+}
+
+/**
+ * The path a link's target names, resolved by the server. Text cannot do it: in `/srv/site/a ->
+ * ../common/a`, `..` leaves the folder `/srv/site` really is (itself perhaps a link to `/var/www/site`),
+ * not the string. So the folder part of the target is given to REALPATH as it stands, and only the
+ * last name, which may not exist yet, is joined.
+ */
+async function whereLinkLeads(session: SftpSession, link: string, target: string): Promise<string> {
+  if (target.includes('\0') || target.length === 0) {
+    throw new RemoteFsError('EPROTO', 'The server answered an empty or malformed link target', {
+      path: link,
+    });
+  }
+  const spelled = target.startsWith('/') ? target : `${parentOf(link)}/${target}`;
+  const name = baseName(spelled);
+  if (name === '' || name === '.' || name === '..' || spelled.endsWith('/')) {
+    // A link to a folder: the save fails on it as a folder, wherever it is.
+    return normalizeRemotePath(await session.realpath(spelled));
+  }
+  const folder = normalizeRemotePath(await session.realpath(spelled.slice(0, -name.length - 1) || '/'));
+  return joinRemote(folder, name);
 }
 
 async function isSameEntryDifferentCase(session: SftpSession, from: string, to: string): Promise<boolean> {

@@ -18,3 +18,18 @@ export function kindOfMode(mode: number | undefined): EntryKind {
       return 'other';
   }
 }
+
+/** What a special file is called in messages, or undefined for files, folders and links. */
+export function specialKindName(mode: number | undefined): string | undefined {
+  switch ((mode ?? 0) & S_IFMT) {
+    case 0o010000:
+      return 'a FIFO (named pipe)';
+    case 0o140000:
+      return 'a socket';
+    case 0o020000:
+    case 0o060000:
+      return 'a device';
+    default:
+      return undefined;
+  }
+}

@@ -36,10 +36,28 @@ const CLOSE_SUMMARY: Readonly<Record<CloseCode, string>> = {
   EPROTO: 'The server broke the SFTP protocol',
 };
 
-/** A listed entry as this session answers it: the long name (`ls -l` text) is dropped unread. */
+/** A listed entry as this session answers it: of the long name (`ls -l` text), only the link count. */
 export interface ListedEntry {
   readonly filename: string;
   readonly attrs: Attributes;
+  /**
+   * How many hard links the entry has, read from its long name; undefined when the server's long name
+   * does not say (SFTP v3 attributes carry no link count, and the long name has no fixed format).
+   */
+  readonly links?: number;
+}
+
+/** `ls -l` style: type and permission letters, an optional ACL/xattr mark, then the link count. */
+const LONG_NAME_LINK_COUNT = /^[-bcdlps?D][-rwxsStTlL]{9}[.+@]?\s+(\d{1,9})\s/;
+
+/** The hard-link count in a READDIR long name, when it has the usual `ls -l` shape. */
+export function linkCountFromLongName(longname: unknown): number | undefined {
+  if (typeof longname !== 'string') {
+    return undefined;
+  }
+  const match = LONG_NAME_LINK_COUNT.exec(longname);
+  const count = match?.[1] === undefined ? undefined : Number(match[1]);
+  return count !== undefined && count >= 1 ? count : undefined;
 }
 
 export interface SftpSessionOptions {
@@ -439,9 +457,20 @@ export class SftpSession {
     if (flags !== 'r') {
       return slots.run(async () => this.useThenClose(await open(), path, use));
     }
-    // A failed CLOSE of a handle that only read cannot lose anything, so the caller does not wait for
-    // its answer: a read costs one round trip less. The slot is held until the answer comes, so the
-    // number of open handles stays bounded all the same.
+    return this.useThenCloseLater(slots, open, path, use);
+  }
+
+  /**
+   * Opens, uses, and closes without waiting for the CLOSE's answer: a failed CLOSE of a handle that
+   * only read (a file or a folder) cannot lose anything, so the caller saves a round trip. The slot is
+   * held until the answer comes, so the number of open handles stays bounded all the same.
+   */
+  private useThenCloseLater<T>(
+    slots: Limiter,
+    open: () => Promise<Handle>,
+    path: string,
+    use: (handle: Handle) => Promise<T>,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const closing = slots.run(async () => {
         let handle: Handle;
@@ -479,53 +508,53 @@ export class SftpSession {
     this.peakOpenHandles = Math.max(this.peakOpenHandles, this.openHandles);
   }
 
-  /** Lists a folder without `.` and `..`: OPENDIR, pipelined READDIRs until EOF, CLOSE. */
+  /** Lists a folder without `.` and `..`: OPENDIR, pipelined READDIRs until EOF, CLOSE (not waited for). */
   readdir(path: string): Promise<ListedEntry[]> {
-    return this.outerHandleSlots.run(async () => {
-      const handle = await this.call<Handle>(path, (cb) => this.sftp.opendir(path, cb), isHandle);
-      return this.useThenClose(handle, path, async () => {
-        const entries: ListedEntry[] = [];
-        // One READDIR first: a small folder is done in one round trip more. A larger one then gets
-        // READDIR_DEPTH requests in flight on the handle; each answers the next batch of names (at
-        // most 100 from OpenSSH), and the ones past the end answer EOF.
-        const keep = (batch: readonly FileEntry[]): void => {
-          for (const { filename, attrs } of batch) {
-            if (filename !== '.' && filename !== '..') {
-              entries.push({ filename, attrs });
-            }
+    const open = (): Promise<Handle> =>
+      this.call<Handle>(path, (cb) => this.sftp.opendir(path, cb), isHandle);
+    return this.useThenCloseLater(this.outerHandleSlots, open, path, async (handle) => {
+      const entries: ListedEntry[] = [];
+      // One READDIR first: a small folder is done in one round trip more. A larger one then gets
+      // READDIR_DEPTH requests in flight on the handle; each answers the next batch of names (at
+      // most 100 from OpenSSH), and the ones past the end answer EOF.
+      const keep = (batch: readonly FileEntry[]): void => {
+        for (const { filename, longname, attrs } of batch) {
+          if (filename !== '.' && filename !== '..') {
+            const links = linkCountFromLongName(longname);
+            entries.push(links === undefined ? { filename, attrs } : { filename, attrs, links });
           }
-          if (entries.length > MAX_DIRECTORY_ENTRIES) {
-            throw new RemoteFsError(
-              'EPROTO',
-              `The server listed more than ${MAX_DIRECTORY_ENTRIES} entries and kept going; the listing was stopped`,
-              { path },
-            );
-          }
-        };
-        const first = await this.readdirBatch(handle, path);
-        if (first === undefined) {
-          return entries;
         }
-        keep(first);
-        let done = false;
-        const worker = async (): Promise<void> => {
-          while (!done) {
-            const batch = await this.readdirBatch(handle, path);
-            if (batch === undefined || done) {
-              done = true;
-              return;
-            }
-            try {
-              keep(batch);
-            } catch (error) {
-              done = true;
-              throw error;
-            }
-          }
-        };
-        await Promise.all(Array.from({ length: READDIR_DEPTH }, worker));
+        if (entries.length > MAX_DIRECTORY_ENTRIES) {
+          throw new RemoteFsError(
+            'EPROTO',
+            `The server listed more than ${MAX_DIRECTORY_ENTRIES} entries and kept going; the listing was stopped`,
+            { path },
+          );
+        }
+      };
+      const first = await this.readdirBatch(handle, path);
+      if (first === undefined) {
         return entries;
-      });
+      }
+      keep(first);
+      let done = false;
+      const worker = async (): Promise<void> => {
+        while (!done) {
+          const batch = await this.readdirBatch(handle, path);
+          if (batch === undefined || done) {
+            done = true;
+            return;
+          }
+          try {
+            keep(batch);
+          } catch (error) {
+            done = true;
+            throw error;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: READDIR_DEPTH }, worker));
+      return entries;
     });
   }
 

@@ -1,7 +1,8 @@
+import { isOwnTemporaryName } from '../fs/save/temporaries';
 import { errorMessage } from '../common/errors';
 import { compileGlobs, excludedFolderNames } from '../common/glob';
 import type { Logger } from '../common/logger';
-import { isSameOrInside, normalizeRemotePath } from '../common/remotePath';
+import { baseName, isSameOrInside, normalizeRemotePath } from '../common/remotePath';
 import { closeQuietly, forget, hasShell, runCommand, shellQuote } from '../ssh/remoteCommand';
 import type { SshConnection } from '../ssh/sshConnection';
 import { uniqueChanges, type ChangeKind, type RemoteChange, type WatchRequest } from './pollingWatcher';
@@ -132,7 +133,12 @@ export function startInotifyWatch(
           pendingLine = lines.pop() ?? '';
           for (const line of lines) {
             const change = parseEvent(line);
-            if (change === undefined || !isSameOrInside(path, change.path)) {
+            // Our own saves' temporaries and backups come and go within a save: never a change to report.
+            if (
+              change === undefined ||
+              !isSameOrInside(path, change.path) ||
+              isOwnTemporaryName(baseName(change.path))
+            ) {
               continue;
             }
             const relative = change.path.slice(path === '/' ? 1 : path.length + 1);

@@ -1,3 +1,4 @@
+import { isOwnTemporaryName } from '../fs/save/temporaries';
 import { errorMessage, isConnectionError, isRemoteFsError } from '../common/errors';
 import { compileGlobs, type GlobMatcher } from '../common/glob';
 import { forEachBounded } from '../common/limiter';
@@ -197,7 +198,8 @@ export class PollingWatcher {
         }
         for (const { name, stat } of children) {
           const path = joinRemote(folder, name);
-          if (this.isExcluded(watch, path)) {
+          // Our own saves' temporaries and backups come and go within a save: never a change to report.
+          if (isOwnTemporaryName(name) || this.isExcluded(watch, path)) {
             continue;
           }
           if (seen.size >= this.options.maxEntries) {

@@ -1,0 +1,181 @@
+import type { Attributes } from 'ssh2';
+
+import { RemoteFsError, isRemoteFsError, withCode } from '../../common/errors';
+import { baseName, parentOf } from '../../common/remotePath';
+import { kindOfMode } from '../../sftp/attrs';
+import type { SftpSession } from '../../sftp/session';
+import { explainCreateFailure, explainWriteFailure } from '../refine';
+import {
+  removeOrRemember,
+  settle,
+  unwrap,
+  type SaveContext,
+  type SaveRequest,
+  type Settled,
+} from './saveContext';
+import { ownerMayNotWrite, reasonAgainstRename } from './savePlan';
+import { temporarySiblingOf } from './temporaries';
+
+/** Replacing by rename would change something the user can see; the file must be written in place. */
+export class RenameWouldShow extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+/**
+ * Replaces a file so that readers see the old content or the new one, never a mix: write a temporary
+ * sibling, give it the original's owner, group and mode, fsync it when the server offers
+ * fsync@openssh.com, close it, then rename it over the original with posix-rename@openssh.com. On any
+ * failure the temporary is removed and the original is left untouched. Answers the new file's
+ * attributes.
+ *
+ * Throws RenameWouldShow, having touched nothing, when the result would differ from the original in
+ * more than content (another owner or group, a split hard link, a folder that is not writable, no
+ * posix-rename): the caller then writes in place.
+ */
+export async function replaceByRename(context: SaveContext, request: SaveRequest): Promise<Attributes> {
+  const { session } = context;
+  const { target } = request;
+  const posixRename = session.hasExtension('posix-rename@openssh.com');
+  const precondition = settle(Promise.resolve(request.existing));
+  // The link count is asked while the temporary is written (a listing of the folder, since SFTP v3
+  // attributes have none); it is needed only before the rename.
+  const links = settle(
+    precondition.then((outcome) =>
+      outcome.ok && outcome.value !== undefined && kindOfMode(outcome.value.mode) === 'file'
+        ? (request.links ?? linkCountOf(session, target))
+        : undefined,
+    ),
+  );
+  const temporary = temporarySiblingOf(target);
+
+  let existing: Attributes | undefined;
+  let written: Attributes;
+  let ownerKept: Settled<void> | undefined;
+  try {
+    const pending = await session.withFile(temporary, 'wx', {}, async (handle) => {
+      existing = await unwrap(precondition);
+      const early =
+        existing === undefined
+          ? undefined
+          : reasonAgainstRename({ existing, posixRename, identity: context.identity() });
+      if (early !== undefined) {
+        throw new RenameWouldShow(early);
+      }
+      // Who we are, from a file we just created, before its owner changes (asked once per session).
+      const created =
+        existing !== undefined && context.identity() === undefined
+          ? settle(session.fstat(handle, temporary))
+          : undefined;
+      // Owner and group first: changing them clears set-user-ID and set-group-ID bits, which the mode
+      // then restores. The server applies its umask to OPEN's mode, so the exact bits are set here.
+      const owner =
+        existing?.uid === undefined || existing.gid === undefined
+          ? undefined
+          : settle(session.fsetstat(handle, { uid: existing.uid, gid: existing.gid }, temporary));
+      const permissions = existing?.mode === undefined ? request.permissions : existing.mode & 0o7777;
+      const setMode =
+        permissions === undefined ? undefined : session.fsetstat(handle, { mode: permissions }, temporary);
+      const [, filled] = await Promise.all([setMode, request.fill(handle, temporary)]);
+      // FSYNC and FSTAT go out in the same flight as the CLOSE that follows, and as the CLOSEs of
+      // other channels' handles: one round trip for all. The server handles one channel's requests
+      // in order, so the data is on disk before the CLOSE.
+      const otherHandlesClosed = settle(filled.settled ?? Promise.resolve());
+      const flushed = settle(
+        session.hasExtension('fsync@openssh.com') ? session.fsync(handle, temporary) : Promise.resolve(),
+      );
+      const attributes = settle(session.fstat(handle, temporary));
+      return { otherHandlesClosed, flushed, attributes, created, owner };
+    });
+    await unwrap(pending.otherHandlesClosed);
+    await unwrap(pending.flushed);
+    written = await unwrap(pending.attributes);
+    ownerKept = await pending.owner;
+    const created = await pending.created;
+    if (created?.ok === true && created.value.uid !== undefined && created.value.gid !== undefined) {
+      context.learnIdentity({ uid: created.value.uid, gid: created.value.gid });
+    }
+  } catch (error) {
+    await removeOrRemember(context, temporary);
+    // A save that must not go ahead fails for that reason, whatever else went wrong meanwhile.
+    existing = await unwrap(precondition);
+    if (error instanceof RenameWouldShow) {
+      throw error;
+    }
+    const explained = await explainCreateFailure(
+      session,
+      await explainWriteFailure(session, error, parentOf(target), request.size),
+      temporary,
+    );
+    if (isRemoteFsError(explained, 'EACCES') && existing !== undefined) {
+      throw new RenameWouldShow('its folder is not writable');
+    }
+    if (explained instanceof RemoteFsError && explained.path === temporary) {
+      // Name the file the user saved, not our temporary.
+      throw withCode(explained, explained.code, `${explained.summary} while saving`, target);
+    }
+    throw explained;
+  }
+
+  if (existing !== undefined) {
+    const identity = context.identity();
+    const refusal =
+      identity !== undefined && ownerMayNotWrite(existing, identity)
+        ? new RemoteFsError('EACCES', 'The file is read-only', { path: target })
+        : undefined;
+    const reason =
+      refusal === undefined
+        ? reasonAgainstRename({
+            existing,
+            posixRename,
+            identity,
+            ownerKept: ownerKept?.ok !== false,
+            links: await linksOrUnknown(links),
+          })
+        : undefined;
+    if (refusal !== undefined || reason !== undefined) {
+      await removeOrRemember(context, temporary);
+      throw refusal ?? new RenameWouldShow(reason ?? '');
+    }
+  }
+
+  try {
+    if (existing === undefined) {
+      // Plain RENAME never replaces on OpenSSH: a file created meanwhile by someone else is not clobbered.
+      await session.rename(temporary, target);
+    } else {
+      await session.posixRename(temporary, target);
+    }
+  } catch (error) {
+    await removeOrRemember(context, temporary);
+    if (existing !== undefined && isRemoteFsError(error, 'EACCES')) {
+      // A sticky folder lets only a file's owner replace it, for one.
+      throw new RenameWouldShow(`the folder refuses to let it be replaced (${errorText(error)})`);
+    }
+    throw error;
+  }
+  // A rename keeps the inode, so these are the attributes of the saved file.
+  return written;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function linksOrUnknown(
+  links: Promise<Settled<number | 'unknown' | undefined>>,
+): Promise<number | 'unknown' | undefined> {
+  const outcome = await links;
+  return outcome.ok ? outcome.value : 'unknown';
+}
+
+/**
+ * How many hard links `path` has, from the long name of its entry in its folder's listing (SFTP v3
+ * attributes have no link count); 'unknown' when the listing does not say.
+ */
+async function linkCountOf(session: SftpSession, path: string): Promise<number | 'unknown'> {
+  const name = baseName(path);
+  const entries = await session.readdir(parentOf(path));
+  return entries.find((entry) => entry.filename === name)?.links ?? 'unknown';
+}
