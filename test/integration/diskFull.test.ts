@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, chownSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
 import { TEMP_MARKER } from '../../src/core/fs/save/temporaries';
+import { ensureSharedAccounts, sharedAccountsUnavailable, type SharedAccounts } from '../support/accounts';
 import { patternBytes, rejectsWith, useSshd } from '../support/harness';
 
 /**
@@ -18,8 +19,13 @@ let cannotMount: string | undefined;
 
 const temporaries = (): string[] => readdirSync(mounted ?? '').filter((name) => name.includes(TEMP_MARKER));
 
+let accounts: SharedAccounts;
+
 describe('a full disk on the server', () => {
   before(() => {
+    if (sharedAccountsUnavailable === undefined) {
+      accounts = ensureSharedAccounts(); // before the first login, so the session has the group
+    }
     const folder = h.sshd.mkdirLocal('small-disk');
     try {
       execFileSync(
@@ -64,6 +70,34 @@ describe('a full disk on the server', () => {
     assert.deepEqual(
       readdirSync(mounted).filter((name) => name.startsWith('copied') || name.includes(TEMP_MARKER)),
       [],
+    );
+  });
+
+  test("a colleague's file saved in place that does not fit gets its original back: ENOSPC, same content, owner, group and mode, no copy left", async (t) => {
+    if (mounted === undefined || sharedAccountsUnavailable !== undefined) {
+      return t.skip(cannotMount ?? sharedAccountsUnavailable);
+    }
+    // A first save on the host teaches it who the user is: the colleague's file then goes straight to
+    // the in-place plan instead of failing for space while its temporary is written.
+    await h.fs.writeFile(h.sshd.writeLocal('own.txt', 'x'), Buffer.from('y'), {
+      create: true,
+      overwrite: true,
+    });
+    const original = patternBytes(300 * 1024, 55);
+    const remote = h.sshd.writeLocal('small-disk/shared.bin', original, 0o664);
+    chownSync(remote, accounts.colleagueUid, accounts.sharedGid);
+    chmodSync(remote, 0o664);
+    const error = await rejectsWith(
+      h.fs.writeFile(remote, patternBytes(4 * MiB, 56), { create: true, overwrite: true }),
+      'ENOSPC',
+    );
+    assert.match(error.message, /no space/i);
+    assert.ok(readFileSync(remote).equals(original), 'the original is byte for byte back');
+    const { uid, gid, mode } = statSync(remote);
+    assert.deepEqual([uid, gid, mode & 0o7777], [accounts.colleagueUid, accounts.sharedGid, 0o664]);
+    assert.deepEqual(temporaries(), []);
+    assert.ok(
+      h.logger.lines.some((line) => line.includes('Put the original content') && line.includes(remote)),
     );
   });
 

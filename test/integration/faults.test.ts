@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 
@@ -8,6 +16,7 @@ import { ConnectionManager } from '../../src/core/connection/connectionManager';
 import { TEMP_MARKER } from '../../src/core/fs/save/temporaries';
 import type { RemoteFileSystem } from '../../src/core/fs/remoteFileSystem';
 import { SftpSession } from '../../src/core/sftp/session';
+import { ensureSharedAccounts, sharedAccountsUnavailable, type SharedAccounts } from '../support/accounts';
 import { FaultProxy, type Direction } from '../support/faultProxy';
 import { RecordingLogger, patternBytes } from '../support/harness';
 import { startSshd, type SshdFixture } from '../support/sshd';
@@ -22,11 +31,16 @@ const state = {} as {
   proxy: FaultProxy;
   manager: ConnectionManager;
   fs: RemoteFileSystem;
+  accounts?: SharedAccounts;
+  logger: RecordingLogger;
 };
-const summary = { faults: 0, savesCut: 0, endedOld: 0, endedNew: 0, saveErrors: 0 };
+const summary = { faults: 0, savesCut: 0, inPlaceCut: 0, endedOld: 0, endedNew: 0, saveErrors: 0 };
 
 before(async () => {
   state.sshd = await startSshd();
+  if (sharedAccountsUnavailable === undefined) {
+    state.accounts = ensureSharedAccounts(); // before the first login, so the session has the group
+  }
   state.proxy = await FaultProxy.start(state.sshd.port);
   const knownHosts = join(state.sshd.dir, 'known_hosts_faults');
   writeFileSync(knownHosts, `[127.0.0.1]:${state.proxy.port} ${state.sshd.hostPublicKey}\n`);
@@ -37,7 +51,7 @@ before(async () => {
       userKnownHostsFiles: [knownHosts],
       connectTimeoutMs: 2000,
     }),
-    logger: new RecordingLogger(),
+    logger: (state.logger = new RecordingLogger()),
     fileSystem: { maxReadFileBytes: 64 * MiB },
     session: { stallTimeoutMs: 1000 },
     lifecycle: { idleTimeoutMs: 0, reconnectDelaysMs: [20, 50], maxReconnectAttempts: 2 },
@@ -49,7 +63,8 @@ after(async () => {
   await state.proxy?.close();
   await state.sshd?.stop();
   console.log(
-    `fault summary: ${summary.faults} faults injected, ${summary.savesCut} saves cut, ` +
+    `fault summary: ${summary.faults} faults injected, ${summary.savesCut} saves cut ` +
+      `(${summary.inPlaceCut} of them in place, a colleague's file), ` +
       `${summary.endedOld + summary.endedNew} files verified (${summary.endedOld} old, ${summary.endedNew} new), ` +
       `${summary.saveErrors} save errors reported, ` +
       (summary.endedOld + summary.endedNew === summary.savesCut
@@ -100,9 +115,23 @@ interface Cut {
   readonly direction: Direction;
   readonly bytes: number;
   readonly atRename?: boolean;
+  /** From the moment a save in place removes its copy of the original: the write is complete. */
+  readonly atBackupRemoval?: boolean;
 }
 
 function arm(cut: Cut): () => void {
+  if (cut.atBackupRemoval) {
+    const original = SftpSession.prototype.unlink;
+    SftpSession.prototype.unlink = function (this: SftpSession, path: string) {
+      if (path.endsWith('.bak')) {
+        state.proxy.cutAfter(cut.direction, cut.bytes);
+      }
+      return original.call(this, path);
+    };
+    return () => {
+      SftpSession.prototype.unlink = original;
+    };
+  }
   if (!cut.atRename) {
     state.proxy.cutAfter(cut.direction, cut.bytes);
     return () => undefined;
@@ -118,7 +147,7 @@ function arm(cut: Cut): () => void {
 }
 
 const describeCut = (cut: Cut): string =>
-  `${cut.bytes} bytes ${cut.direction}${cut.atRename ? ' into the rename' : ''}`;
+  `${cut.bytes} bytes ${cut.direction}${cut.atRename ? ' into the rename' : ''}${cut.atBackupRemoval ? ' into the removal of the copy' : ''}`;
 
 function assertUnavailable(error: RemoteFsError | undefined, what: string): void {
   assert.ok(error !== undefined, `${what} reported success although the link was cut`);
@@ -187,6 +216,72 @@ describe('a save cut by the link', () => {
       assert.deepEqual(temporariesIn(folder), [], `temporaries after a cut at ${describeCut(cut)}`);
     }
     assert.ok(summary.endedOld > 0 && summary.endedNew > 0, 'cuts landed both before and after the rename');
+  });
+});
+
+describe('a save in place cut by the link', { skip: sharedAccountsUnavailable }, () => {
+  test("a colleague's file written in place ends old or new, keeps its owner, group, mode and inode, and leaves no copy, at 64 cut points", async () => {
+    const accounts = state.accounts as SharedAccounts;
+    const folder = state.sshd.mkdirLocal('cut-in-place');
+    const remote = join(folder, 'shared.bin');
+    const before = patternBytes(MiB + 333, 61);
+    const after = patternBytes(MiB - 777, 62);
+    const save = (): Promise<void> => state.fs.writeFile(remote, after, { create: true, overwrite: true });
+    const reset = (): void => {
+      state.sshd.writeLocal('cut-in-place/shared.bin', before, 0o664);
+      chownSync(remote, accounts.colleagueUid, accounts.sharedGid);
+      chmodSync(remote, 0o664);
+    };
+    const identity = (): string => {
+      const { uid, gid, mode, ino } = statSync(remote);
+      return `${uid}:${gid} ${(mode & 0o7777).toString(8)} inode ${ino}`;
+    };
+
+    reset();
+    await save(); // the first save on a connection learns who the user is; the cut ones know it
+    reset();
+    const traffic = await measure(save);
+    const points: Cut[] = [
+      ...Array.from({ length: 50 }, (_, i) => ({
+        direction: 'up' as const,
+        bytes: Math.floor((traffic.up * i) / 50) + 1,
+      })),
+      ...Array.from({ length: 10 }, (_, i) => ({
+        direction: 'down' as const,
+        bytes: Math.floor((traffic.down * (i + 1)) / 11),
+      })),
+      // The write done and flushed: the copy's removal cut short, or its answer.
+      ...[1, 32].map((bytes) => ({ direction: 'up' as const, bytes, atBackupRemoval: true })),
+      ...[1, 8].map((bytes) => ({ direction: 'down' as const, bytes, atBackupRemoval: true })),
+    ];
+    let endedOld = 0;
+    for (const cut of points) {
+      reset();
+      const kept = identity();
+      const error = await underCut(cut, save);
+      summary.savesCut++;
+      summary.inPlaceCut++;
+      if (error !== undefined) {
+        summary.saveErrors++;
+        assertUnavailable(error, `save in place cut after ${describeCut(cut)}`);
+      }
+      await connected(); // reconnects, puts the original back if the write was cut, removes the copy
+      const now = readFileSync(remote);
+      const isOld = now.equals(before);
+      const isNew = now.equals(after);
+      assert.ok(
+        isOld || isNew,
+        `after a cut at ${describeCut(cut)}: ${now.length} bytes, neither old nor new`,
+      );
+      if (error === undefined) {
+        assert.ok(isNew, 'a save reported as done holds the new content');
+      }
+      endedOld += isOld ? 1 : 0;
+      summary[isOld ? 'endedOld' : 'endedNew']++;
+      assert.equal(identity(), kept, `owner, group, mode or inode changed by a cut at ${describeCut(cut)}`);
+      assert.deepEqual(temporariesIn(folder), [], `copies left after a cut at ${describeCut(cut)}`);
+    }
+    assert.ok(endedOld > 0 && endedOld < points.length, 'cuts landed both before and after the write');
   });
 });
 

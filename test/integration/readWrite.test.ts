@@ -218,7 +218,8 @@ describe('writeFile atomicity', () => {
       assert.equal(statSync(remote).mode & 0o7777, 0o640);
       assert.ok(
         h.logger.lines.some(
-          (line) => line.startsWith('info') && line.includes('in place') && line.includes('folder is not writable'),
+          (line) =>
+            line.startsWith('info') && line.includes('in place') && line.includes('folder is not writable'),
         ),
       );
       assert.deepEqual(notices, [], 'a protected save needs no warning');

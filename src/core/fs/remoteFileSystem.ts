@@ -125,8 +125,8 @@ export class RemoteFileSystem {
    * completed, and if the connection dropped, the original is put back as soon as it is back.
    */
   private readonly protectedSaves = new Map<string, Backup>();
-  /** The login user on each session, learned from the first file a save created on it. */
-  private readonly identities = new WeakMap<SftpSession, Identity>();
+  /** The login user (the same on every connection to this host), learned from the first file a save created. */
+  private identity: Identity | undefined;
 
   private readonly attributes: AttributeCache;
 
@@ -215,8 +215,8 @@ export class RemoteFileSystem {
     return {
       session,
       logger: this.logger,
-      identity: () => this.identities.get(session),
-      learnIdentity: (identity) => this.identities.set(session, identity),
+      identity: () => this.identity,
+      learnIdentity: (identity) => (this.identity = identity),
       onOrphan: this.rememberOrphan,
       protect: (backup) => {
         this.protectedSaves.set(backup.target, backup);

@@ -63,7 +63,7 @@ export async function replaceByRename(context: SaveContext, request: SaveRequest
       if (early !== undefined) {
         throw new RenameWouldShow(early);
       }
-      // Who we are, from a file we just created, before its owner changes (asked once per session).
+      // Who we are, from a file we just created, before its owner changes (asked once per host).
       const created =
         existing !== undefined && context.identity() === undefined
           ? settle(session.fstat(handle, temporary))

@@ -43,7 +43,7 @@ export interface Backup {
 export interface SaveContext {
   readonly session: SftpSession;
   readonly logger: Logger;
-  /** The login user, once learned on this session. */
+  /** The login user, once learned on this host. */
   identity(): Identity | undefined;
   learnIdentity(identity: Identity): void;
   /** Told about a temporary that could not be removed (the connection was gone), to remove it later. */
