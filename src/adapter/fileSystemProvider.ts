@@ -109,10 +109,23 @@ export class SftpFileSystemProvider implements vscode.FileSystemProvider, vscode
   }
 
   async rename(oldUri: vscode.Uri, newUri: vscode.Uri, options: { overwrite: boolean }): Promise<void> {
-    this.assertSameHost(oldUri, newUri);
-    await this.run(oldUri, (fs, path) =>
-      fs.rename(path, remotePathOf(newUri), { overwrite: options.overwrite }),
-    );
+    if (sameHost(oldUri, newUri)) {
+      await this.run(oldUri, (fs, path) =>
+        fs.rename(path, remotePathOf(newUri), { overwrite: options.overwrite }),
+      );
+    } else {
+      // VS Code hands a move between two sftp hosts to this provider too: a verified copy, then a delete.
+      await this.runAcross(
+        oldUri,
+        newUri,
+        vscode.l10n.t('Moving {0}', labelOf(oldUri)),
+        (origin, target, control) =>
+          target.moveFrom(origin, remotePathOf(oldUri), remotePathOf(newUri), {
+            overwrite: options.overwrite,
+            ...control,
+          }),
+      );
+    }
     this.fire(
       { type: vscode.FileChangeType.Deleted, uri: oldUri },
       { type: vscode.FileChangeType.Created, uri: newUri },
@@ -120,21 +133,44 @@ export class SftpFileSystemProvider implements vscode.FileSystemProvider, vscode
   }
 
   async copy(source: vscode.Uri, destination: vscode.Uri, options: { overwrite: boolean }): Promise<void> {
-    this.assertSameHost(source, destination);
-    await this.run(source, (fs, path) =>
-      this.runLong(vscode.l10n.t('Copying {0}', labelOf(source)), (control) =>
-        fs.copy(path, remotePathOf(destination), { overwrite: options.overwrite, ...control }),
-      ),
-    );
+    if (sameHost(source, destination)) {
+      await this.run(source, (fs, path) =>
+        this.runLong(vscode.l10n.t('Copying {0}', labelOf(source)), (control) =>
+          fs.copy(path, remotePathOf(destination), { overwrite: options.overwrite, ...control }),
+        ),
+      );
+    } else {
+      await this.runAcross(
+        source,
+        destination,
+        vscode.l10n.t('Copying {0}', labelOf(source)),
+        (origin, target, control) =>
+          target.copyFrom(origin, remotePathOf(source), remotePathOf(destination), {
+            overwrite: options.overwrite,
+            ...control,
+          }),
+      );
+    }
     this.fire({ type: vscode.FileChangeType.Created, uri: destination });
   }
 
-  private assertSameHost(a: vscode.Uri, b: vscode.Uri): void {
-    // VS Code only calls rename/copy within one provider; two hosts would need a transfer instead.
-    if (a.authority.toLowerCase() !== b.authority.toLowerCase()) {
-      throw vscode.FileSystemError.Unavailable(
-        `Cannot move or copy between different hosts (${a.authority} → ${b.authority})`,
-      );
+  /** Runs a copy or move from `from`'s host to `to`'s, with progress and Cancel when it is slow. */
+  private async runAcross(
+    from: vscode.Uri,
+    to: vscode.Uri,
+    title: string,
+    operation: (
+      origin: RemoteFileSystem,
+      target: RemoteFileSystem,
+      control: TreeOperationOptions,
+    ) => Promise<void>,
+  ): Promise<void> {
+    try {
+      const origin = this.connections.fileSystem(from.authority);
+      const target = this.connections.fileSystem(to.authority);
+      await this.runLong(title, (control) => operation(origin, target, control));
+    } catch (error) {
+      throw toFileSystemError(error);
     }
   }
 
@@ -152,6 +188,10 @@ export class SftpFileSystemProvider implements vscode.FileSystemProvider, vscode
   private fire(...events: vscode.FileChangeEvent[]): void {
     this.changes.fire(events);
   }
+}
+
+function sameHost(a: vscode.Uri, b: vscode.Uri): boolean {
+  return a.authority.toLowerCase() === b.authority.toLowerCase();
 }
 
 function labelOf(uri: vscode.Uri): string {

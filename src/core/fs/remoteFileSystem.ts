@@ -21,7 +21,7 @@ import {
 } from '../common/remotePath';
 import { kindOfMode, specialKindName } from '../sftp/attrs';
 import type { SftpSession } from '../sftp/session';
-import { readWholeFile, streamCopy, writeWholeFile } from '../sftp/transfer';
+import { readWholeFile, streamCopyBetween, writeWholeFile } from '../sftp/transfer';
 import { AttributeCache, type KnownAttributes } from './attributeCache';
 import type { Backup, SaveContext, SaveRequest } from './save/saveContext';
 import { saveFile } from './save/saveFile';
@@ -48,6 +48,13 @@ function tooDeep(path: string): RemoteFsError {
     `The server shows folders nested more than ${MAX_TREE_DEPTH} levels deep; stopped there`,
     { path },
   );
+}
+
+/** A copy's source: a session (this host's, or another's) and a path there; and where it goes here. */
+interface Copying {
+  readonly source: SftpSession;
+  readonly from: string;
+  readonly to: string;
 }
 
 /** For recursive deletes and folder copies, which can take long. */
@@ -554,16 +561,60 @@ export class RemoteFileSystem {
     const from = normalizeRemotePath(rawFrom);
     const to = normalizeRemotePath(rawTo);
     const session = await this.session(from);
+    await this.copyInto(session, { source: session, from, to }, options);
+  }
+
+  /**
+   * Copies `from` on another host's file system to `to` on this one. Files are streamed between the
+   * two connections (never held whole) and put in place like saves; a folder is built under a
+   * temporary name and renamed into place once complete. Each file's size is checked against its
+   * source's at the end, so a copy reported done is whole.
+   */
+  async copyFrom(
+    origin: RemoteFileSystem,
+    rawFrom: string,
+    rawTo: string,
+    options: { overwrite: boolean } & TreeOperationOptions,
+  ): Promise<void> {
+    const from = normalizeRemotePath(rawFrom);
+    const to = normalizeRemotePath(rawTo);
+    const source = await origin.session(from);
+    await this.copyInto(await this.session(to), { source, from, to }, options);
+  }
+
+  /**
+   * Moves `from` on another host's file system to `to` on this one: a verified copy (see copyFrom),
+   * and only then the source is deleted. A failed or cancelled copy leaves the source as it was.
+   */
+  async moveFrom(
+    origin: RemoteFileSystem,
+    rawFrom: string,
+    rawTo: string,
+    options: { overwrite: boolean } & TreeOperationOptions,
+  ): Promise<void> {
+    await this.copyFrom(origin, rawFrom, rawTo, options);
+    // Not cancellable: the copy is complete, and a half-deleted source helps nobody.
+    await origin.delete(rawFrom, { recursive: true });
+  }
+
+  /** The copy itself, from `copying.source` (this host's session, or another host's) to `session`. */
+  private async copyInto(
+    session: SftpSession,
+    copying: Copying,
+    options: { overwrite: boolean } & TreeOperationOptions,
+  ): Promise<void> {
+    const { from, to } = copying;
+    const sameSession = copying.source === session;
     this.changed(to);
     // Like cp: the top-level source is followed if it is a link; links inside folders stay links.
-    const source = await session.stat(from);
-    if (from === to) {
+    const source = await copying.source.stat(from);
+    if (sameSession && from === to) {
       if (!options.overwrite) {
         throw new RemoteFsError('EEXIST', 'Target already exists', { path: to });
       }
       return;
     }
-    if (kindOfMode(source.mode) === 'directory' && isSameOrInside(from, to)) {
+    if (sameSession && kindOfMode(source.mode) === 'directory' && isSameOrInside(from, to)) {
       throw new RemoteFsError('EINVAL', `Cannot copy a folder into itself (${to})`, { path: from });
     }
     const target = await lstatOrUndefined(session, to);
@@ -575,9 +626,10 @@ export class RemoteFileSystem {
     }
     const existing = target !== undefined && kindOfMode(target.mode) !== 'directory' ? target : undefined;
     if (kindOfMode(source.mode) === 'directory') {
-      await this.copyTreeIntoPlace(session, from, to, source, options);
+      await this.copyTreeIntoPlace(session, copying, source, options);
     } else {
-      await this.copyFile(session, from, to, source, existing);
+      refuseSpecialFile(from, source, 'opened');
+      await this.copyFile(session, copying, source, existing, options.signal);
     }
   }
 
@@ -587,29 +639,43 @@ export class RemoteFileSystem {
    */
   private async copyFile(
     session: SftpSession,
-    from: string,
-    to: string,
+    { source: sourceSession, from, to }: Copying,
     source: Attributes,
     existing: Attributes | undefined,
+    signal: AbortSignal | undefined,
   ): Promise<void> {
+    const serverSide = sourceSession === session && session.hasExtension('copy-data');
     await saveFile(this.saveContext(session), {
       target: to,
       existing,
       ...(source.size === undefined ? {} : { size: source.size }),
       permissions: (source.mode ?? 0o644) & 0o7777,
       fill: (targetHandle, into) =>
-        session.withFile(
+        sourceSession.withFile(
           from,
           'r',
           {},
           async (sourceHandle) => {
-            if (session.hasExtension('copy-data')) {
+            if (serverSide) {
               // The server copies; no file data crosses the network.
               await session.copyData(sourceHandle, targetHandle, into);
               // The source's length, not the target's: a file written in place is cut to it afterwards.
               return { bytes: (await session.fstat(sourceHandle, from)).size ?? 0 };
             }
-            return { bytes: await streamCopy(session, sourceHandle, targetHandle, into) };
+            const bytes = await streamCopyBetween(
+              { session: sourceSession, handle: sourceHandle, path: from },
+              { session, handle: targetHandle, path: into },
+              signal,
+            );
+            const now = (await sourceSession.fstat(sourceHandle, from)).size;
+            if (now !== undefined && now !== bytes) {
+              throw new RemoteFsError(
+                'EFAILURE',
+                `The file changed while it was copied (${bytes} bytes copied, now ${now}); not put in place`,
+                { path: from },
+              );
+            }
+            return { bytes };
           },
           true,
         ),
@@ -622,14 +688,14 @@ export class RemoteFileSystem {
    */
   private async copyTreeIntoPlace(
     session: SftpSession,
-    from: string,
-    to: string,
+    copying: Copying,
     source: Attributes,
     control: TreeOperationOptions,
   ): Promise<void> {
+    const { to } = copying;
     const temporary = temporarySiblingOf(to);
     try {
-      await this.copyTree(session, from, temporary, source, 0, control);
+      await this.copyTree(session, { ...copying, to: temporary }, source, 0, control);
       await session.rename(temporary, to);
     } catch (error) {
       if (session.stoppedBy(error)) {
@@ -645,12 +711,12 @@ export class RemoteFileSystem {
 
   private async copyTree(
     session: SftpSession,
-    from: string,
-    to: string,
+    copying: Copying,
     source: Attributes,
     depth: number,
     control: TreeOperationOptions,
   ): Promise<void> {
+    const { source: sourceSession, from, to } = copying;
     if (depth > MAX_TREE_DEPTH) {
       throw tooDeep(from);
     }
@@ -661,7 +727,7 @@ export class RemoteFileSystem {
       throw await explainCreateFailure(session, error, to);
     }
     control.onEntry?.();
-    const entries = (await session.readdir(from)).filter((entry) => {
+    const entries = (await sourceSession.readdir(from)).filter((entry) => {
       const safe = isSafeEntryName(entry.filename);
       if (!safe && entry.filename !== '.' && entry.filename !== '..') {
         this.logger.warn(
@@ -671,21 +737,24 @@ export class RemoteFileSystem {
       return safe;
     });
     await forEachBounded(entries, TREE_CONCURRENCY, async (entry) => {
-      const childFrom = joinRemote(from, entry.filename);
-      const childTo = joinRemote(to, entry.filename);
+      const child: Copying = {
+        source: sourceSession,
+        from: joinRemote(from, entry.filename),
+        to: joinRemote(to, entry.filename),
+      };
       switch (kindOfMode(entry.attrs.mode)) {
         case 'directory':
-          return this.copyTree(session, childFrom, childTo, entry.attrs, depth + 1, control);
+          return this.copyTree(session, child, entry.attrs, depth + 1, control);
         case 'symlink':
           throwIfCancelled(control.signal);
-          await session.symlink(await session.readlink(childFrom), childTo);
+          await session.symlink(await sourceSession.readlink(child.from), child.to);
           return control.onEntry?.();
         case 'file':
           throwIfCancelled(control.signal);
-          await this.copyFile(session, childFrom, childTo, entry.attrs, undefined);
+          await this.copyFile(session, child, entry.attrs, undefined, control.signal);
           return control.onEntry?.();
         default:
-          this.logger.warn(`Not copying ${childFrom}: it is neither a file, a folder nor a link`);
+          this.logger.warn(`Not copying ${child.from}: it is neither a file, a folder nor a link`);
       }
     });
   }

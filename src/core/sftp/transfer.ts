@@ -1,4 +1,4 @@
-import { RemoteFsError } from '../common/errors';
+import { RemoteFsError, throwIfCancelled } from '../common/errors';
 import type { Handle, SftpSession } from './session';
 
 /**
@@ -177,23 +177,50 @@ async function writeRange(
  * Copies one open file into another through this client without holding the whole file: COPY_DEPTH
  * workers each read one chunk and write it, until the source reports EOF.
  */
-export async function streamCopy(
+export function streamCopy(
   session: SftpSession,
   source: Handle,
   target: Handle,
   path: string,
 ): Promise<number> {
-  const chunk = Math.min(session.limits.maxReadLength, session.limits.maxWriteLength);
+  return streamCopyBetween({ session, handle: source, path }, { session, handle: target, path });
+}
+
+/** An open file on one session. */
+export interface OpenFile {
+  readonly session: SftpSession;
+  readonly handle: Handle;
+  readonly path: string;
+}
+
+/**
+ * Copies an open file into another, possibly on another host's session, chunk by chunk with
+ * COPY_DEPTH chunks in flight; answers the bytes copied. `signal` stops it between chunks.
+ */
+export async function streamCopyBetween(
+  source: OpenFile,
+  target: OpenFile,
+  signal?: AbortSignal,
+): Promise<number> {
+  const chunk = Math.min(source.session.limits.maxReadLength, target.session.limits.maxWriteLength);
   let nextOffset = 0;
   let eofAt = Infinity;
   const worker = async (): Promise<void> => {
     const scratch = Buffer.allocUnsafe(chunk);
     while (nextOffset < eofAt) {
+      throwIfCancelled(signal);
       const offset = nextOffset;
       nextOffset += chunk;
       let filled = 0;
       while (filled < chunk) {
-        const got = await session.read(source, scratch, filled, chunk - filled, offset + filled, path);
+        const got = await source.session.read(
+          source.handle,
+          scratch,
+          filled,
+          chunk - filled,
+          offset + filled,
+          source.path,
+        );
         if (got === 0) {
           eofAt = Math.min(eofAt, offset + filled);
           break;
@@ -201,7 +228,7 @@ export async function streamCopy(
         filled += got;
       }
       if (filled > 0) {
-        await session.write(target, scratch, 0, filled, offset, path);
+        await target.session.write(target.handle, scratch, 0, filled, offset, target.path);
       }
     }
   };
