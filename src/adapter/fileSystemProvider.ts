@@ -64,7 +64,16 @@ export class SftpFileSystemProvider implements vscode.FileSystemProvider, vscode
   stat(uri: vscode.Uri): Promise<vscode.FileStat> {
     return this.run(uri, async (fs, path) => {
       const stat = await fs.stat(path);
-      return { type: toFileType(stat.type), size: stat.size, mtime: stat.mtimeMs, ctime: stat.ctimeMs };
+      const fileStat = {
+        type: toFileType(stat.type),
+        size: stat.size,
+        mtime: stat.mtimeMs,
+        ctime: stat.ctimeMs,
+      };
+      // Readonly, not Locked: these are files the user cannot write at all, so the editor should not offer to.
+      return stat.notWritable === true
+        ? { ...fileStat, permissions: vscode.FilePermission.Readonly }
+        : fileStat;
     });
   }
 

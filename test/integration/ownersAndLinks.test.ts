@@ -243,3 +243,70 @@ describe('special files', () => {
     assert.ok(Date.now() - started < 5000, 'nothing waited on the pipe');
   });
 });
+
+/** Asks until `check` holds or two seconds pass: the login user's identity is learned in the background. */
+async function eventually(check: () => Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + 2000;
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      return false;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
+
+describe('the read-only mark', () => {
+  test('a file without any write bit is read-only at once; the user’s own writable file never is', async () => {
+    h.sshd.mkdirLocal('marks');
+    const frozen = h.sshd.writeLocal('marks/frozen.txt', 'x', 0o444);
+    const open = h.sshd.writeLocal('marks/open.txt', 'x', 0o644);
+    assert.equal((await h.fs.stat(frozen)).notWritable, true);
+    assert.equal((await h.fs.stat(open)).notWritable, undefined);
+  });
+
+  test(
+    'other owners and groups: read-only exactly where the user cannot write',
+    { skip: sharedAccountsUnavailable },
+    async () => {
+      h.sshd.mkdirLocal('marks-shared');
+      const notMine = fileOwnedBy(
+        'marks-shared/theirs.txt',
+        'x',
+        accounts.colleagueUid,
+        accounts.colleagueUid,
+        0o644,
+      );
+      const groupReadOnly = fileOwnedBy('marks-shared/group-ro.txt', 'x', 0, accounts.sharedGid, 0o640);
+      const groupWritable = fileOwnedBy('marks-shared/group-rw.txt', 'x', 0, accounts.sharedGid, 0o664);
+      const rootFolder = h.sshd.mkdirLocal('marks-shared/root-folder');
+      chownSync(rootFolder, 0, 0);
+      // These need the user's uid and groups, which `id` on the server tells shortly after connecting.
+      assert.ok(
+        await eventually(async () => (await h.fs.stat(notMine)).notWritable === true),
+        'a colleague’s 0644 file',
+      );
+      assert.equal(
+        (await h.fs.stat(groupReadOnly)).notWritable,
+        true,
+        'a 0640 file of a group the user is in',
+      );
+      assert.equal((await h.fs.stat(groupWritable)).notWritable, undefined, 'a 0664 file of that group');
+      assert.equal((await h.fs.stat(rootFolder)).notWritable, true, 'a folder of root');
+      assert.equal((await h.fs.stat(h.path('marks-shared'))).notWritable, undefined, 'the user’s own folder');
+    },
+  );
+
+  test('a read-only server marks every file and folder read-only, and a save there fails with EACCES', async () => {
+    const readOnly = h.manager.fileSystem(h.sshd.readOnlyAlias);
+    const path = h.sshd.writeLocal('served-read-only.txt', 'x', 0o644);
+    assert.equal((await readOnly.stat(path)).notWritable, true);
+    assert.equal((await readOnly.stat(h.sshd.root)).notWritable, true);
+    assert.equal((await h.fs.stat(path)).notWritable, undefined, 'the same file on the writable server');
+    await rejectsWith(
+      readOnly.writeFile(path, Buffer.from('y'), { create: true, overwrite: true }),
+      'EACCES',
+    );
+    assert.equal(readFileSync(path, 'utf8'), 'x');
+  });
+});

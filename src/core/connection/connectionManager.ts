@@ -1,3 +1,4 @@
+import { remoteIdentity } from '../ssh/remoteIdentity';
 import { errorMessage } from '../common/errors';
 import { scopedLogger, type Logger } from '../common/logger';
 import { formatAuthority, parseAuthority, type Authority } from '../config/authority';
@@ -170,6 +171,11 @@ export class ConnectionManager {
           session: () => connection.session(),
           willReconnect: () => connection.willReconnect,
           transferLanes: (count) => connection.transferLanes(count),
+          identity: async () => {
+            const live = connection.liveConnection;
+            return live === undefined ? undefined : remoteIdentity(live.connection);
+          },
+          userName: () => connection.liveConnection?.connection.host.user,
         },
         logger,
         this.options.fileSystem,

@@ -10,6 +10,8 @@ export interface EntryStat {
   readonly mtimeMs: number;
   /** SFTP v3 has no change time; the modification time stands in for it. */
   readonly ctimeMs: number;
+  /** The login user certainly cannot write it (its mode bits, or a server that refuses all writes). */
+  readonly notWritable?: boolean;
 }
 
 export interface WriteOptions {

@@ -26,6 +26,7 @@ import { AttributeCache, type KnownAttributes } from './attributeCache';
 import type { Backup, SaveContext, SaveRequest } from './save/saveContext';
 import { saveFile } from './save/saveFile';
 import type { Identity } from './save/savePlan';
+import { certainlyNotWritable, primaryIdentity, type LoginUser, type ReportedIdentity } from './permissions';
 import { temporarySiblingOf } from './save/temporaries';
 import { restoreBackup } from './save/writeInPlace';
 import type { EntryStat, EntryType, WriteOptions } from './entryType';
@@ -95,6 +96,10 @@ export interface SessionSource {
   willReconnect(): boolean;
   /** Extra SFTP channels on the same connection for large transfers (may answer fewer, or none). */
   transferLanes?(count: number): Promise<SftpSession[]>;
+  /** The name the account logs in with, once connected. */
+  userName?(): string | undefined;
+  /** The account's uid and groups as the server's `id` tells them (undefined without a shell). */
+  identity?(): Promise<ReportedIdentity | undefined>;
 }
 
 /** Removing a temporary left by an interrupted save is tried this often before it is left alone. */
@@ -134,6 +139,10 @@ export class RemoteFileSystem {
   private readonly protectedSaves = new Map<string, Backup>();
   /** The login user (the same on every connection to this host), learned from the first file a save created. */
   private identity: Identity | undefined;
+  /** The login user as `id` on the server told, where the account has a shell. */
+  private reportedIdentity: ReportedIdentity | undefined;
+  /** Per session: whether the server refuses every write (a read-only mount or server). */
+  private readonly writesRefused = new WeakMap<SftpSession, Promise<boolean>>();
 
   private readonly attributes: AttributeCache;
 
@@ -183,6 +192,9 @@ export class RemoteFileSystem {
     } catch (error) {
       throw path === undefined ? error : aboutPath(error, path);
     }
+    if (!this.writesRefused.has(session)) {
+      this.learnAbout(session);
+    }
     if (this.protectedSaves.size > 0) {
       await this.restoreInterruptedSaves(session);
     }
@@ -217,12 +229,45 @@ export class RemoteFileSystem {
     });
   }
 
+  /**
+   * Asked once per session, in the background (the first stat waits only for what it needs): whether
+   * the server refuses writes, and who the login user is.
+   */
+  private learnAbout(session: SftpSession): void {
+    this.writesRefused.set(session, serverRefusesWrites(session, this.logger));
+    void this.source.identity?.().then((identity) => {
+      if (identity !== undefined) {
+        this.reportedIdentity = identity;
+      }
+    });
+  }
+
+  /** What is known of the login user, for read-only marks. */
+  private loginUser(): LoginUser {
+    const reported = this.reportedIdentity;
+    const learned = this.identity;
+    return {
+      name: this.source.userName?.(),
+      uid: reported?.uid ?? learned?.uid,
+      groups: reported?.groups ?? (learned === undefined ? undefined : [learned.gid]),
+    };
+  }
+
+  /** The stat of `known`, with the read-only mark where the user certainly cannot write it. */
+  private async describeFor(session: SftpSession, known: KnownAttributes): Promise<EntryStat> {
+    const stat = describe(known);
+    const attrs = known.target ?? known.own;
+    const notWritable =
+      (await this.writesRefused.get(session)) === true || certainlyNotWritable(attrs, this.loginUser());
+    return notWritable ? { ...stat, notWritable } : stat;
+  }
+
   /** What a save on `session` needs from this file system. */
   private saveContext(session: SftpSession): SaveContext {
     return {
       session,
       logger: this.logger,
-      identity: () => this.identity,
+      identity: () => this.identity ?? primaryIdentity(this.reportedIdentity),
       learnIdentity: (identity) => (this.identity = identity),
       onOrphan: this.rememberOrphan,
       protect: (backup) => {
@@ -309,14 +354,14 @@ export class RemoteFileSystem {
   private async statOn(session: SftpSession, path: string): Promise<EntryStat> {
     const known = this.attributes.get(path);
     if (known !== undefined && (kindOfMode(known.own.mode) !== 'symlink' || known.target !== undefined)) {
-      return describe(known);
+      return this.describeFor(session, known);
     }
     const own = await session.lstat(path);
     const target =
       kindOfMode(own.mode) === 'symlink' ? ((await statOrUndefined(session, path)) ?? null) : undefined;
     const value = target === undefined ? { own } : { own, target };
     this.attributes.set(path, value);
-    return describe(value);
+    return this.describeFor(session, value);
   }
 
   async readDirectory(rawPath: string): Promise<Array<[string, EntryType]>> {
@@ -773,6 +818,30 @@ export class RemoteFileSystem {
     }
     return error;
   }
+}
+
+/**
+ * Whether the server refuses every write: the home folder's filesystem is mounted read-only, or
+ * OpenSSH's sftp-server runs read-only (`-R`). The latter refuses every request that could write
+ * before looking at it, so a SETSTAT that changes nothing is refused there and answered OK otherwise.
+ * It is asked only of servers offering OpenSSH's extensions (limits@openssh.com is offered read-only
+ * too, the write extensions are not), whose answer is known.
+ */
+async function serverRefusesWrites(session: SftpSession, logger: Logger): Promise<boolean> {
+  const noChange = session.hasExtension('limits@openssh.com')
+    ? session.setstat('.', {}).then(
+        () => false,
+        (error: unknown) => isRemoteFsError(error, 'EACCES'),
+      )
+    : Promise.resolve(false);
+  const readOnlyMount = session.isReadOnlyFilesystem('.').catch(() => undefined);
+  const [refused, mounted] = await Promise.all([noChange, readOnlyMount]);
+  if (refused || mounted === true) {
+    logger.info(
+      `The server refuses writes (${mounted === true ? 'a read-only filesystem' : 'a read-only SFTP server'}): every file is shown read-only`,
+    );
+  }
+  return refused || mounted === true;
 }
 
 function plainKind(attrs: Attributes): EntryType['kind'] {

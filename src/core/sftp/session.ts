@@ -398,6 +398,20 @@ export class SftpSession {
     return Number(info.f_bavail) * Number(info.f_frsize);
   }
 
+  /**
+   * Whether the filesystem holding `path` is mounted read-only (`statvfs@openssh.com` flag
+   * ST_RDONLY), or undefined when the server cannot say.
+   */
+  async isReadOnlyFilesystem(path: string): Promise<boolean | undefined> {
+    if (!this.hasExtension('statvfs@openssh.com')) {
+      return undefined;
+    }
+    const info = await this.call<{ f_flag?: number | bigint }>(path, (cb) =>
+      this.sftp.ext_openssh_statvfs(path, cb),
+    );
+    return info.f_flag === undefined ? undefined : (BigInt(info.f_flag) & 1n) === 1n;
+  }
+
   /** `copy-data`: the server copies `length` bytes (0 = to EOF) between two open handles. */
   copyData(source: Handle, target: Handle, path: string): Promise<void> {
     return this.call(path, (cb) => this.sftp.ext_copy_data(source, 0, 0, target, 0, cb));
