@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { chownSync, readFileSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
 import { ConnectionManager, type ConnectionStateChange } from '../../src/core/connection/connectionManager';
@@ -140,6 +141,54 @@ describe('a hung server', () => {
     } finally {
       state.sshd.freezeConnections(false);
       m.dispose();
+    }
+  });
+});
+
+describe('a busy server', () => {
+  test('a request the server works on for several stall timeouts is waited for, while keepalives are answered', async () => {
+    const { manager: m, logger } = manager();
+    const pipe = state.sshd.local('busy-pipe');
+    execFileSync('mkfifo', [pipe]);
+    chownSync(pipe, state.sshd.uid, state.sshd.gid);
+    try {
+      const session = await m.session(state.sshd.alias);
+      // Opening a FIFO blocks OpenSSH's sftp-server until someone writes to it: the server is busy,
+      // not dead, for three seconds (three stall timeouts), then answers.
+      const started = Date.now();
+      const writer = setTimeout(() => {
+        execFile('sh', ['-c', 'printf late > "$1"', 'sh', pipe], { timeout: 10_000 });
+      }, 3000);
+      const opened = await session.withFile(pipe, 'r', {}, () => Promise.resolve('opened'));
+      clearTimeout(writer);
+      assert.equal(opened, 'opened');
+      assert.ok(Date.now() - started >= 2900, 'the open really waited for the writer');
+      assert.ok(!session.isClosed, 'the session was not given up');
+      assert.ok(
+        logger.lines.some((line) => line.includes('alive and busy')),
+        'the log says why it waited',
+      );
+    } finally {
+      m.dispose();
+    }
+  });
+
+  test('a server-side copy of a 1 GiB sparse file longer than the stall timeout completes', async () => {
+    const { manager: m } = manager();
+    const fs = m.fileSystem(state.sshd.alias);
+    const source = state.sshd.writeLocal('sparse-source.bin', 'start');
+    truncateSync(source, 1024 * 1024 * 1024);
+    const target = state.sshd.local('sparse-copy.bin');
+    try {
+      const started = Date.now();
+      await fs.copy(source, target, { overwrite: false });
+      const took = Date.now() - started;
+      assert.equal(statSync(target).size, 1024 * 1024 * 1024);
+      console.log(`server-side copy of 1 GiB took ${took} ms (stall timeout 1000 ms)`);
+    } finally {
+      m.dispose();
+      rmSync(source, { force: true });
+      rmSync(target, { force: true });
     }
   });
 });

@@ -43,6 +43,9 @@ export async function prepareSuiteEnvironment(work: string): Promise<SuiteEnviro
       SFTPFS_TEST_GID: String(sshd.gid),
       SFTPFS_TEST_RESULTS: resultsFile,
       SFTPFS_TEST_JUMP_ALIAS: 'behind-bastion',
+      // The bastion is a second host with a data folder of its own: copies and moves between hosts.
+      SFTPFS_TEST_SECOND_ALIAS: 'bastion',
+      SFTPFS_TEST_SECOND_ROOT: bastion.root,
       SFTPFS_TEST_CHANGED_KEY_ALIAS: 'changed-key',
       SFTPFS_TEST_CHANGED_KEY_FILE: hosts.changedKnownHosts,
     },

@@ -64,10 +64,26 @@ export interface SftpSessionOptions {
   /**
    * With requests pending, how long the server may send nothing at all before the session is declared
    * stalled and fails them with ETIMEDOUT. Not a per-request limit: a large READ on a slow link is slow
-   * but makes progress.
+   * but makes progress. A server that proves it is alive (see proveAlive) gets more time.
    */
   readonly stallTimeoutMs: number;
+  /**
+   * Asks the server for a sign of life outside SFTP (an SSH keepalive), true when it answered in time.
+   * A server that answers is busy, not dead: one request may legitimately take long (a server-side
+   * copy of a large file, an fsync on slow storage), and the session waits for it.
+   */
+  readonly proveAlive?: (timeoutMs: number) => Promise<boolean>;
 }
+
+export const DEFAULT_SESSION_OPTIONS: SftpSessionOptions = { stallTimeoutMs: 30_000 };
+
+/**
+ * However alive the server proves to be, a session whose requests get no answer for this long is
+ * given up: a request that never ends (a server stuck on a hung mount) must not freeze the editor.
+ */
+const MAX_BUSY_MS = 10 * 60_000;
+/** How long a sign of life may take. */
+const PROOF_OF_LIFE_TIMEOUT_MS = 10_000;
 
 /**
  * The receive window kept on the channel (ssh2 keeps 2 MiB). It bounds what a download can have in
@@ -94,6 +110,11 @@ export class SftpSession {
   /** Rejecters of every request in flight, so a stall or a close fails them at once. */
   private readonly pending = new Set<(error: RemoteFsError) => void>();
   private lastAnswerAt = Date.now();
+  /** When the server last proved it is alive while a request waited (see proveAlive). */
+  private lastSignOfLifeAt = 0;
+  private askingForSignOfLife = false;
+  /** A REALPATH sent to learn whether the SFTP server is busy, until it is answered. */
+  private sftpProbe: Promise<boolean> | undefined;
   private openHandles = 0;
   /** Read-only uses whose CLOSE answer has not come yet (see withFile). */
   private readonly backgroundCloses = new Set<Promise<void>>();
@@ -105,7 +126,7 @@ export class SftpSession {
   constructor(
     private readonly sftp: SFTPWrapper,
     private readonly logger: Logger,
-    private readonly options: SftpSessionOptions = { stallTimeoutMs: 30_000 },
+    private readonly options: SftpSessionOptions = DEFAULT_SESSION_OPTIONS,
   ) {
     this.limits = readServerLimits(sftp);
     this.extensions = readServerExtensions(sftp);
@@ -225,17 +246,72 @@ export class SftpSession {
       return;
     }
     const interval = Math.max(50, Math.min(1000, this.options.stallTimeoutMs / 4));
-    this.watchdog = setInterval(() => {
-      const silentFor = Date.now() - this.lastAnswerAt;
-      if (this.pending.size > 0 && silentFor >= this.options.stallTimeoutMs) {
-        this.logger.warn(
-          `No answer from the server for ${Math.round(silentFor / 1000)} s with ${this.pending.size} request(s) pending`,
-        );
-        this.markClosed(`no answer for ${Math.round(silentFor / 1000)} s`, 'ETIMEDOUT');
-        this.sftp.end();
-      }
-    }, interval);
+    this.watchdog = setInterval(() => this.checkForStall(), interval);
     this.watchdog.unref();
+  }
+
+  /**
+   * With requests pending and the server silent for the stall timeout, tells a dead server from a busy
+   * one. Two questions go out together: an SSH keepalive (is the server there at all?) and a REALPATH
+   * on this channel (is its SFTP server free?). OpenSSH's sftp-server answers one request after the
+   * other, so a server that answers the keepalive but not the REALPATH is still working on an earlier
+   * request (a server-side copy of a large file, an fsync on slow storage): the session waits, up to
+   * MAX_BUSY_MS. No keepalive answer means dead; a REALPATH answered while earlier requests stay
+   * unanswered means those answers were lost. Either fails everything pending with ETIMEDOUT.
+   */
+  private checkForStall(): void {
+    const now = Date.now();
+    const silentFor = now - this.lastAnswerAt;
+    const stall = this.options.stallTimeoutMs;
+    const { proveAlive } = this.options;
+    if (this.pending.size === 0 || silentFor < stall || this.askingForSignOfLife) {
+      return;
+    }
+    if (proveAlive === undefined || silentFor >= MAX_BUSY_MS) {
+      this.declareStalled(silentFor);
+      return;
+    }
+    if (now - this.lastSignOfLifeAt < stall) {
+      return; // busy, as of a moment ago
+    }
+    this.askingForSignOfLife = true;
+    const earlier = new Set(this.pending);
+    const timeoutMs = Math.min(stall, PROOF_OF_LIFE_TIMEOUT_MS);
+    this.sftpProbe ??= this.call<string>(undefined, (cb) => this.sftp.realpath('.', cb)).then(
+      () => true,
+      () => false,
+    );
+    const probe = this.sftpProbe;
+    const probeAnswered = Promise.race([
+      probe,
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref()),
+    ]);
+    void Promise.all([proveAlive(timeoutMs), probeAnswered]).then(([alive, answered]) => {
+      this.askingForSignOfLife = false;
+      if (answered && this.sftpProbe === probe) {
+        this.sftpProbe = undefined;
+      }
+      if (this.isClosed || this.pending.size === 0) {
+        return;
+      }
+      const lost = answered && [...earlier].some((request) => this.pending.has(request));
+      if (!alive || lost) {
+        this.declareStalled(Date.now() - this.lastAnswerAt, lost ? 'answers lost' : undefined);
+        return;
+      }
+      this.lastSignOfLifeAt = Date.now();
+      this.logger.debug(
+        `No SFTP answer for ${Math.round((Date.now() - this.lastAnswerAt) / 1000)} s, but the server is alive and busy: waiting for a long request`,
+      );
+    });
+  }
+
+  private declareStalled(silentFor: number, why?: string): void {
+    this.logger.warn(
+      `No answer from the server for ${Math.round(silentFor / 1000)} s with ${this.pending.size} request(s) pending${why === undefined ? '' : ` (${why})`}`,
+    );
+    this.markClosed(`no answer for ${Math.round(silentFor / 1000)} s`, 'ETIMEDOUT');
+    this.sftp.end();
   }
 
   private stopWatchdog(): void {

@@ -1,4 +1,4 @@
-import type { SFTPWrapper } from 'ssh2';
+import type { Client, SFTPWrapper } from 'ssh2';
 
 /**
  * The few ssh2 internals we read, kept in one place. ssh2 stores the server's advertised extensions
@@ -153,4 +153,25 @@ export function guardReadReply(sftp: SFTPWrapper, length: number, onWrongReply: 
 /** The channel's current receive window, for the test that guards enlargeReceiveWindow. */
 export function receiveWindowOf(sftp: SFTPWrapper): number | undefined {
   return (sftp as unknown as Ssh2ChannelPrivate).incoming?.window;
+}
+
+interface Ssh2ClientPrivate {
+  _protocol?: { ping?: () => void };
+  _callbacks?: Array<(failed: boolean) => void>;
+}
+
+/**
+ * Sends OpenSSH's `keepalive@openssh.com` global request on the connection and calls `answered` when
+ * the server replies (success or failure alike: either proves it is alive). ssh2 does this for its own
+ * keepalive timer through the same private fields, queueing a callback so replies stay in order.
+ * Answers false when the internals are not there (the caller then cannot tell busy from dead).
+ */
+export function pingConnection(client: Client, answered: () => void): boolean {
+  const internals = client as unknown as Ssh2ClientPrivate;
+  if (typeof internals._protocol?.ping !== 'function' || !Array.isArray(internals._callbacks)) {
+    return false;
+  }
+  internals._callbacks.push(() => answered());
+  internals._protocol.ping();
+  return true;
 }

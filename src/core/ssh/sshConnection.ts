@@ -11,7 +11,8 @@ import { RemoteFsError, errorMessage } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { Authority } from '../config/authority';
 import type { ResolvedHost } from '../config/hostResolver';
-import { SftpSession, type SftpSessionOptions } from '../sftp/session';
+import { DEFAULT_SESSION_OPTIONS, SftpSession, type SftpSessionOptions } from '../sftp/session';
+import { pingConnection } from '../sftp/sftpInternals';
 import { chooseAlgorithms } from './algorithms';
 import { AuthPlanner } from './authPlanner';
 import { coalesceWritesPerTick } from './coalescedWrites';
@@ -286,8 +287,36 @@ export class SshConnection {
           );
           return;
         }
-        resolve(new SftpSession(sftp, this.logger, options));
+        resolve(
+          new SftpSession(sftp, this.logger, {
+            ...(options ?? DEFAULT_SESSION_OPTIONS),
+            proveAlive: (timeoutMs) => this.proveAlive(timeoutMs),
+          }),
+        );
       });
+    });
+  }
+
+  /**
+   * True when the server answers an SSH keepalive within `timeoutMs`: it is alive, however long one
+   * SFTP request takes (a server-side copy of a large file, an fsync on slow storage).
+   */
+  private proveAlive(timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (this.closed) {
+        resolve(false);
+        return;
+      }
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      if (
+        !pingConnection(this.client, () => {
+          clearTimeout(timer);
+          resolve(true);
+        })
+      ) {
+        clearTimeout(timer);
+        resolve(false);
+      }
     });
   }
 

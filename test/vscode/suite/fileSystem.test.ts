@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import {
+  chmodSync,
   chownSync,
   existsSync,
   lchownSync,
@@ -138,6 +139,38 @@ describe('the sftp provider inside VS Code', () => {
       'NoPermissions',
     );
     assert.equal(readFileSync(local('vsc/ro.txt'), 'utf8'), 'ro');
+  });
+
+  it('marks files the user cannot write, and every file of a read-only server, as read-only', async () => {
+    writeLocal('vsc/frozen.txt', 'frozen');
+    chmodSync(local('vsc/frozen.txt'), 0o444);
+    writeLocal('vsc/thawed.txt', 'thawed');
+    const readonly = vscode.FilePermission.Readonly;
+    assert.equal((await vscode.workspace.fs.stat(remote('vsc/frozen.txt'))).permissions, readonly);
+    assert.equal((await vscode.workspace.fs.stat(remote('vsc/thawed.txt'))).permissions, undefined);
+    assert.equal(
+      (await vscode.workspace.fs.stat(remote('vsc/thawed.txt', readOnlyAlias))).permissions,
+      readonly,
+    );
+  });
+
+  it('copies and moves between two hosts, replacing what is at the destination', async () => {
+    const second = requiredEnv('SFTPFS_TEST_SECOND_ALIAS');
+    const secondRoot = requiredEnv('SFTPFS_TEST_SECOND_ROOT');
+    const there = (relative: string): vscode.Uri =>
+      vscode.Uri.from({ scheme: 'sftp', authority: second, path: `${secondRoot}/${relative}` });
+    writeLocal('vsc/travels.txt', 'from the first host');
+    writeFileSync(`${secondRoot}/travels.txt`, 'old content on the second host');
+    chownSync(`${secondRoot}/travels.txt`, owner.uid, owner.gid);
+    // VS Code deletes an existing destination itself before it asks the provider to copy.
+    await vscode.workspace.fs.copy(remote('vsc/travels.txt'), there('travels.txt'), { overwrite: true });
+    assert.equal(readFileSync(`${secondRoot}/travels.txt`, 'utf8'), 'from the first host');
+    mkdirLocal('vsc/tree');
+    mkdirLocal('vsc/tree/inner');
+    writeLocal('vsc/tree/inner/leaf.txt', 'leaf');
+    await vscode.workspace.fs.rename(remote('vsc/tree'), there('tree'));
+    assert.equal(readFileSync(`${secondRoot}/tree/inner/leaf.txt`, 'utf8'), 'leaf');
+    assert.equal(existsSync(local('vsc/tree')), false, 'a move removes the source');
   });
 
   it('reaches a host through a jump host defined only in ~/.ssh/config', async () => {
