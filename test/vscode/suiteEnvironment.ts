@@ -12,6 +12,8 @@ import { canManageAccounts, startSshd, type SshdFixture } from '../support/sshd'
  */
 export interface SuiteEnvironment {
   readonly sshd: SshdFixture;
+  /** A second host with a data folder of its own (it also serves as the bastion). */
+  readonly second: SshdFixture;
   readonly home: string;
   readonly resultsFile: string;
   readonly learnedKnownHosts: string;
@@ -31,6 +33,7 @@ export async function prepareSuiteEnvironment(work: string): Promise<SuiteEnviro
   const resultsFile = join(work, 'suite-results.json');
   return {
     sshd,
+    second: bastion,
     home,
     resultsFile,
     learnedKnownHosts: hosts.learnedKnownHosts,

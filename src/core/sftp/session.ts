@@ -113,6 +113,8 @@ export class SftpSession {
   /** When the server last proved it is alive while a request waited (see proveAlive). */
   private lastSignOfLifeAt = 0;
   private askingForSignOfLife = false;
+  /** The path of the latest request: the busy probe asks about it, not about a place of its own. */
+  private lastPath: string | undefined;
   /** A REALPATH sent to learn whether the SFTP server is busy, until it is answered. */
   private sftpProbe: Promise<boolean> | undefined;
   private openHandles = 0;
@@ -253,11 +255,12 @@ export class SftpSession {
   /**
    * With requests pending and the server silent for the stall timeout, tells a dead server from a busy
    * one. Two questions go out together: an SSH keepalive (is the server there at all?) and a REALPATH
-   * on this channel (is its SFTP server free?). OpenSSH's sftp-server answers one request after the
-   * other, so a server that answers the keepalive but not the REALPATH is still working on an earlier
-   * request (a server-side copy of a large file, an fsync on slow storage): the session waits, up to
-   * MAX_BUSY_MS. No keepalive answer means dead; a REALPATH answered while earlier requests stay
-   * unanswered means those answers were lost. Either fails everything pending with ETIMEDOUT.
+   * of the latest path on this channel (is its SFTP server free?). OpenSSH's sftp-server answers one
+   * request after the other, so a server that answers the keepalive but not the REALPATH is still
+   * working on an earlier request (a server-side copy of a large file, an fsync on slow storage): the
+   * session waits, up to MAX_BUSY_MS. No keepalive answer means dead; a REALPATH answered while
+   * earlier requests stay unanswered means those answers were lost. Either fails everything pending
+   * with ETIMEDOUT.
    */
   private checkForStall(): void {
     const now = Date.now();
@@ -277,7 +280,8 @@ export class SftpSession {
     this.askingForSignOfLife = true;
     const earlier = new Set(this.pending);
     const timeoutMs = Math.min(stall, PROOF_OF_LIFE_TIMEOUT_MS);
-    this.sftpProbe ??= this.call<string>(undefined, (cb) => this.sftp.realpath('.', cb)).then(
+    const probePath = this.lastPath ?? '/';
+    this.sftpProbe ??= this.call<string>(probePath, (cb) => this.sftp.realpath(probePath, cb)).then(
       () => true,
       () => false,
     );
@@ -347,6 +351,9 @@ export class SftpSession {
             : new RemoteFsError(error.code, error.summary, { path, cause: error }),
         );
       };
+      if (path !== undefined) {
+        this.lastPath = path;
+      }
       if (this.pending.size === 0) {
         // The silence clock starts with the first request, not at the last answer of a quiet period.
         this.lastAnswerAt = Date.now();
