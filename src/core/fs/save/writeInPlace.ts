@@ -3,7 +3,15 @@ import { parentOf } from '../../common/remotePath';
 import type { Handle, SftpSession } from '../../sftp/session';
 import { readWholeFile, streamCopy, writeWholeFile } from '../../sftp/transfer';
 import { explainWriteFailure } from '../refine';
-import { removeOrRemember, type Backup, type SaveContext, type SaveRequest } from './saveContext';
+import {
+  removeOrRemember,
+  settle,
+  unwrap,
+  type Backup,
+  type SaveContext,
+  type SaveRequest,
+  type Settled,
+} from './saveContext';
 import { backupSiblingOf } from './temporaries';
 
 /**
@@ -18,7 +26,8 @@ export async function writeInPlace(context: SaveContext, request: SaveRequest): 
   const { session } = context;
   const { target } = request;
   await session.withFile(target, 'r+', {}, async (handle) => {
-    const size = (await session.fstat(handle, target)).size ?? 0;
+    // The size goes out with the copy's OPEN: it is needed only for a copy kept in memory.
+    const size = settle(session.fstat(handle, target).then((attrs) => attrs.size ?? 0));
     const backup = await makeBackup(context, handle, target, size);
     const release = backup === undefined ? undefined : context.protect(backup);
     try {
@@ -80,7 +89,7 @@ async function makeBackup(
   context: SaveContext,
   handle: Handle,
   target: string,
-  size: number,
+  sizeSoon: Promise<Settled<number>>,
 ): Promise<Backup | undefined> {
   const { session } = context;
   const path = backupSiblingOf(target);
@@ -101,11 +110,17 @@ async function makeBackup(
       },
       true,
     );
-    return { target, path, size };
+    return { target, path, size: await unwrap(sizeSoon) };
   } catch (error) {
     await removeOrRemember(context, path);
     if (!isRemoteFsError(error, 'EACCES')) {
-      const explained = await explainWriteFailure(session, error, parentOf(target), size);
+      const size = await sizeSoon;
+      const explained = await explainWriteFailure(
+        session,
+        error,
+        parentOf(target),
+        size.ok ? size.value : undefined,
+      );
       throw explained instanceof RemoteFsError && explained.path === path
         ? withCode(
             explained,
@@ -116,6 +131,7 @@ async function makeBackup(
         : explained;
     }
   }
+  const size = await unwrap(sizeSoon);
   if (size <= context.maxBackupInMemoryBytes) {
     const bytes = await readWholeFile(session, handle, target, size, context.maxBackupInMemoryBytes);
     return { target, bytes, size: bytes.length };
