@@ -32,26 +32,39 @@ const state = {} as {
   manager: ConnectionManager;
   fs: RemoteFileSystem;
   accounts?: SharedAccounts;
-  logger: RecordingLogger;
+  /** A second host, reached directly: copies between it and the host behind the cut link. */
+  other: SshdFixture;
 };
-const summary = { faults: 0, savesCut: 0, inPlaceCut: 0, endedOld: 0, endedNew: 0, saveErrors: 0 };
+const summary = {
+  faults: 0,
+  savesCut: 0,
+  inPlaceCut: 0,
+  crossHostCut: 0,
+  endedOld: 0,
+  endedNew: 0,
+  saveErrors: 0,
+};
 
 before(async () => {
   state.sshd = await startSshd();
   if (sharedAccountsUnavailable === undefined) {
     state.accounts = ensureSharedAccounts(); // before the first login, so the session has the group
   }
+  state.other = await startSshd({ alias: 'faults-other' });
   state.proxy = await FaultProxy.start(state.sshd.port);
   const knownHosts = join(state.sshd.dir, 'known_hosts_faults');
   writeFileSync(knownHosts, `[127.0.0.1]:${state.proxy.port} ${state.sshd.hostPublicKey}\n`);
   state.manager = new ConnectionManager({
-    resolveHost: (authority) => ({
-      ...state.sshd.resolve(authority),
-      port: state.proxy.port,
-      userKnownHostsFiles: [knownHosts],
-      connectTimeoutMs: 2000,
-    }),
-    logger: (state.logger = new RecordingLogger()),
+    resolveHost: (authority) =>
+      authority.host === state.other.alias
+        ? state.other.resolve(authority)
+        : {
+            ...state.sshd.resolve(authority),
+            port: state.proxy.port,
+            userKnownHostsFiles: [knownHosts],
+            connectTimeoutMs: 2000,
+          },
+    logger: new RecordingLogger(),
     fileSystem: { maxReadFileBytes: 64 * MiB },
     session: { stallTimeoutMs: 1000 },
     lifecycle: { idleTimeoutMs: 0, reconnectDelaysMs: [20, 50], maxReconnectAttempts: 2 },
@@ -62,9 +75,10 @@ after(async () => {
   state.manager?.dispose();
   await state.proxy?.close();
   await state.sshd?.stop();
+  await state.other?.stop();
   console.log(
     `fault summary: ${summary.faults} faults injected, ${summary.savesCut} saves cut ` +
-      `(${summary.inPlaceCut} of them in place, a colleague's file), ` +
+      `(${summary.inPlaceCut} in place, a colleague's file; ${summary.crossHostCut} copies between two hosts), ` +
       `${summary.endedOld + summary.endedNew} files verified (${summary.endedOld} old, ${summary.endedNew} new), ` +
       `${summary.saveErrors} save errors reported, ` +
       (summary.endedOld + summary.endedNew === summary.savesCut
@@ -283,6 +297,69 @@ describe('a save in place cut by the link', { skip: sharedAccountsUnavailable },
     }
     assert.ok(endedOld > 0 && endedOld < points.length, 'cuts landed both before and after the write');
   });
+});
+
+describe('a copy between two hosts cut by the link', () => {
+  for (const side of ['destination', 'source'] as const) {
+    test(`with the ${side} behind the cut link: the destination ends old or new, the source intact, nothing left behind, at 30 cut points`, async () => {
+      const other = state.manager.fileSystem(state.other.alias);
+      const old = patternBytes(300_000, 71);
+      const copied = patternBytes(2 * MiB + 5, 72);
+      // The host behind the proxy is the one whose link is cut.
+      const [sourceHost, targetHost] =
+        side === 'destination' ? [state.other, state.sshd] : [state.sshd, state.other];
+      const [sourceFs, targetFs] = side === 'destination' ? [other, state.fs] : [state.fs, other];
+      const source = sourceHost.writeLocal(`cross-${side}-source.bin`, copied);
+      const target = targetHost.local(`cross-${side}-target.bin`);
+      const copy = (): Promise<void> => targetFs.copyFrom(sourceFs, source, target, { overwrite: true });
+      const reset = (): void => void targetHost.writeLocal(`cross-${side}-target.bin`, old);
+
+      reset();
+      const traffic = await measure(copy);
+      // Through the cut link go the copy's data (up to the destination, down from the source) and
+      // the requests and answers around it.
+      const [data, control] = side === 'destination' ? (['up', 'down'] as const) : (['down', 'up'] as const);
+      const points: Cut[] = [
+        ...Array.from({ length: 25 }, (_, i) => ({
+          direction: data,
+          bytes: Math.floor((traffic[data] * i) / 25) + 1,
+        })),
+        ...Array.from({ length: 5 }, (_, i) => ({
+          direction: control,
+          bytes: Math.floor((traffic[control] * (i + 1)) / 6),
+        })),
+      ];
+      for (const cut of points) {
+        reset();
+        const error = await underCut(cut, copy);
+        summary.savesCut++;
+        summary.crossHostCut++;
+        if (error !== undefined) {
+          summary.saveErrors++;
+          assertUnavailable(error, `copy cut after ${describeCut(cut)}`);
+        }
+        await connected(); // the host behind the cut link reconnects and removes what the cut left
+        await targetFs.stat(target);
+        const now = readFileSync(target);
+        const isOld = now.equals(old);
+        const isNew = now.equals(copied);
+        assert.ok(
+          isOld || isNew,
+          `after a cut at ${describeCut(cut)}: ${now.length} bytes, neither old nor new`,
+        );
+        if (error === undefined) {
+          assert.ok(isNew, 'a copy reported as done holds the whole content');
+        }
+        summary[isOld ? 'endedOld' : 'endedNew']++;
+        assert.ok(readFileSync(source).equals(copied), 'the source is untouched');
+        assert.deepEqual(
+          temporariesIn(targetHost.root),
+          [],
+          `temporaries after a cut at ${describeCut(cut)}`,
+        );
+      }
+    });
+  }
 });
 
 describe('other operations cut by the link', () => {

@@ -1,6 +1,6 @@
 import type { Attributes } from 'ssh2';
 
-import { RemoteFsError, isRemoteFsError, withCode } from '../../common/errors';
+import { RemoteFsError, errorMessage, isRemoteFsError, withCode } from '../../common/errors';
 import { baseName, parentOf } from '../../common/remotePath';
 import { kindOfMode } from '../../sftp/attrs';
 import type { SftpSession } from '../../sftp/session';
@@ -120,23 +120,20 @@ export async function replaceByRename(context: SaveContext, request: SaveRequest
 
   if (existing !== undefined) {
     const identity = context.identity();
-    const refusal =
-      identity !== undefined && ownerMayNotWrite(existing, identity)
-        ? new RemoteFsError('EACCES', 'The file is read-only', { path: target })
-        : undefined;
-    const reason =
-      refusal === undefined
-        ? reasonAgainstRename({
-            existing,
-            posixRename,
-            identity,
-            ownerKept: ownerKept?.ok !== false,
-            links: await linksOrUnknown(links),
-          })
-        : undefined;
-    if (refusal !== undefined || reason !== undefined) {
+    if (identity !== undefined && ownerMayNotWrite(existing, identity)) {
       await removeOrRemember(context, temporary);
-      throw refusal ?? new RenameWouldShow(reason ?? '');
+      throw new RemoteFsError('EACCES', 'The file is read-only', { path: target });
+    }
+    const reason = reasonAgainstRename({
+      existing,
+      posixRename,
+      identity,
+      ownerKept: ownerKept?.ok !== false,
+      links: await linksOrUnknown(links),
+    });
+    if (reason !== undefined) {
+      await removeOrRemember(context, temporary);
+      throw new RenameWouldShow(reason);
     }
   }
 
@@ -151,16 +148,12 @@ export async function replaceByRename(context: SaveContext, request: SaveRequest
     await removeOrRemember(context, temporary);
     if (existing !== undefined && isRemoteFsError(error, 'EACCES')) {
       // A sticky folder lets only a file's owner replace it, for one.
-      throw new RenameWouldShow(`the folder refuses to let it be replaced (${errorText(error)})`);
+      throw new RenameWouldShow(`the folder refuses to let it be replaced (${errorMessage(error)})`);
     }
     throw error;
   }
   // A rename keeps the inode, so these are the attributes of the saved file.
   return written;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 async function linksOrUnknown(
