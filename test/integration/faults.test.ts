@@ -172,6 +172,43 @@ function assertUnavailable(error: RemoteFsError | undefined, what: string): void
   assert.match(error.message, /connect|lost|answer/i);
 }
 
+/** `count` cut points spread over `total` bytes in `direction`, the first at the very start. */
+function spreadFromStart(direction: Direction, total: number, count: number): Cut[] {
+  return Array.from({ length: count }, (_, i) => ({ direction, bytes: Math.floor((total * i) / count) + 1 }));
+}
+
+/** `count` cut points spread inside `total` bytes in `direction`, neither at the start nor at the end. */
+function spreadInside(direction: Direction, total: number, count: number): Cut[] {
+  return Array.from({ length: count }, (_, i) => ({
+    direction,
+    bytes: Math.floor((total * (i + 1)) / (count + 1)),
+  }));
+}
+
+/**
+ * After a cut save or copy: `path` holds the old content or the new one (the new one when no error
+ * was reported), and the summary counts which. Answers true for the old content.
+ */
+function assertOldOrNew(
+  path: string,
+  old: Buffer,
+  replacement: Buffer,
+  cut: Cut,
+  error: RemoteFsError | undefined,
+): boolean {
+  const now = readFileSync(path);
+  const isOld = now.equals(old);
+  assert.ok(
+    isOld || now.equals(replacement),
+    `after a cut at ${describeCut(cut)}: ${now.length} bytes, neither old nor new`,
+  );
+  if (error === undefined) {
+    assert.ok(!isOld, 'a save or copy reported as done holds the new content');
+  }
+  summary[isOld ? 'endedOld' : 'endedNew']++;
+  return isOld;
+}
+
 /** Bytes relayed in each direction while `operation` runs on a healthy link. */
 async function measure(operation: () => Promise<unknown>): Promise<Record<Direction, number>> {
   await connected();
@@ -195,14 +232,8 @@ describe('a save cut by the link', () => {
     // final rename: its request cut short (the server never renames) or its reply cut short (the
     // server renamed, the client never heard).
     const points: Cut[] = [
-      ...Array.from({ length: 100 }, (_, i) => ({
-        direction: 'up' as const,
-        bytes: Math.floor((traffic.up * i) / 100) + 1,
-      })),
-      ...Array.from({ length: 10 }, (_, i) => ({
-        direction: 'down' as const,
-        bytes: Math.floor((traffic.down * (i + 1)) / 11),
-      })),
+      ...spreadFromStart('up', traffic.up, 100),
+      ...spreadInside('down', traffic.down, 10),
       ...[1, 16, 32, 48, 64].map((bytes) => ({ direction: 'up' as const, bytes, atRename: true })),
       ...[1, 2, 4, 8, 16].map((bytes) => ({ direction: 'down' as const, bytes, atRename: true })),
     ];
@@ -216,17 +247,7 @@ describe('a save cut by the link', () => {
         assert.equal(error.path, remote, 'the error names the file being saved');
       }
       await connected(); // reconnects and removes what the cut left behind
-      const now = readFileSync(remote);
-      const isOld = now.equals(before);
-      const isNew = now.equals(after);
-      assert.ok(
-        isOld || isNew,
-        `after a cut at ${describeCut(cut)}: ${now.length} bytes, neither old nor new`,
-      );
-      if (error === undefined) {
-        assert.ok(isNew, 'a save reported as done holds the new content');
-      }
-      summary[isOld ? 'endedOld' : 'endedNew']++;
+      assertOldOrNew(remote, before, after, cut, error);
       assert.deepEqual(temporariesIn(folder), [], `temporaries after a cut at ${describeCut(cut)}`);
     }
     assert.ok(summary.endedOld > 0 && summary.endedNew > 0, 'cuts landed both before and after the rename');
@@ -256,14 +277,8 @@ describe('a save in place cut by the link', { skip: sharedAccountsUnavailable },
     reset();
     const traffic = await measure(save);
     const points: Cut[] = [
-      ...Array.from({ length: 50 }, (_, i) => ({
-        direction: 'up' as const,
-        bytes: Math.floor((traffic.up * i) / 50) + 1,
-      })),
-      ...Array.from({ length: 10 }, (_, i) => ({
-        direction: 'down' as const,
-        bytes: Math.floor((traffic.down * (i + 1)) / 11),
-      })),
+      ...spreadFromStart('up', traffic.up, 50),
+      ...spreadInside('down', traffic.down, 10),
       // The write done and flushed: the copy's removal cut short, or its answer.
       ...[1, 32].map((bytes) => ({ direction: 'up' as const, bytes, atBackupRemoval: true })),
       ...[1, 8].map((bytes) => ({ direction: 'down' as const, bytes, atBackupRemoval: true })),
@@ -280,18 +295,7 @@ describe('a save in place cut by the link', { skip: sharedAccountsUnavailable },
         assertUnavailable(error, `save in place cut after ${describeCut(cut)}`);
       }
       await connected(); // reconnects, puts the original back if the write was cut, removes the copy
-      const now = readFileSync(remote);
-      const isOld = now.equals(before);
-      const isNew = now.equals(after);
-      assert.ok(
-        isOld || isNew,
-        `after a cut at ${describeCut(cut)}: ${now.length} bytes, neither old nor new`,
-      );
-      if (error === undefined) {
-        assert.ok(isNew, 'a save reported as done holds the new content');
-      }
-      endedOld += isOld ? 1 : 0;
-      summary[isOld ? 'endedOld' : 'endedNew']++;
+      endedOld += assertOldOrNew(remote, before, after, cut, error) ? 1 : 0;
       assert.equal(identity(), kept, `owner, group, mode or inode changed by a cut at ${describeCut(cut)}`);
       assert.deepEqual(temporariesIn(folder), [], `copies left after a cut at ${describeCut(cut)}`);
     }
@@ -320,14 +324,8 @@ describe('a copy between two hosts cut by the link', () => {
       // the requests and answers around it.
       const [data, control] = side === 'destination' ? (['up', 'down'] as const) : (['down', 'up'] as const);
       const points: Cut[] = [
-        ...Array.from({ length: 25 }, (_, i) => ({
-          direction: data,
-          bytes: Math.floor((traffic[data] * i) / 25) + 1,
-        })),
-        ...Array.from({ length: 5 }, (_, i) => ({
-          direction: control,
-          bytes: Math.floor((traffic[control] * (i + 1)) / 6),
-        })),
+        ...spreadFromStart(data, traffic[data], 25),
+        ...spreadInside(control, traffic[control], 5),
       ];
       for (const cut of points) {
         reset();
@@ -340,17 +338,7 @@ describe('a copy between two hosts cut by the link', () => {
         }
         await connected(); // the host behind the cut link reconnects and removes what the cut left
         await targetFs.stat(target);
-        const now = readFileSync(target);
-        const isOld = now.equals(old);
-        const isNew = now.equals(copied);
-        assert.ok(
-          isOld || isNew,
-          `after a cut at ${describeCut(cut)}: ${now.length} bytes, neither old nor new`,
-        );
-        if (error === undefined) {
-          assert.ok(isNew, 'a copy reported as done holds the whole content');
-        }
-        summary[isOld ? 'endedOld' : 'endedNew']++;
+        assertOldOrNew(target, old, copied, cut, error);
         assert.ok(readFileSync(source).equals(copied), 'the source is untouched');
         assert.deepEqual(
           temporariesIn(targetHost.root),

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { linkSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
+import { TEMP_MARKER } from '../../src/core/fs/save/temporaries';
 import type { RemoteChange } from '../../src/core/watch/pollingWatcher';
 import { WatchService } from '../../src/core/watch/watchService';
 import { useSshd } from '../support/harness';
@@ -78,6 +79,35 @@ describe('watching with inotifywait', () => {
     watch.dispose();
     service.dispose();
     await waitFor('inotifywait ended on the server', () => inotifywaitsFor(h.path('i1')) === 0);
+  });
+
+  test('saves by rename and in place report the saved files, never our temporaries or copies', async () => {
+    h.sshd.mkdirLocal('i-saves');
+    const renamed = h.sshd.writeLocal('i-saves/renamed.txt', 'old');
+    const linked = h.sshd.writeLocal('i-saves/linked.txt', 'old');
+    linkSync(linked, h.path('i-saves/other-name.txt')); // two links: saved in place, behind a copy
+    await h.fs.stat(h.path('i-saves'));
+    const { service, seen, waitFor } = inotifyService();
+    const watch = service.watch(h.sshd.alias, h.path('i-saves'), { recursive: true, excludes: [] });
+    await waitFor('inotifywait is running', () => established(h.path('i-saves')) === 1);
+
+    for (let round = 0; round < 3; round++) {
+      await h.fs.writeFile(renamed, Buffer.from(`new ${round}`), { create: true, overwrite: true });
+      await h.fs.writeFile(linked, Buffer.from(`new ${round}`), { create: true, overwrite: true });
+    }
+    await waitFor(
+      'both saved files reported',
+      () => seen.some((c) => c.path === renamed) && seen.some((c) => c.path === linked),
+    );
+    await new Promise((r) => setTimeout(r, 500)); // anything later in the same batches
+    const ours = seen.filter((c) => c.path.includes(TEMP_MARKER));
+    assert.deepEqual(ours, [], 'temporaries or copies were reported as changes');
+    assert.ok(
+      h.logger.lines.some((line) => line.includes(`Saving ${linked} in place`)),
+      'one of the files was saved in place, so a copy existed',
+    );
+    watch.dispose();
+    service.dispose();
   });
 
   test('a watch made before the host is connected polls without connecting, then moves to inotifywait', async () => {

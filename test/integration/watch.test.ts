@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
+import { backupSiblingOf, temporarySiblingOf } from '../../src/core/fs/save/temporaries';
 import type { RemoteChange, WatchedHost } from '../../src/core/watch/pollingWatcher';
 import { PollingWatcher } from '../../src/core/watch/pollingWatcher';
 import { WatchService } from '../../src/core/watch/watchService';
@@ -62,6 +63,29 @@ describe('polling watcher', () => {
     ]);
     await watcher.pollNow();
     assert.equal(batches.length, 1, 'nothing changed, nothing reported');
+    watcher.dispose();
+  });
+
+  test('temporaries and copies of ours that come and go between polls are never reported', async () => {
+    h.sshd.mkdirLocal('w-ours');
+    h.sshd.writeLocal('w-ours/page.html', 'one');
+    const { watcher, batches } = manualWatcher();
+    watcher.watch(h.path('w-ours'), { recursive: true, excludes: [] });
+    await watcher.pollNow();
+    // As a save caught mid-way would leave them: a temporary and a copy of the original beside it.
+    const temporary = temporarySiblingOf(h.path('w-ours/page.html'));
+    const copy = backupSiblingOf(h.path('w-ours/page.html'));
+    writeFileSync(temporary, 'new');
+    writeFileSync(copy, 'one');
+    h.sshd.writeLocal('w-ours/real-change.txt', 'made by someone');
+    await watcher.pollNow();
+    rmSync(temporary);
+    rmSync(copy);
+    await watcher.pollNow();
+    assert.deepEqual(
+      batches.map((batch) => sorted(batch)),
+      [[`created ${h.path('w-ours/real-change.txt')}`]],
+    );
     watcher.dispose();
   });
 

@@ -1,15 +1,7 @@
 import type { Attributes } from 'ssh2';
 
-import {
-  RemoteFsError,
-  aboutPath,
-  errorMessage,
-  isConnectionError,
-  isRemoteFsError,
-  throwIfCancelled,
-  withCode,
-} from '../common/errors';
-import { Limiter, forEachBounded } from '../common/limiter';
+import { RemoteFsError, aboutPath, isConnectionError, withCode } from '../common/errors';
+import { forEachBounded } from '../common/limiter';
 import type { Logger } from '../common/logger';
 import {
   baseName,
@@ -19,52 +11,24 @@ import {
   normalizeRemotePath,
   parentOf,
 } from '../common/remotePath';
-import { kindOfMode, specialKindName } from '../sftp/attrs';
+import { kindOfMode } from '../sftp/attrs';
 import type { SftpSession } from '../sftp/session';
-import { readWholeFile, streamCopyBetween, writeWholeFile } from '../sftp/transfer';
+import { readWholeFile, writeWholeFile } from '../sftp/transfer';
 import { AttributeCache, type KnownAttributes } from './attributeCache';
-import type { Backup, SaveContext, SaveRequest } from './save/saveContext';
-import { saveFile } from './save/saveFile';
-import type { Identity } from './save/savePlan';
-import { certainlyNotWritable, primaryIdentity, type LoginUser, type ReportedIdentity } from './permissions';
-import { temporarySiblingOf } from './save/temporaries';
-import { restoreBackup } from './save/writeInPlace';
+import { describe, statOrUndefined } from './entryStat';
 import type { EntryStat, EntryType, WriteOptions } from './entryType';
+import { Leftovers } from './leftovers';
+import { resolveLinks } from './links';
+import { LoginFacts } from './loginFacts';
+import type { ReportedIdentity } from './permissions';
 import { explainCreateFailure, lstatOrUndefined } from './refine';
+import type { SaveContext, SaveRequest } from './save/saveContext';
+import { saveFile } from './save/saveFile';
+import { checkSavePreconditions, refuseSpecialFile } from './save/savePreconditions';
+import { Copier } from './treeCopy';
+import { TREE_CONCURRENCY, removeEmptyFolder, removeTree, type TreeOperationOptions } from './trees';
 
-/** How many link targets are resolved, or tree entries removed or copied, at once. */
-const TREE_CONCURRENCY = 16;
-/** OpenSSH's own limit on symlink hops (SYMLOOP_MAX is 40 on Linux). */
-const MAX_LINK_HOPS = 40;
-/**
- * Recursive deletes and copies stop below this depth. No real tree is deeper (PATH_MAX is 4096 bytes,
- * so 2048 one-letter folders); a server that shows a folder inside every folder would otherwise lead
- * the walk on forever.
- */
-const MAX_TREE_DEPTH = 2048;
-
-function tooDeep(path: string): RemoteFsError {
-  return new RemoteFsError(
-    'EPROTO',
-    `The server shows folders nested more than ${MAX_TREE_DEPTH} levels deep; stopped there`,
-    { path },
-  );
-}
-
-/** A copy's source: a session (this host's, or another's) and a path there; and where it goes here. */
-interface Copying {
-  readonly source: SftpSession;
-  readonly from: string;
-  readonly to: string;
-}
-
-/** For recursive deletes and folder copies, which can take long. */
-export interface TreeOperationOptions {
-  /** Stops between entries with ECANCELED. A cancelled copy leaves nothing; a delete stops where it is. */
-  readonly signal?: AbortSignal;
-  /** Called after each entry removed or copied. */
-  readonly onEntry?: () => void;
-}
+export type { TreeOperationOptions } from './trees';
 
 /** One entry of a folder listing. */
 export interface ListedChild {
@@ -102,9 +66,6 @@ export interface SessionSource {
   identity?(): Promise<ReportedIdentity | undefined>;
 }
 
-/** Removing a temporary left by an interrupted save is tried this often before it is left alone. */
-const ORPHAN_REMOVAL_ATTEMPTS = 3;
-
 /** Transfers at least this large are striped over several SFTP channels. */
 const STRIPE_THRESHOLD = 8 * 1024 * 1024;
 /** Extra channels for a striped transfer (OpenSSH allows 10 sessions per connection by default). */
@@ -123,27 +84,9 @@ const STRIPED_READ_MIN_ROUND_TRIP_MS = 5;
  * absolute POSIX path and throws RemoteFsError.
  */
 export class RemoteFileSystem {
-  /**
-   * Temporaries of cut saves and copies, removed as soon as the server can be reached again, with how
-   * many more times removing one may fail for another reason than a lost connection.
-   */
-  private readonly orphans = new Map<string, number>();
-  private readonly rememberOrphan = (temporary: string): void => {
-    this.orphans.set(temporary, ORPHAN_REMOVAL_ATTEMPTS);
-  };
-
-  /**
-   * Originals of files being overwritten in place, by path: while one is here the write has not
-   * completed, and if the connection dropped, the original is put back as soon as it is back.
-   */
-  private readonly protectedSaves = new Map<string, Backup>();
-  /** The login user (the same on every connection to this host), learned from the first file a save created. */
-  private identity: Identity | undefined;
-  /** The login user as `id` on the server told, where the account has a shell. */
-  private reportedIdentity: ReportedIdentity | undefined;
-  /** Per session: whether the server refuses every write (a read-only mount or server). */
-  private readonly writesRefused = new WeakMap<SftpSession, Promise<boolean>>();
-
+  private readonly leftovers: Leftovers;
+  private readonly facts: LoginFacts;
+  private readonly copier: Copier;
   private readonly attributes: AttributeCache;
 
   constructor(
@@ -154,6 +97,17 @@ export class RemoteFileSystem {
     private readonly notify: (notice: FileSystemNotice) => void = () => undefined,
   ) {
     this.attributes = new AttributeCache(options.attributeLifetimeMs ?? 1000);
+    this.leftovers = new Leftovers(logger, (path) => this.attributes.forget(path));
+    this.facts = new LoginFacts(
+      logger,
+      () => source.userName?.(),
+      () => source.identity?.() ?? Promise.resolve(undefined),
+    );
+    this.copier = new Copier({
+      logger,
+      saveContext: (session) => this.saveContext(session),
+      rememberOrphan: this.leftovers.rememberOrphan,
+    });
   }
 
   /** Our own change to these paths: what was known about them (and their folders) is now wrong. */
@@ -192,73 +146,15 @@ export class RemoteFileSystem {
     } catch (error) {
       throw path === undefined ? error : aboutPath(error, path);
     }
-    if (!this.writesRefused.has(session)) {
-      this.learnAbout(session);
-    }
-    if (this.protectedSaves.size > 0) {
-      await this.restoreInterruptedSaves(session);
-    }
-    if (this.orphans.size > 0) {
-      await this.removeOrphans(session);
-    }
+    this.facts.learnAbout(session);
+    await this.leftovers.clearUp(session);
     return session;
-  }
-
-  /** Puts back the originals of in-place saves a dropped connection cut short, then drops their copies. */
-  private async restoreInterruptedSaves(session: SftpSession): Promise<void> {
-    const interrupted = [...this.protectedSaves.values()];
-    this.protectedSaves.clear();
-    await forEachBounded(interrupted, TREE_CONCURRENCY, async (backup) => {
-      try {
-        await session.withFile(backup.target, 'r+', {}, (handle) => restoreBackup(session, handle, backup));
-        this.attributes.forget(backup.target);
-        this.logger.info(`Put back the original content of ${backup.target}: its save was cut off`);
-        if (backup.path !== undefined) {
-          this.rememberOrphan(backup.path);
-        }
-      } catch (error) {
-        if (session.stoppedBy(error)) {
-          this.protectedSaves.set(backup.target, backup);
-          return;
-        }
-        const kept = backup.path === undefined ? '' : `; its original content is kept in ${backup.path}`;
-        this.logger.error(
-          `Could not put back the original content of ${backup.target} after its save was cut off${kept}: ${errorMessage(error)}`,
-        );
-      }
-    });
-  }
-
-  /**
-   * Asked once per session, in the background (the first stat waits only for what it needs): whether
-   * the server refuses writes, and who the login user is.
-   */
-  private learnAbout(session: SftpSession): void {
-    this.writesRefused.set(session, serverRefusesWrites(session, this.logger));
-    void this.source.identity?.().then((identity) => {
-      if (identity !== undefined) {
-        this.reportedIdentity = identity;
-      }
-    });
-  }
-
-  /** What is known of the login user, for read-only marks. */
-  private loginUser(): LoginUser {
-    const reported = this.reportedIdentity;
-    const learned = this.identity;
-    return {
-      name: this.source.userName?.(),
-      uid: reported?.uid ?? learned?.uid,
-      groups: reported?.groups ?? (learned === undefined ? undefined : [learned.gid]),
-    };
   }
 
   /** The stat of `known`, with the read-only mark where the user certainly cannot write it. */
   private async describeFor(session: SftpSession, known: KnownAttributes): Promise<EntryStat> {
     const stat = describe(known);
-    const attrs = known.target ?? known.own;
-    const notWritable =
-      (await this.writesRefused.get(session)) === true || certainlyNotWritable(attrs, this.loginUser());
+    const notWritable = await this.facts.notWritable(session, known.target ?? known.own);
     return notWritable ? { ...stat, notWritable } : stat;
   }
 
@@ -267,47 +163,13 @@ export class RemoteFileSystem {
     return {
       session,
       logger: this.logger,
-      identity: () => this.identity ?? primaryIdentity(this.reportedIdentity),
-      learnIdentity: (identity) => (this.identity = identity),
-      onOrphan: this.rememberOrphan,
-      protect: (backup) => {
-        this.protectedSaves.set(backup.target, backup);
-        return () => {
-          if (this.protectedSaves.get(backup.target) === backup) {
-            this.protectedSaves.delete(backup.target);
-          }
-        };
-      },
+      identity: () => this.facts.identity(),
+      learnIdentity: (identity) => this.facts.learnIdentity(identity),
+      onOrphan: this.leftovers.rememberOrphan,
+      protect: (backup) => this.leftovers.protect(backup),
       onUnprotected: (path) => this.notify({ path, reason: 'unprotected' }),
       maxBackupInMemoryBytes: this.options.maxReadFileBytes,
     };
-  }
-
-  private async removeOrphans(session: SftpSession): Promise<void> {
-    const orphans = [...this.orphans];
-    this.orphans.clear();
-    await forEachBounded(orphans, TREE_CONCURRENCY, async ([temporary, attemptsLeft]) => {
-      try {
-        const attrs = await session.lstat(temporary);
-        if (kindOfMode(attrs.mode) === 'directory') {
-          await removeTree(session, temporary);
-        } else {
-          await session.unlink(temporary);
-        }
-        this.logger.info(`Removed the temporary of an interrupted save or copy: ${temporary}`);
-      } catch (error) {
-        if (isRemoteFsError(error, 'ENOENT')) {
-          return; // already gone
-        }
-        if (session.stoppedBy(error)) {
-          this.orphans.set(temporary, attemptsLeft);
-        } else if (attemptsLeft > 1) {
-          this.orphans.set(temporary, attemptsLeft - 1);
-        } else {
-          this.logger.warn(`Could not remove the temporary ${temporary}; leaving it: ${errorMessage(error)}`);
-        }
-      }
-    });
   }
 
   /**
@@ -606,7 +468,8 @@ export class RemoteFileSystem {
     const from = normalizeRemotePath(rawFrom);
     const to = normalizeRemotePath(rawTo);
     const session = await this.session(from);
-    await this.copyInto(session, { source: session, from, to }, options);
+    this.changed(to);
+    await this.copier.copyInto(session, { source: session, from, to }, options);
   }
 
   /**
@@ -624,7 +487,9 @@ export class RemoteFileSystem {
     const from = normalizeRemotePath(rawFrom);
     const to = normalizeRemotePath(rawTo);
     const source = await origin.session(from);
-    await this.copyInto(await this.session(to), { source, from, to }, options);
+    const session = await this.session(to);
+    this.changed(to);
+    await this.copier.copyInto(session, { source, from, to }, options);
   }
 
   /**
@@ -640,168 +505,6 @@ export class RemoteFileSystem {
     await this.copyFrom(origin, rawFrom, rawTo, options);
     // Not cancellable: the copy is complete, and a half-deleted source helps nobody.
     await origin.delete(rawFrom, { recursive: true });
-  }
-
-  /** The copy itself, from `copying.source` (this host's session, or another host's) to `session`. */
-  private async copyInto(
-    session: SftpSession,
-    copying: Copying,
-    options: { overwrite: boolean } & TreeOperationOptions,
-  ): Promise<void> {
-    const { from, to } = copying;
-    const sameSession = copying.source === session;
-    this.changed(to);
-    // Like cp: the top-level source is followed if it is a link; links inside folders stay links.
-    const source = await copying.source.stat(from);
-    if (sameSession && from === to) {
-      if (!options.overwrite) {
-        throw new RemoteFsError('EEXIST', 'Target already exists', { path: to });
-      }
-      return;
-    }
-    if (sameSession && kindOfMode(source.mode) === 'directory' && isSameOrInside(from, to)) {
-      throw new RemoteFsError('EINVAL', `Cannot copy a folder into itself (${to})`, { path: from });
-    }
-    const target = await lstatOrUndefined(session, to);
-    if (target !== undefined && !options.overwrite) {
-      throw new RemoteFsError('EEXIST', 'Target already exists', { path: to });
-    }
-    if (target !== undefined && kindOfMode(target.mode) === 'directory') {
-      await removeTree(session, to);
-    }
-    const existing = target !== undefined && kindOfMode(target.mode) !== 'directory' ? target : undefined;
-    if (kindOfMode(source.mode) === 'directory') {
-      await this.copyTreeIntoPlace(session, copying, source, options);
-    } else {
-      refuseSpecialFile(from, source, 'opened');
-      await this.copyFile(session, copying, source, existing, options.signal);
-    }
-  }
-
-  /**
-   * Copies a file's content to `to` like a save: a new file gets the source's mode; an existing one
-   * keeps its own owner, group, mode and links. The source is opened only while the content is written.
-   */
-  private async copyFile(
-    session: SftpSession,
-    { source: sourceSession, from, to }: Copying,
-    source: Attributes,
-    existing: Attributes | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const serverSide = sourceSession === session && session.hasExtension('copy-data');
-    await saveFile(this.saveContext(session), {
-      target: to,
-      existing,
-      ...(source.size === undefined ? {} : { size: source.size }),
-      permissions: (source.mode ?? 0o644) & 0o7777,
-      fill: (targetHandle, into) =>
-        sourceSession.withFile(
-          from,
-          'r',
-          {},
-          async (sourceHandle) => {
-            if (serverSide) {
-              // The server copies; no file data crosses the network.
-              await session.copyData(sourceHandle, targetHandle, into);
-              // The source's length, not the target's: a file written in place is cut to it afterwards.
-              return { bytes: (await session.fstat(sourceHandle, from)).size ?? 0 };
-            }
-            const bytes = await streamCopyBetween(
-              { session: sourceSession, handle: sourceHandle, path: from },
-              { session, handle: targetHandle, path: into },
-              signal,
-            );
-            const now = (await sourceSession.fstat(sourceHandle, from)).size;
-            if (now !== undefined && now !== bytes) {
-              throw new RemoteFsError(
-                'EFAILURE',
-                `The file changed while it was copied (${bytes} bytes copied, now ${now}); not put in place`,
-                { path: from },
-              );
-            }
-            return { bytes };
-          },
-          true,
-        ),
-    });
-  }
-
-  /**
-   * Copies a folder into a temporary sibling and renames it into place once complete: a copy cut
-   * halfway leaves no partial folder under the name the user asked for (and can simply be repeated).
-   */
-  private async copyTreeIntoPlace(
-    session: SftpSession,
-    copying: Copying,
-    source: Attributes,
-    control: TreeOperationOptions,
-  ): Promise<void> {
-    const { to } = copying;
-    const temporary = temporarySiblingOf(to);
-    try {
-      await this.copyTree(session, { ...copying, to: temporary }, source, 0, control);
-      await session.rename(temporary, to);
-    } catch (error) {
-      if (session.stoppedBy(error)) {
-        this.rememberOrphan(temporary);
-      } else {
-        await removeTree(session, temporary).catch(() => undefined);
-      }
-      throw error instanceof RemoteFsError && error.path === temporary
-        ? withCode(error, error.code, `${error.summary} while copying`, to)
-        : error;
-    }
-  }
-
-  private async copyTree(
-    session: SftpSession,
-    copying: Copying,
-    source: Attributes,
-    depth: number,
-    control: TreeOperationOptions,
-  ): Promise<void> {
-    const { source: sourceSession, from, to } = copying;
-    if (depth > MAX_TREE_DEPTH) {
-      throw tooDeep(from);
-    }
-    throwIfCancelled(control.signal);
-    try {
-      await session.mkdir(to, { mode: (source.mode ?? 0o755) & 0o7777 });
-    } catch (error) {
-      throw await explainCreateFailure(session, error, to);
-    }
-    control.onEntry?.();
-    const entries = (await sourceSession.readdir(from)).filter((entry) => {
-      const safe = isSafeEntryName(entry.filename);
-      if (!safe && entry.filename !== '.' && entry.filename !== '..') {
-        this.logger.warn(
-          `Not copying an entry with an unsafe name in ${from}: ${JSON.stringify(entry.filename)}`,
-        );
-      }
-      return safe;
-    });
-    await forEachBounded(entries, TREE_CONCURRENCY, async (entry) => {
-      const child: Copying = {
-        source: sourceSession,
-        from: joinRemote(from, entry.filename),
-        to: joinRemote(to, entry.filename),
-      };
-      switch (kindOfMode(entry.attrs.mode)) {
-        case 'directory':
-          return this.copyTree(session, child, entry.attrs, depth + 1, control);
-        case 'symlink':
-          throwIfCancelled(control.signal);
-          await session.symlink(await sourceSession.readlink(child.from), child.to);
-          return control.onEntry?.();
-        case 'file':
-          throwIfCancelled(control.signal);
-          await this.copyFile(session, child, entry.attrs, undefined, control.signal);
-          return control.onEntry?.();
-        default:
-          this.logger.warn(`Not copying ${child.from}: it is neither a file, a folder nor a link`);
-      }
-    });
   }
 
   private async explainNotAFolder(session: SftpSession, error: unknown, path: string): Promise<unknown> {
@@ -820,139 +523,8 @@ export class RemoteFileSystem {
   }
 }
 
-/**
- * Whether the server refuses every write: the home folder's filesystem is mounted read-only, or
- * OpenSSH's sftp-server runs read-only (`-R`). The latter refuses every request that could write
- * before looking at it, so a SETSTAT that changes nothing is refused there and answered OK otherwise.
- * It is asked only of servers offering OpenSSH's extensions (limits@openssh.com is offered read-only
- * too, the write extensions are not), whose answer is known.
- */
-async function serverRefusesWrites(session: SftpSession, logger: Logger): Promise<boolean> {
-  const noChange = session.hasExtension('limits@openssh.com')
-    ? session.setstat('.', {}).then(
-        () => false,
-        (error: unknown) => isRemoteFsError(error, 'EACCES'),
-      )
-    : Promise.resolve(false);
-  const readOnlyMount = session.isReadOnlyFilesystem('.').catch(() => undefined);
-  const [refused, mounted] = await Promise.all([noChange, readOnlyMount]);
-  if (refused || mounted === true) {
-    logger.info(
-      `The server refuses writes (${mounted === true ? 'a read-only filesystem' : 'a read-only SFTP server'}): every file is shown read-only`,
-    );
-  }
-  return refused || mounted === true;
-}
-
-function plainKind(attrs: Attributes): EntryType['kind'] {
-  const kind = kindOfMode(attrs.mode);
-  return kind === 'directory' ? 'directory' : kind === 'file' ? 'file' : 'unknown';
-}
-
-function describe(known: KnownAttributes): EntryStat {
-  if (kindOfMode(known.own.mode) !== 'symlink') {
-    return toEntryStat(known.own, false);
-  }
-  // A broken link has no target type; it still exists, so it is reported rather than hidden.
-  return known.target === null || known.target === undefined
-    ? toEntryStat(known.own, true, 'unknown')
-    : toEntryStat(known.target, true);
-}
-
-function toEntryStat(
-  attrs: Attributes,
-  symlink: boolean,
-  kind: EntryType['kind'] = plainKind(attrs),
-): EntryStat {
-  const mtimeMs = typeof attrs.mtime === 'number' ? attrs.mtime * 1000 : 0;
-  const size =
-    typeof attrs.size === 'number' && Number.isFinite(attrs.size) && attrs.size >= 0 ? attrs.size : 0;
-  return { type: { kind, symlink }, size, mtimeMs, ctimeMs: mtimeMs };
-}
-
-/** stat that answers `undefined` for a broken link or a loop instead of throwing. */
-async function statOrUndefined(session: SftpSession, path: string): Promise<Attributes | undefined> {
-  try {
-    return await session.stat(path);
-  } catch (error) {
-    if (error instanceof RemoteFsError && !isConnectionError(error)) {
-      return undefined;
-    }
-    throw error;
-  }
-}
-
-/** What VS Code's writeFile options and the current entry allow; throws the error VS Code expects. */
-function checkSavePreconditions(path: string, existing: Attributes | undefined, options: WriteOptions): void {
-  if (existing !== undefined && kindOfMode(existing.mode) === 'directory') {
-    throw new RemoteFsError('EISDIR', 'Cannot write to a folder', { path });
-  }
-  refuseSpecialFile(path, existing, 'saved');
-  if (existing === undefined && !options.create) {
-    throw new RemoteFsError('ENOENT', 'No such file', { path });
-  }
-  if (existing !== undefined && options.create && !options.overwrite) {
-    throw new RemoteFsError('EEXIST', 'File already exists', { path });
-  }
-}
-
-/**
- * FIFOs, sockets and devices are not files to edit: opening a FIFO blocks OpenSSH's SFTP server, which
- * handles one request at a time, until someone writes to it, and every other request waits behind it.
- */
-function refuseSpecialFile(path: string, attrs: Attributes | undefined, action: 'opened' | 'saved'): void {
-  const special = specialKindName(attrs?.mode);
-  if (special !== undefined) {
-    throw new RemoteFsError('EUNSUPPORTED', `This is ${special}, which cannot be ${action} as a file`, {
-      path,
-    });
-  }
-}
-
 /** A save started beside a path that turned out to be a link: it belongs beside the link's target. */
 class SaveElsewhere extends Error {}
-
-/**
- * Follows symlinks from `path` to the final target, which may not exist yet (a save through a broken
- * link creates its target, as locally). Answers the target's path and attributes.
- */
-async function resolveLinks(
-  session: SftpSession,
-  path: string,
-  lstat: (path: string) => Promise<Attributes | undefined>,
-): Promise<{ path: string; attrs: Attributes | undefined }> {
-  let current = path;
-  for (let hop = 0; hop <= MAX_LINK_HOPS; hop++) {
-    const attrs = await lstat(current);
-    if (attrs === undefined || kindOfMode(attrs.mode) !== 'symlink') {
-      return { path: current, attrs };
-    }
-    current = await whereLinkLeads(session, current, await session.readlink(current));
-  }
-  throw new RemoteFsError('EINVAL', 'Too many levels of symbolic links', { path });
-}
-
-/**
- * The path a link's target names, resolved by the server. Text cannot do it: in `/srv/site/a ->
- * ../common/a`, `..` leaves the folder `/srv/site` really is (itself perhaps a link to `/var/www/site`),
- * not the string. So the folder part of the target is given to REALPATH as it stands, and only the
- * last name, which may not exist yet, is joined.
- */
-async function whereLinkLeads(session: SftpSession, link: string, target: string): Promise<string> {
-  if (target.includes('\0') || target.length === 0) {
-    throw new RemoteFsError('EPROTO', 'The server answered an empty or malformed link target', {
-      path: link,
-    });
-  }
-  const spelled = target.startsWith('/') ? target : `${parentOf(link)}/${target}`;
-  const name = baseName(spelled);
-  if (name === '' || name === '.' || name === '..' || spelled.endsWith('/')) {
-    // A link to a folder: the save fails on it as a folder, wherever it is.
-    return normalizeRemotePath(await session.realpath(spelled));
-  }
-  const folder = normalizeRemotePath(await session.realpath(spelled.slice(0, -name.length - 1) || '/'));
-  return joinRemote(folder, name);
-}
 
 async function isSameEntryDifferentCase(session: SftpSession, from: string, to: string): Promise<boolean> {
   if (from.toLowerCase() !== to.toLowerCase()) {
@@ -960,51 +532,4 @@ async function isSameEntryDifferentCase(session: SftpSession, from: string, to: 
   }
   const siblings = await session.readdir(parentOf(to));
   return !siblings.some((entry) => entry.filename === baseName(to));
-}
-
-async function removeEmptyFolder(session: SftpSession, path: string): Promise<void> {
-  try {
-    await session.rmdir(path);
-  } catch (error) {
-    if (error instanceof RemoteFsError && error.code === 'EFAILURE') {
-      const children = await session.readdir(path).catch(() => []);
-      if (children.some((entry) => entry.filename !== '.' && entry.filename !== '..')) {
-        throw withCode(error, 'ENOTEMPTY', 'Folder is not empty', path);
-      }
-    }
-    throw error;
-  }
-}
-
-/** Depth-first removal with bounded parallelism. Links are removed, never followed. */
-async function removeTree(
-  session: SftpSession,
-  folder: string,
-  control: TreeOperationOptions = {},
-): Promise<void> {
-  const removals = new Limiter(TREE_CONCURRENCY);
-  const walk = async (path: string, depth: number): Promise<void> => {
-    if (depth > MAX_TREE_DEPTH) {
-      throw tooDeep(path);
-    }
-    throwIfCancelled(control.signal);
-    const entries = await removals.run(() => session.readdir(path));
-    await forEachBounded(entries, TREE_CONCURRENCY, async (entry) => {
-      if (!isSafeEntryName(entry.filename)) {
-        return;
-      }
-      const child = joinRemote(path, entry.filename);
-      if (kindOfMode(entry.attrs.mode) === 'directory') {
-        await walk(child, depth + 1);
-      } else {
-        throwIfCancelled(control.signal);
-        await removals.run(() => session.unlink(child));
-        control.onEntry?.();
-      }
-    });
-    throwIfCancelled(control.signal);
-    await removals.run(() => session.rmdir(path));
-    control.onEntry?.();
-  };
-  await walk(folder, 0);
 }
