@@ -1,4 +1,3 @@
-import { remoteIdentity } from '../ssh/remoteIdentity';
 import { errorMessage } from '../common/errors';
 import { scopedLogger, type Logger } from '../common/logger';
 import { formatAuthority, parseAuthority, type Authority } from '../config/authority';
@@ -10,6 +9,7 @@ import {
 } from '../fs/remoteFileSystem';
 import type { SftpSessionOptions } from '../sftp/session';
 import type { CredentialPrompts } from '../ssh/credentials';
+import { remoteIdentity } from '../ssh/remoteIdentity';
 import { SshConnection, type NegotiatedDetails } from '../ssh/sshConnection';
 import {
   DEFAULT_LIFECYCLE,

@@ -307,7 +307,7 @@ export class SshConnection {
         resolve(false);
         return;
       }
-      const timer = setTimeout(() => resolve(false), timeoutMs);
+      const timer = setTimeout(() => resolve(false), timeoutMs).unref();
       if (
         !pingConnection(this.client, () => {
           clearTimeout(timer);

@@ -1,8 +1,8 @@
-import { isOwnTemporaryName } from '../fs/save/temporaries';
 import { errorMessage } from '../common/errors';
 import { compileGlobs, excludedFolderNames } from '../common/glob';
 import type { Logger } from '../common/logger';
 import { baseName, isSameOrInside, normalizeRemotePath } from '../common/remotePath';
+import { isOwnTemporaryName } from '../fs/save/temporaries';
 import { closeQuietly, forget, hasShell, runCommand, shellQuote } from '../ssh/remoteCommand';
 import type { SshConnection } from '../ssh/sshConnection';
 import { uniqueChanges, type ChangeKind, type RemoteChange, type WatchRequest } from './pollingWatcher';

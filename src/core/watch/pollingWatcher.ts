@@ -1,4 +1,3 @@
-import { isOwnTemporaryName } from '../fs/save/temporaries';
 import { errorMessage, isConnectionError, isRemoteFsError } from '../common/errors';
 import { compileGlobs, type GlobMatcher } from '../common/glob';
 import { forEachBounded } from '../common/limiter';
@@ -6,6 +5,7 @@ import type { Logger } from '../common/logger';
 import { isSameOrInside, joinRemote, normalizeRemotePath, parentOf } from '../common/remotePath';
 import type { EntryStat } from '../fs/entryType';
 import type { ListedChild } from '../fs/remoteFileSystem';
+import { isOwnTemporaryName } from '../fs/save/temporaries';
 
 export type ChangeKind = 'created' | 'changed' | 'deleted';
 
