@@ -103,8 +103,22 @@ export const DEFAULT_ALGORITHMS = {
   ],
 };
 
+/** The algorithm lists offered to one host, most preferred first. */
+export interface AlgorithmOffer {
+  readonly cipher: string[];
+  readonly kex: string[];
+  readonly serverHostKey: string[];
+  readonly hmac: string[];
+  readonly compress: string[];
+}
+
+/** The offer as ssh2 takes it: the names are ones it supports (SSH2_SUPPORTED). */
+export function asSsh2Algorithms(offer: AlgorithmOffer): Algorithms {
+  return offer as Algorithms;
+}
+
 /** The algorithm offer for one host: our defaults changed by the host's Ciphers/KexAlgorithms/... lines. */
-export function chooseAlgorithms(preferences: AlgorithmPreferences, logger: Logger): Algorithms {
+export function chooseAlgorithms(preferences: AlgorithmPreferences, logger: Logger): AlgorithmOffer {
   return {
     cipher: applyList(
       'Ciphers',
@@ -123,7 +137,7 @@ export function chooseAlgorithms(preferences: AlgorithmPreferences, logger: Logg
     ),
     hmac: applyList('MACs', preferences.macs, DEFAULT_ALGORITHMS.hmac, SSH2_SUPPORTED.hmac, logger),
     compress: preferences.compression ? ['zlib@openssh.com', 'zlib', 'none'] : ['none'],
-  } as Algorithms;
+  };
 }
 
 /**

@@ -13,10 +13,11 @@ import type { Authority } from '../config/authority';
 import type { ResolvedHost } from '../config/hostResolver';
 import { DEFAULT_SESSION_OPTIONS, SftpSession, type SftpSessionOptions } from '../sftp/session';
 import { pingConnection } from '../sftp/sftpInternals';
-import { chooseAlgorithms } from './algorithms';
+import { asSsh2Algorithms, chooseAlgorithms } from './algorithms';
 import { AuthPlanner } from './authPlanner';
 import { coalesceWritesPerTick } from './coalescedWrites';
 import type { CredentialPrompts } from './credentials';
+import { hostKeyOfferFor } from './hostKeyOrder';
 import { verifyHostKey } from './hostKeyVerifier';
 import { openProxyCommand, openTcp, parseJump, type Transport } from './transport';
 
@@ -101,6 +102,11 @@ export class SshConnection {
     hops: readonly SshConnection[],
   ): Promise<SshConnection> {
     const { logger } = options;
+    const offer = chooseAlgorithms(host.algorithms, logger);
+    const algorithms = asSsh2Algorithms({
+      ...offer,
+      serverHostKey: await hostKeyOfferFor(host, offer.serverHostKey, logger),
+    });
     const socket = transport.stream;
     coalesceWritesPerTick(socket);
     const client = new Client();
@@ -119,7 +125,7 @@ export class SshConnection {
     const config: ConnectConfig = {
       sock: socket,
       username: host.user,
-      algorithms: chooseAlgorithms(host.algorithms, logger),
+      algorithms,
       readyTimeout: 0,
       // At Trace level the log shows ssh2's account of the key exchange and authentication (it names
       // methods and algorithms, never a password, passphrase or key). Transfers are not traced.
