@@ -6,7 +6,7 @@ import { errorMessage } from '../core/common/errors';
 import type { Logger } from '../core/common/logger';
 import { parentOf } from '../core/common/remotePath';
 import type { ConnectionManager } from '../core/connection/connectionManager';
-import { hasShell, shellQuote } from '../core/ssh/remoteCommand';
+import { hasShell, loginShellIn } from '../core/ssh/remoteCommand';
 import type { SshConnection } from '../core/ssh/sshConnection';
 import { targetResource } from './targets';
 
@@ -73,10 +73,8 @@ class SshPseudoterminal implements vscode.Pseudoterminal {
   ) {}
 
   open(dimensions: vscode.TerminalDimensions | undefined): void {
-    // `cd` may fail (the folder went away): the shell then starts in the home folder, as ssh would.
-    const command = `cd ${shellQuote(this.folder)} 2>/dev/null; exec "\${SHELL:-/bin/sh}" -l`;
     this.connection
-      .exec(command, {
+      .exec(loginShellIn(this.folder), {
         term: 'xterm-256color',
         cols: dimensions?.columns ?? 80,
         rows: dimensions?.rows ?? 24,

@@ -8,6 +8,32 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Bytes written as themselves in posixCommand: no shell, nor printf, treats them specially. */
+const PLAIN_BYTE = /^[A-Za-z0-9 ,.:_/+=@-]$/;
+
+/**
+ * An exec request's command is run by the account's login shell, whatever it is: sh, bash, zsh, but
+ * also fish (which rejects `$?`) or csh and tcsh (which read `>&2` as a redirection to a file named
+ * `2`). This turns a POSIX sh script into a command that every one of them runs as that script: a
+ * single-quoted word of letters, digits and octal escapes (the same in all their quoting rules) that
+ * `sh` gives to printf to rebuild the script, and then runs.
+ */
+export function posixCommand(script: string): string {
+  const encoded = [...Buffer.from(script, 'utf8')]
+    .map((byte, index) => {
+      const char = String.fromCharCode(byte);
+      // A leading '-' could be taken for a printf option.
+      return index > 0 && PLAIN_BYTE.test(char) ? char : `\\${byte.toString(8).padStart(3, '0')}`;
+    })
+    .join('');
+  return `exec sh -c 'eval "$(printf "${encoded}")"'`;
+}
+
+/** The user's own login shell, started in `folder` (or in the home folder if that is gone), as ssh would. */
+export function loginShellIn(folder: string): string {
+  return posixCommand(`cd ${shellQuote(folder)} 2>/dev/null; exec "\${SHELL:-/bin/sh}" -l`);
+}
+
 const PROBE_REPLY = 'sftpfs-shell-ok';
 /** How long a server may take to answer the probe before the account is taken to have no shell. */
 const PROBE_TIMEOUT_MS = 10_000;
@@ -80,6 +106,11 @@ export interface CommandResult {
  * ends before sshd reaps it), so the shell reports it too, as the last line of stderr.
  */
 const EXIT_MARKER = 'sftpfs-exit:';
+/**
+ * Printed before the command runs: whatever comes before it on stdout was printed by the account's
+ * startup files (a banner in .bashrc, config.fish or .cshrc), not by the command.
+ */
+const START_MARKER = 'sftpfs-start';
 
 /** Runs a command with no input and waits for it to end; cancelling or a timeout closes the channel. */
 export async function runCommand(
@@ -90,7 +121,9 @@ export async function runCommand(
   if (options.signal?.aborted) {
     throw cancelled();
   }
-  const channel = await connection.exec(`${command}; echo "${EXIT_MARKER}$?" >&2`);
+  const channel = await connection.exec(
+    posixCommand(`echo ${START_MARKER}; ${command}\necho "${EXIT_MARKER}$?" >&2`),
+  );
   return new Promise((resolve, reject) => {
     const limit = options.maxCollectedBytes ?? 1024 * 1024;
     const stdout: Buffer[] = [];
@@ -107,8 +140,10 @@ export async function runCommand(
     const timer =
       options.timeoutMs === undefined ? undefined : setTimeout(() => stop(), options.timeoutMs).unref();
 
-    channel.on('data', (chunk: Buffer) => {
-      if (stopped) {
+    const afterBanner = skipUntilLine(START_MARKER);
+    channel.on('data', (received: Buffer) => {
+      const chunk = afterBanner(received);
+      if (stopped || chunk.length === 0) {
         return;
       }
       if (options.onStdout !== undefined) {
@@ -166,6 +201,26 @@ export async function runCommand(
     });
     channel.end(); // no input
   });
+}
+
+/** A filter of a stream that drops everything up to and including the first line that is `line`. */
+function skipUntilLine(line: string): (chunk: Buffer) => Buffer {
+  const marker = Buffer.from(`${line}\n`);
+  let seen = Buffer.alloc(0);
+  let found = false;
+  return (chunk) => {
+    if (found) {
+      return chunk;
+    }
+    seen = Buffer.concat([seen, chunk]);
+    const at = seen.indexOf(marker);
+    if (at === -1) {
+      seen = seen.subarray(-marker.length); // a banner need not be kept, only a marker it may split
+      return Buffer.alloc(0);
+    }
+    found = true;
+    return seen.subarray(at + marker.length);
+  };
 }
 
 /** Closes a channel that may already be closed. */

@@ -3,7 +3,7 @@ import { compileGlobs, excludedFolderNames } from '../common/glob';
 import type { Logger } from '../common/logger';
 import { baseName, isSameOrInside, normalizeRemotePath } from '../common/remotePath';
 import { isOwnTemporaryName } from '../fs/save/temporaries';
-import { closeQuietly, forget, hasShell, runCommand, shellQuote } from '../ssh/remoteCommand';
+import { closeQuietly, forget, hasShell, posixCommand, runCommand, shellQuote } from '../ssh/remoteCommand';
 import type { SshConnection } from '../ssh/sshConnection';
 import { uniqueChanges, type ChangeKind, type RemoteChange, type WatchRequest } from './pollingWatcher';
 
@@ -85,11 +85,11 @@ export function startInotifyWatch(
     .join(' ');
   // sshd does not stop a command whose channel closes, and inotifywait would only notice at its next
   // event. A watchdog ends it when our side of the channel closes (end of input); the shell ends with
-  // it either way, which closes the channel. `sh -c`, whatever the account's login shell is; fd 3
+  // it either way, which closes the channel. POSIX sh, whatever the account's login shell is; fd 3
   // keeps our input for the watchdog (a background job's own input is /dev/null).
-  const command = `exec sh -c ${shellQuote(
+  const command = posixCommand(
     `exec 3<&0; ${inotifywait} & p=$!; (cat <&3 >/dev/null; kill $p) >/dev/null 2>&1 & wait $p`,
-  )}`;
+  );
 
   return connection.exec(command).then(
     (channel) =>
