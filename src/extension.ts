@@ -8,7 +8,7 @@ import { OutputChannelLogger } from './adapter/logOutputChannel';
 import { settings } from './adapter/settings';
 import { SFTP_SCHEME } from './adapter/uri';
 import { listConfiguredHosts, resolveHost, type HostResolverOptions } from './core/config/hostResolver';
-import { hostsToConfig } from './core/config/settingsHosts';
+import { usableHostsToConfig } from './core/config/settingsHosts';
 import { ConnectionManager } from './core/connection/connectionManager';
 import { WatchService } from './core/watch/watchService';
 import { registerConnectionCommands } from './ui/connectionCommands';
@@ -21,6 +21,7 @@ import { showProgressWhenSlow } from './ui/longOperations';
 import { RecentFolders } from './ui/recentFolders';
 import { registerTerminalCommand } from './ui/remoteTerminal';
 import { showSaveNotices } from './ui/saveNotices';
+import { HostSettingProblems, followSettingChanges } from './ui/settingsChanges';
 import { registerSearchCommands } from './ui/searchCommands';
 import { showConnectionStatus } from './ui/statusBar';
 import { registerTransferCommands } from './ui/transferCommands';
@@ -31,15 +32,18 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(logger);
   const prompts = new VsCodeCredentialPrompts(context.secrets, context.globalState, logger);
 
+  const hostProblems = new HostSettingProblems(logger);
   const sshConfig = (): HostResolverOptions => {
     const extra = settings.sshConfigFile();
+    const fromSettings = usableHostsToConfig(settings.hosts());
+    hostProblems.report(fromSettings.problems);
     return {
       configFiles: [
         ...(extra === undefined ? [] : [extra]),
         join(homedir(), '.ssh', 'config'),
         '/etc/ssh/ssh_config',
       ],
-      leadingConfig: hostsToConfig(settings.hosts()),
+      leadingConfig: fromSettings.text,
       allowMatchExec: settings.allowMatchExec(),
     };
   };
@@ -57,7 +61,11 @@ export function activate(context: vscode.ExtensionContext): void {
         return settings.stallTimeoutMs();
       },
     },
-    lifecycle: { idleTimeoutMs: settings.idleTimeoutMs() },
+    lifecycle: {
+      get idleTimeoutMs() {
+        return settings.idleTimeoutMs();
+      },
+    },
   });
   context.subscriptions.push({ dispose: () => connections.dispose() });
   connections.onDidChangeState((change) =>
@@ -92,6 +100,13 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('sftpfs.showLog', () => logger.channel.show()),
     showConnectionFailures(connections, () => logger.channel.show()),
     showSaveNotices(connections),
+    followSettingChanges({
+      pollInterval: () => watches.intervalChanged(),
+      hosts: () => {
+        hostsView.refresh();
+        sshConfig(); // reports entries that are left out now
+      },
+    }),
     vscode.commands.registerCommand('sftpfs.forgetCredentials', async () => {
       const count = await prompts.forgetAll();
       void vscode.window.showInformationMessage(

@@ -45,8 +45,13 @@ export class VsCodeCredentialPrompts implements CredentialPrompts {
     return answer === connect;
   }
 
-  password(request: { user: string; host: string; attempt: number }): Promise<Secret | undefined> {
-    return this.secret(`password:${request.user}@${request.host}`, request.attempt, {
+  password(request: {
+    user: string;
+    host: string;
+    key: string;
+    attempt: number;
+  }): Promise<Secret | undefined> {
+    return this.secret(request.key, request.attempt, {
       title: vscode.l10n.t('SFTP: {0}@{1}', request.user, request.host),
       prompt: vscode.l10n.t('Password for {0}@{1}', request.user, request.host),
     });

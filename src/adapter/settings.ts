@@ -1,7 +1,5 @@
 import * as vscode from 'vscode';
 
-import type { HostSetting } from '../core/config/settingsHosts';
-
 const SECTION = 'sftpfs';
 const read = <T>(key: string, fallback: T): T =>
   vscode.workspace.getConfiguration(SECTION).get<T>(key, fallback);
@@ -13,8 +11,10 @@ export const settings = {
     const value = read('sshConfigFile', '').trim();
     return value === '' ? undefined : value;
   },
-  hosts(): HostSetting[] {
-    return read<HostSetting[]>('hosts', []);
+  /** As the user wrote them: entries may be anything, so they are checked where they are used. */
+  hosts(): unknown[] {
+    const value = read<unknown>('hosts', []);
+    return Array.isArray(value) ? value : [];
   },
   allowMatchExec(): boolean {
     return read('allowMatchExec', false);

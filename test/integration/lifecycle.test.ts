@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, readFileSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
 import { ConnectionManager, type ConnectionStateChange } from '../../src/core/connection/connectionManager';
@@ -125,6 +126,38 @@ describe('reconnecting', () => {
   });
 });
 
+describe('Disconnect while connecting', () => {
+  test('ends the attempt at once for its callers, and nothing connects or fails afterwards', async () => {
+    // A port that accepts and never speaks: the connect attempt waits for the connect timeout.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const states: string[] = [];
+    const m = new ConnectionManager({
+      resolveHost: (authority) => ({ ...state.sshd.resolve(authority), port, connectTimeoutMs: 1500 }),
+      logger: new RecordingLogger(),
+      fileSystem: { maxReadFileBytes: 1 << 20 },
+      lifecycle: { idleTimeoutMs: 0, reconnectDelaysMs: [100], maxReconnectAttempts: 3 },
+    });
+    m.onDidChangeState((change: ConnectionStateChange) => states.push(change.state));
+    try {
+      const connecting = m.session(state.sshd.alias);
+      await until(() => states.includes('connecting'));
+      const started = Date.now();
+      m.disconnect(state.sshd.alias);
+      const error = await rejectsWith(connecting, 'ECONNLOST');
+      assert.match(error.message, /Disconnected as asked/);
+      assert.ok(Date.now() - started < 500, 'the caller was told at once, not at the connect timeout');
+      await new Promise((resolve) => setTimeout(resolve, 2500)); // past the connect timeout
+      assert.deepEqual(states, ['connecting', 'disconnected']);
+      assert.equal(m.state(state.sshd.alias), 'disconnected');
+    } finally {
+      m.dispose();
+      silent.close();
+    }
+  });
+});
+
 describe('a hung server', () => {
   test('fails pending requests with ETIMEDOUT instead of hanging, then recovers', async () => {
     const { manager: m } = manager();
@@ -189,6 +222,33 @@ describe('a busy server', () => {
       m.dispose();
       rmSync(source, { force: true });
       rmSync(target, { force: true });
+    }
+  });
+});
+
+describe('settings read when used', () => {
+  test('a changed idle timeout applies to the connection already open', async () => {
+    let idleTimeoutMs = 0;
+    const states: string[] = [];
+    const m = new ConnectionManager({
+      resolveHost: (authority) => state.sshd.resolve(authority),
+      logger: new RecordingLogger(),
+      fileSystem: { maxReadFileBytes: 1 << 20 },
+      lifecycle: {
+        get idleTimeoutMs() {
+          return idleTimeoutMs;
+        },
+      },
+    });
+    m.onDidChangeState((change: ConnectionStateChange) => states.push(change.state));
+    try {
+      const fs = m.fileSystem(state.sshd.alias);
+      await fs.stat(state.sshd.root);
+      idleTimeoutMs = 300; // as the setting is changed while connected
+      await fs.stat(state.sshd.root);
+      await until(() => states.includes('disconnected'), 5000);
+    } finally {
+      m.dispose();
     }
   });
 });

@@ -205,6 +205,32 @@ describe('watch service', () => {
     service.dispose();
   });
 
+  test('polling turned on in the settings starts on watches already running, without a reload', async () => {
+    h.sshd.mkdirLocal('s-setting');
+    let intervalMs = 0; // the setting: off
+    const service = new WatchService(h.manager, h.logger, {
+      intervalMs: () => intervalMs,
+      maxEntries: () => 10_000,
+    });
+    const batches: RemoteChange[][] = [];
+    service.onDidChange(({ changes }) => batches.push([...changes]));
+    await h.fs.stat(h.path('s-setting'));
+    const registration = service.watch(h.sshd.alias, h.path('s-setting'), { recursive: true, excludes: [] });
+    await service.pollNow(h.sshd.alias); // the baseline
+    h.sshd.writeLocal('s-setting/while-off.txt', 'x');
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(batches.length, 0, 'nothing polls while the setting is off');
+    intervalMs = 100;
+    service.intervalChanged();
+    const deadline = Date.now() + 5000;
+    while (batches.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.deepEqual(sorted(batches[0]), [`created ${h.path('s-setting/while-off.txt')}`]);
+    registration.dispose();
+    service.dispose();
+  });
+
   test('while disconnected it polls nothing and opens no connection; changes made meanwhile come after', async () => {
     h.sshd.mkdirLocal('s2');
     const service = new WatchService(h.manager, h.logger, { intervalMs: () => 0, maxEntries: () => 10_000 });

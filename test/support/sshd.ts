@@ -259,7 +259,7 @@ interface Account {
 }
 
 /** As root: an unprivileged account for the tests (created once). Otherwise: the current user. */
-function ensureAccount(): Account {
+export function ensureAccount(): Account {
   if (process.getuid?.() !== 0) {
     const me = userInfo();
     return { name: me.username, uid: me.uid, gid: me.gid };

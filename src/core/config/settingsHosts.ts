@@ -55,3 +55,25 @@ export function hostsToConfig(hosts: readonly HostSetting[]): string {
     })
     .join('\n');
 }
+
+/**
+ * The settings' host list as ssh_config text, leaving out entries that are not valid: one mistyped
+ * entry must not stop every other host (those from ~/.ssh/config too) from connecting. Says what was
+ * left out and why.
+ */
+export function usableHostsToConfig(hosts: readonly unknown[]): { text: string; problems: string[] } {
+  const blocks: string[] = [];
+  const problems: string[] = [];
+  hosts.forEach((host, index) => {
+    if (typeof host !== 'object' || host === null || typeof (host as { name?: unknown }).name !== 'string') {
+      problems.push(`Entry ${index + 1} of the setting sftpfs.hosts has no "name"; it is ignored`);
+      return;
+    }
+    try {
+      blocks.push(hostsToConfig([host as HostSetting]));
+    } catch (error) {
+      problems.push(`${error instanceof Error ? error.message : String(error)}; that entry is ignored`);
+    }
+  });
+  return { text: blocks.join('\n'), problems };
+}

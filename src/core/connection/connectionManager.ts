@@ -63,7 +63,19 @@ export class ConnectionManager {
   private readonly lifecycle: LifecycleOptions;
 
   constructor(private readonly options: ConnectionManagerOptions) {
-    this.lifecycle = { ...DEFAULT_LIFECYCLE, ...options.lifecycle };
+    const given = options.lifecycle ?? {};
+    // Read when needed, not copied: the editor passes getters, so a changed setting applies at once.
+    this.lifecycle = {
+      get idleTimeoutMs() {
+        return given.idleTimeoutMs ?? DEFAULT_LIFECYCLE.idleTimeoutMs;
+      },
+      get reconnectDelaysMs() {
+        return given.reconnectDelaysMs ?? DEFAULT_LIFECYCLE.reconnectDelaysMs;
+      },
+      get maxReconnectAttempts() {
+        return given.maxReconnectAttempts ?? DEFAULT_LIFECYCLE.maxReconnectAttempts;
+      },
+    };
   }
 
   onDidChangeState(listener: (change: ConnectionStateChange) => void): { dispose(): void } {

@@ -40,6 +40,8 @@ export class HostConnection {
   private reconnectAttempts = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private disposed = false;
+  /** Ends the attempt in progress for whoever waits on it (a Disconnect while connecting). */
+  private abandonAttempt: (() => void) | undefined;
 
   constructor(
     readonly key: string,
@@ -122,12 +124,15 @@ export class HostConnection {
     return live.connection;
   }
 
-  /** Closes on request: no reconnect follows. */
+  /** Closes on request, or gives up a connect in progress: no reconnect follows. */
   disconnect(): void {
+    this.abandonAttempt?.();
     this.clearReconnectTimer();
     this.clearIdleTimer();
     const live = this.live;
     this.live = undefined;
+    this.attempt = undefined;
+    this.abandonAttempt = undefined;
     this.setState('disconnected');
     live?.connection.close();
   }
@@ -139,19 +144,38 @@ export class HostConnection {
 
   private startAttempt(state: 'connecting' | 'reconnecting'): void {
     this.setState(state);
-    const attempt: Promise<SftpSession> = this.connect()
-      .then(
-        (live) => this.adopt(live),
-        (error: unknown) => {
-          this.onAttemptFailed(error);
-          throw error;
-        },
-      )
-      .finally(() => {
-        if (this.attempt === attempt) {
-          this.attempt = undefined;
+    // A Disconnect while this runs abandons it: callers are told at once, and a connection that
+    // still comes up afterwards (a prompt answered, a slow server) is closed instead of adopted.
+    let abandoned = false;
+    let giveUp: (error: RemoteFsError) => void = () => undefined;
+    const givenUp = new Promise<never>((_resolve, reject) => (giveUp = reject));
+    givenUp.catch(() => undefined);
+    this.abandonAttempt = () => {
+      abandoned = true;
+      giveUp(new RemoteFsError('ECONNLOST', 'Disconnected as asked while connecting'));
+    };
+    const connected = this.connect().then(
+      (live) => {
+        if (abandoned) {
+          live.connection.close();
+          throw new RemoteFsError('ECONNLOST', 'Disconnected as asked while connecting');
         }
-      });
+        return this.adopt(live);
+      },
+      (error: unknown) => {
+        if (!abandoned) {
+          this.onAttemptFailed(error);
+        }
+        throw error;
+      },
+    );
+    connected.catch(() => undefined);
+    const attempt: Promise<SftpSession> = Promise.race([connected, givenUp]).finally(() => {
+      if (this.attempt === attempt) {
+        this.attempt = undefined;
+        this.abandonAttempt = undefined;
+      }
+    });
     this.attempt = attempt;
     // A background reconnect may have no caller; its failure is handled in onAttemptFailed.
     attempt.catch(() => undefined);

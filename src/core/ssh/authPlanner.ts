@@ -4,7 +4,7 @@ import { utils, type AnyAuthMethod } from 'ssh2';
 import { RemoteFsError, errorMessage } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { AuthMethodName, ResolvedHost } from '../config/hostResolver';
-import type { CredentialPrompts, Secret } from './credentials';
+import { passwordKey, type CredentialPrompts, type Secret } from './credentials';
 
 /** How many times a password, a passphrase or a keyboard-interactive login is asked, as OpenSSH's NumberOfPasswordPrompts. */
 const MAX_PROMPTS = 3;
@@ -193,6 +193,7 @@ export class AuthPlanner {
     const secret = await this.prompts.password({
       user: this.host.user,
       host: this.host.alias,
+      key: passwordKey(this.host.user, this.host.hostName, this.host.port),
       attempt: this.passwordPrompts,
     });
     if (secret === undefined) {

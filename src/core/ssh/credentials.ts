@@ -26,7 +26,10 @@ export interface CredentialPrompts extends HostKeyPrompt {
   passphrase(request: { readonly keyFile: string; readonly attempt: number }): Promise<Secret | undefined>;
   password(request: {
     readonly user: string;
+    /** The host as the user named it (an alias): what the prompt shows. */
     readonly host: string;
+    /** Where the password goes (see passwordKey): what a remembered password is kept under. */
+    readonly key: string;
     readonly attempt: number;
   }): Promise<Secret | undefined>;
   keyboardInteractive(request: {
@@ -36,4 +39,14 @@ export interface CredentialPrompts extends HostKeyPrompt {
     readonly instructions: string;
     readonly prompts: readonly KeyboardInteractivePrompt[];
   }): Promise<string[] | undefined>;
+}
+
+/**
+ * What a password is remembered under: the user and the server it was given to (resolved host name
+ * and port), not the alias. `me@box` on port 22 and on port 2222 are two sshd with two passwords, and
+ * two aliases of one server share one.
+ */
+export function passwordKey(user: string, hostName: string, port: number): string {
+  const host = hostName.toLowerCase();
+  return `password:${user}@${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

@@ -293,9 +293,13 @@ export class SshConnection {
           );
           return;
         }
+        const base = options ?? DEFAULT_SESSION_OPTIONS;
         resolve(
           new SftpSession(sftp, this.logger, {
-            ...(options ?? DEFAULT_SESSION_OPTIONS),
+            // Read when needed, not copied: a changed setting applies to sessions already open.
+            get stallTimeoutMs() {
+              return base.stallTimeoutMs;
+            },
             proveAlive: (timeoutMs) => this.proveAlive(timeoutMs),
           }),
         );

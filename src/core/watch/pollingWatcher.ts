@@ -110,6 +110,12 @@ export class PollingWatcher {
     this.stopTimer();
   }
 
+  /** Follows a changed poll interval now, rather than after the round already waiting. */
+  reschedule(): void {
+    this.stopTimer();
+    this.schedule(this.options.intervalMs);
+  }
+
   private schedule(delayMs: number): void {
     if (this.disposed || this.watches.size === 0 || this.options.intervalMs <= 0) {
       return;

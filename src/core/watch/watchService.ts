@@ -118,6 +118,7 @@ export class WatchService {
     let watcher = this.watchers.get(key);
     if (watcher === undefined) {
       const fileSystem = this.connections.fileSystem(key);
+      const { options } = this;
       const created = new PollingWatcher(
         {
           isConnected: () => this.connections.state(key) === 'connected',
@@ -125,8 +126,13 @@ export class WatchService {
           list: (p) => fileSystem.list(p),
         },
         {
-          intervalMs: this.options.intervalMs(),
-          maxEntries: this.options.maxEntries(),
+          // Read at every round: a changed setting applies to running watches.
+          get intervalMs() {
+            return options.intervalMs();
+          },
+          get maxEntries() {
+            return options.maxEntries();
+          },
           logger: scopedLogger(this.logger, key),
         },
         (changes) => this.emit({ authority: key, changes }),
@@ -145,6 +151,13 @@ export class WatchService {
         }
       },
     };
+  }
+
+  /** The poll interval setting changed: rounds follow the new interval (and start again if it was off). */
+  intervalChanged(): void {
+    for (const watcher of this.watchers.values()) {
+      watcher.reschedule();
+    }
   }
 
   /** Scans every watch of the host now (a Refresh, or a test that does not want to wait). */

@@ -1,0 +1,332 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+import type { Authority } from '../../src/core/config/authority';
+import { resolveHost, type ResolvedHost } from '../../src/core/config/hostResolver';
+import { ensureAccount, freePort } from './sshd';
+
+/**
+ * An SFTP server other than OpenSSH's (ProFTPD's mod_sftp, Dropbear with sftp-server) on 127.0.0.1,
+ * started for a test run like the OpenSSH fixture in sshd.ts: the same test account, a fresh client
+ * key, its own known_hosts and ssh_config in a temp dir, stopped (by PID) and removed afterwards.
+ */
+export interface SftpServerFixture {
+  readonly kind: 'proftpd' | 'dropbear';
+  readonly dir: string;
+  /** The folder the tests work in, on this machine's disk and over SFTP alike (the same absolute path). */
+  readonly root: string;
+  readonly port: number;
+  readonly user: string;
+  readonly uid: number;
+  readonly gid: number;
+  /** The client's private key (OpenSSH format, ed25519). */
+  readonly clientKey: string;
+  /** The server's host key under `[127.0.0.1]:port`. */
+  readonly knownHosts: string;
+  readonly sshConfig: string;
+  /** The ssh_config alias of this server. */
+  readonly alias: string;
+  resolve(authority: Authority): ResolvedHost;
+  /** Writes a file under `root` as the SFTP user would own it. */
+  writeLocal(relative: string, content: string | Buffer, mode?: number): string;
+  mkdirLocal(relative: string, mode?: number): string;
+  local(relative: string): string;
+  /** Stops the server and what serves its connections, and removes the temp dir. */
+  stop(): Promise<void>;
+}
+
+export type SftpServerKind = SftpServerFixture['kind'];
+
+/** What every fixture starts from: a temp dir, the account, a client key, the served folder, a port. */
+export interface FixtureBase {
+  readonly kind: SftpServerKind;
+  readonly dir: string;
+  readonly root: string;
+  readonly port: number;
+  readonly account: { readonly name: string; readonly uid: number; readonly gid: number };
+  readonly clientKey: string;
+  /** The client's public key line as OpenSSH writes it (`ssh-ed25519 AAAA… comment`). */
+  readonly clientPublicKey: string;
+  readonly logFile: string;
+}
+
+export const INSTALL_HINT = 'bash scripts/other-servers.sh';
+
+/** Fails with what to run when the server's files are not installed, or when not root. */
+export function requireServer(kind: SftpServerKind, files: readonly string[]): void {
+  const missing = files.filter((file) => !existsSync(file));
+  if (missing.length > 0) {
+    throw new Error(
+      `The ${kind} fixture needs ${missing.join(', ')}: run \`${INSTALL_HINT}\` as root (it installs proftpd-core, proftpd-mod-crypto, dropbear-bin and openssh-sftp-server)`,
+    );
+  }
+  if (!existsSync('/usr/bin/ssh-keygen')) {
+    throw new Error(
+      `The ${kind} fixture needs ssh-keygen: run \`bash scripts/prerequisites.sh\` as root (or apt-get install openssh-client)`,
+    );
+  }
+  if (process.getuid?.() !== 0) {
+    // ProFTPD switches to the login user only as root; Dropbear would have to change the real
+    // ~/.ssh/authorized_keys of whoever runs the tests.
+    throw new Error(
+      `The ${kind} fixture runs as root only (it serves the test account and edits its files); run the tests as root after \`${INSTALL_HINT}\``,
+    );
+  }
+}
+
+export async function prepareFixture(kind: SftpServerKind): Promise<FixtureBase> {
+  const dir = mkdtempSync(join(tmpdir(), `sftpfs-${kind}-`));
+  try {
+    chmodSync(dir, 0o755);
+    const account = ensureAccount();
+    const clientKey = join(dir, 'client_ed25519');
+    execFileSync('ssh-keygen', [
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      '',
+      '-C',
+      `sftpfs-${kind}-fixture:${dir}`,
+      '-f',
+      clientKey,
+    ]);
+    const clientPublicKey = readFileSync(`${clientKey}.pub`, 'utf8').trim();
+    const root = join(dir, 'files');
+    mkdirSync(root, { mode: 0o755 });
+    chownSync(root, account.uid, account.gid);
+    const port = await freePort();
+    return { kind, dir, root, port, account, clientKey, clientPublicKey, logFile: join(dir, `${kind}.log`) };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** A server running in the foreground, its stderr in `logFile`. */
+export interface RunningServer {
+  readonly child: ChildProcess;
+  /** Ends the server and the processes serving its connections. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `command` and waits until it listens on 127.0.0.1:`port`. `logs` are read into the error when
+ * it exits first (a refused configuration).
+ */
+export async function launchServer(
+  base: FixtureBase,
+  command: string,
+  args: readonly string[],
+  logs: readonly string[] = [],
+): Promise<RunningServer> {
+  const appendLog = (chunk: Buffer): void => {
+    try {
+      writeFileSync(base.logFile, chunk, { flag: 'a' });
+    } catch {
+      // The fixture folder is gone: a session process can still write after the server stopped.
+    }
+  };
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', appendLog);
+  child.stderr?.on('data', appendLog);
+  const stop = async (): Promise<void> => {
+    // The per-connection processes outlive a stopped server (Dropbear's do): end them too.
+    const sessions = child.pid === undefined ? [] : descendantsOf(child.pid);
+    await stopProcess(child);
+    for (const pid of sessions) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    child.stdout?.off('data', appendLog);
+    child.stderr?.off('data', appendLog);
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+  };
+  try {
+    await waitForPort(base, child, [base.logFile, ...logs]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { child, stop };
+}
+
+async function waitForPort(base: FixtureBase, server: ChildProcess, logs: readonly string[]): Promise<void> {
+  const spawnError = new Promise<Error>((resolve) => server.once('error', resolve));
+  const deadline = Date.now() + 10_000;
+  const logText = (): string =>
+    logs
+      .filter((file) => existsSync(file))
+      .map((file) => `--- ${file}\n${readFileSync(file, 'utf8')}`)
+      .join('\n');
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null || server.signalCode !== null) {
+      throw new Error(`${base.kind} exited with ${server.exitCode ?? server.signalCode}:\n${logText()}`);
+    }
+    const open = await Promise.race([
+      new Promise<boolean>((resolve) => {
+        const socket = connect({ host: '127.0.0.1', port: base.port });
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once('error', () => resolve(false));
+      }),
+      spawnError.then((error) => {
+        throw new Error(`${base.kind} did not start: ${error.message}`);
+      }),
+    ]);
+    if (open) {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${base.kind} did not listen on ${base.port} within 10 s:\n${logText()}`);
+}
+
+/**
+ * Ends a process we started, by its PID: TERM, then KILL if it lingers 3 s. (As sshd.ts's stopProcess,
+ * but its timer does not keep the test process alive for 3 s after the last test.)
+ */
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return;
+  }
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 3000)));
+  try {
+    if ((await Promise.race([exited, timeout])) === 'timeout') {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Every process below `pid` (a server's per-connection processes), from /proc. */
+function descendantsOf(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) {
+      continue;
+    }
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Field 4 is the parent PID; the command name (field 2) may contain spaces, so split after it.
+      const afterName = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parentOf.set(Number(entry), Number(afterName[1]));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const result: number[] = [];
+  const frontier = [pid];
+  while (frontier.length > 0) {
+    const parent = frontier.pop() as number;
+    for (const [child, itsParent] of parentOf) {
+      if (itsParent === parent) {
+        result.push(child);
+        frontier.push(child);
+      }
+    }
+  }
+  return result;
+}
+
+/**
+ * Writes the client's known_hosts (the server's `hostPublicKey`, `type base64`) and ssh_config, and
+ * returns the fixture. `stopServer` runs first in stop(), then the temp dir goes.
+ */
+export function completeFixture(
+  base: FixtureBase,
+  options: { alias: string; hostPublicKey: string; stopServer: () => Promise<void> },
+): SftpServerFixture {
+  const { dir, root, port, account, clientKey, kind } = base;
+  const knownHosts = join(dir, 'known_hosts');
+  writeFileSync(knownHosts, `[127.0.0.1]:${port} ${options.hostPublicKey}\n`);
+  const sshConfig = join(dir, 'ssh_config');
+  writeFileSync(
+    sshConfig,
+    [
+      `Host ${options.alias}`,
+      '  HostName 127.0.0.1',
+      `  Port ${port}`,
+      `  User ${account.name}`,
+      `  IdentityFile ${clientKey}`,
+      '  IdentitiesOnly yes',
+      `  UserKnownHostsFile ${knownHosts}`,
+      '  StrictHostKeyChecking yes',
+      '',
+    ].join('\n'),
+  );
+
+  const local = (relative: string): string => join(root, relative);
+  const own = (path: string): void => chownSync(path, account.uid, account.gid);
+  let stopped: Promise<void> | undefined;
+  return {
+    kind,
+    dir,
+    root,
+    port,
+    user: account.name,
+    uid: account.uid,
+    gid: account.gid,
+    clientKey,
+    knownHosts,
+    sshConfig,
+    alias: options.alias,
+    resolve: (authority) => resolveHost(authority, { configFiles: [sshConfig], environment: {} }),
+    local,
+    writeLocal(relative, content, mode = 0o644) {
+      const path = local(relative);
+      writeFileSync(path, content, { mode });
+      chmodSync(path, mode);
+      own(path);
+      return path;
+    },
+    mkdirLocal(relative, mode = 0o755) {
+      const path = local(relative);
+      const firstCreated = mkdirSync(path, { recursive: true, mode });
+      // Every folder created on the way belongs to the SFTP user, not just the last one.
+      for (
+        let folder = path;
+        firstCreated !== undefined && folder.length >= firstCreated.length;
+        folder = dirname(folder)
+      ) {
+        chmodSync(folder, mode);
+        own(folder);
+      }
+      return path;
+    },
+    stop() {
+      stopped ??= (async () => {
+        try {
+          await options.stopServer();
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      })();
+      return stopped;
+    },
+  };
+}
