@@ -14,6 +14,7 @@ want_packages=(proftpd-core proftpd-mod-crypto dropbear-bin openssh-sftp-server)
 want_files=(/usr/sbin/proftpd /usr/lib/proftpd/mod_sftp.so /usr/sbin/dropbear /usr/lib/sftp-server)
 
 missing=()
+installed_proftpd=
 for i in "${!want_packages[@]}"; do
   [ -e "${want_files[$i]}" ] || missing+=("${want_packages[$i]}")
 done
@@ -22,10 +23,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "other-servers: missing Debian packages: ${missing[*]}" >&2
     echo "  install them with: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
-    echo "  (then stop any proftpd service it starts: sudo systemctl disable --now proftpd)" >&2
+    echo "  or run this script as root (it keeps the install from starting a proftpd service)" >&2
     exit 1
   fi
   echo "other-servers: installing ${missing[*]}"
+  case " ${missing[*]} " in *" proftpd-core "*) installed_proftpd=1 ;; esac
   policy=/usr/sbin/policy-rc.d
   added_policy=
   if [ ! -e "$policy" ]; then
@@ -47,19 +49,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   trap - EXIT
 fi
 
-# A system proftpd (started by the install despite the policy, or installed before) must not serve
-# port 21: stop it and keep it from starting at boot. Our fixtures run their own instances.
-if [ -x /usr/sbin/proftpd ] && [ "$(id -u)" -eq 0 ]; then
+# Debian's proftpd-core enables a system service on port 21. Should the install have started it anyway
+# (no policy-rc.d honoured), stop it and keep it from starting at boot: our fixtures run their own
+# instances. A proftpd that was there before this script ran is left alone.
+if [ -n "$installed_proftpd" ]; then
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-    if systemctl is-active --quiet proftpd 2>/dev/null || systemctl is-enabled --quiet proftpd 2>/dev/null; then
-      echo "other-servers: stopping and disabling the system proftpd service"
-      systemctl disable --now proftpd >/dev/null 2>&1 || true
-    fi
+    systemctl disable --now proftpd >/dev/null 2>&1 || true
   elif [ -f /run/proftpd.pid ] && kill -0 "$(cat /run/proftpd.pid)" 2>/dev/null; then
-    echo "other-servers: stopping the system proftpd (pid $(cat /run/proftpd.pid))"
-    invoke-rc.d proftpd stop >/dev/null 2>&1 || kill "$(cat /run/proftpd.pid)" || true
+    echo "other-servers: stopping the proftpd service the install started (pid $(cat /run/proftpd.pid))"
+    invoke-rc.d --force proftpd stop >/dev/null 2>&1 || kill "$(cat /run/proftpd.pid)" || true
   fi
-  if command -v update-rc.d >/dev/null 2>&1 && [ -e /etc/init.d/proftpd ] && ls /etc/rc[2-5].d/S*proftpd >/dev/null 2>&1; then
+  if command -v update-rc.d >/dev/null 2>&1 && [ -e /etc/init.d/proftpd ]; then
     update-rc.d proftpd disable >/dev/null 2>&1 || true
   fi
 fi

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 
+import { localNameRules } from '../core/transfer/localNames';
 import type { LocalSide } from '../core/transfer/treeTransfer';
 
 /** This machine's files for Download/Upload, through vscode.workspace.fs (paths are file-system paths). */
@@ -28,6 +29,7 @@ export const workspaceLocalFiles: LocalSide = {
     Promise.resolve(vscode.workspace.fs.writeFile(vscode.Uri.file(path), content)),
   createDirectory: (path) => Promise.resolve(vscode.workspace.fs.createDirectory(vscode.Uri.file(path))),
   join: (folder, relative) => vscode.Uri.joinPath(vscode.Uri.file(folder), relative).fsPath,
+  names: localNameRules(),
 };
 
 /** Links are not followed, whatever they point to. */

@@ -6,7 +6,7 @@ import { remotePathOf } from '../adapter/uri';
 import { errorMessage, isRemoteFsError } from '../core/common/errors';
 import { baseName, joinRemote, parentOf } from '../core/common/remotePath';
 import type { ConnectionManager } from '../core/connection/connectionManager';
-import { download, upload, type TransferOptions } from '../core/transfer/treeTransfer';
+import { download, localTargetFor, upload, type TransferOptions } from '../core/transfer/treeTransfer';
 import { targetResource } from './targets';
 
 /**
@@ -31,7 +31,15 @@ export function registerTransferCommands(connections: ConnectionManager): vscode
         return;
       }
       const sourcePath = remotePathOf(source);
-      const target = workspaceLocalFiles.join(destination.fsPath, baseName(sourcePath));
+      let target: string;
+      try {
+        target = localTargetFor(workspaceLocalFiles, destination.fsPath, sourcePath);
+      } catch (error) {
+        void vscode.window.showErrorMessage(
+          vscode.l10n.t('Cannot download {0}: {1}', baseName(sourcePath), errorMessage(error)),
+        );
+        return;
+      }
       if (!(await confirmReplace(target, (await workspaceLocalFiles.kindOf(target)) !== undefined))) {
         return;
       }

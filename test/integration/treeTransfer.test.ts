@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { promises as fsp, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, win32 } from 'node:path';
 import { after, describe, test } from 'node:test';
 
 import {
   download,
+  localTargetFor,
   upload,
   type LocalSide,
   type TransferProgress,
 } from '../../src/core/transfer/treeTransfer';
+import { POSIX_NAMES } from '../../src/core/transfer/localNames';
 import { patternBytes, rejectsWith, useSshd } from '../support/harness';
 
 const h = useSshd();
@@ -37,6 +39,7 @@ const localFiles: LocalSide = {
   writeFile: (path, content) => fsp.writeFile(path, content),
   createDirectory: (path) => fsp.mkdir(path, { recursive: true }).then(() => undefined),
   join: (folder, relative) => join(folder, relative),
+  names: POSIX_NAMES,
 };
 
 /** Every file below `root`, relative, with its content. */
@@ -115,5 +118,69 @@ describe('download and upload', () => {
     for (const name of copied) {
       assert.equal(readFileSync(join(target, name), 'utf8'), readFileSync(h.path(`t4/${name}`), 'utf8'));
     }
+  });
+});
+
+describe('a download to a Windows disk (simulated: Windows path and name rules on a recording local side)', () => {
+  /** Records what would be written; paths are built with Windows' rules, as VS Code does there. */
+  function windowsSide(): { side: LocalSide; written: string[] } {
+    const written: string[] = [];
+    const side: LocalSide = {
+      kindOf: () => Promise.resolve(undefined),
+      list: () => Promise.resolve([]),
+      size: () => Promise.resolve(0),
+      readFile: () => Promise.reject(new Error('not used')),
+      writeFile: (path) => {
+        written.push(path);
+        return Promise.resolve();
+      },
+      createDirectory: (path) => {
+        written.push(path);
+        return Promise.resolve();
+      },
+      join: (folder, relative) => win32.join(folder, ...relative.split('/')),
+      names: { windows: true, caseInsensitive: true },
+    };
+    return { side, written };
+  }
+
+  test('names Windows cannot hold refuse the whole download before anything is written, naming them', async () => {
+    h.sshd.mkdirLocal('to-windows/src');
+    h.sshd.writeLocal('to-windows/src/ok.txt', 'fine');
+    h.sshd.writeLocal('to-windows/src/..\\..\\Startup\\run.bat', 'escape attempt');
+    h.sshd.writeLocal('to-windows/CON.txt', 'a device');
+    h.sshd.writeLocal('to-windows/notes. ', 'trailing');
+    h.sshd.writeLocal('to-windows/README', 'one');
+    h.sshd.writeLocal('to-windows/readme', 'two');
+    const { side, written } = windowsSide();
+    const error = await rejectsWith(
+      download(h.fs, h.path('to-windows'), side, 'C:\\Users\\me\\Downloads\\to-windows'),
+      'EINVAL',
+    );
+    assert.deepEqual(written, [], 'nothing was written');
+    for (const named of ['Startup', 'CON.txt', 'notes. ', 'README']) {
+      assert.ok(error.message.includes(named), `${named} in: ${error.message}`);
+    }
+  });
+
+  test('the same tree without those names downloads; a single file named like a device is refused up front', async () => {
+    h.sshd.mkdirLocal('to-windows-ok/sub');
+    h.sshd.writeLocal('to-windows-ok/sub/a.txt', 'a');
+    const { side, written } = windowsSide();
+    await download(h.fs, h.path('to-windows-ok'), side, 'C:\\dl\\to-windows-ok');
+    assert.deepEqual(written, [
+      'C:\\dl\\to-windows-ok',
+      'C:\\dl\\to-windows-ok\\sub',
+      'C:\\dl\\to-windows-ok\\sub\\a.txt',
+    ]);
+    assert.throws(() => localTargetFor(side, 'C:\\dl', h.path('to-windows/CON.txt')), /device name/);
+    assert.equal(localTargetFor(side, 'C:\\dl', h.path('to-windows-ok')), 'C:\\dl\\to-windows-ok');
+  });
+
+  test('on a POSIX disk the same odd names are fine', async () => {
+    const target = join(scratch, 'odd-names');
+    await download(h.fs, h.path('to-windows'), localFiles, target);
+    assert.equal(readFileSync(join(target, 'src', '..\\..\\Startup\\run.bat'), 'utf8'), 'escape attempt');
+    assert.deepEqual(readdirSync(target).sort(), ['CON.txt', 'README', 'notes. ', 'readme', 'src']);
   });
 });

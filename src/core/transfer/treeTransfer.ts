@@ -1,7 +1,8 @@
 import { isRemoteFsError, throwIfCancelled } from '../common/errors';
 import { forEachBounded } from '../common/limiter';
-import { joinRemote } from '../common/remotePath';
+import { baseName, joinRemote } from '../common/remotePath';
 import type { RemoteFileSystem } from '../fs/remoteFileSystem';
+import { assertInside, checkLocalNames, type LocalNameRules } from './localNames';
 
 /** This machine's side of a transfer (node:fs in tests, vscode.workspace.fs in the editor). */
 export interface LocalSide {
@@ -13,6 +14,8 @@ export interface LocalSide {
   writeFile(path: string, content: Uint8Array): Promise<void>;
   createDirectory(path: string): Promise<void>;
   join(folder: string, relative: string): string;
+  /** What names the local file system allows (a Windows disk takes fewer than a server). */
+  readonly names: LocalNameRules;
 }
 
 export interface TransferProgress {
@@ -56,18 +59,41 @@ export async function download(
   options: TransferOptions = {},
 ): Promise<void> {
   const plan = await planRemote(fs, remotePath, options.signal);
+  // Every name is checked before anything is written: a download is refused whole, not half done.
+  checkLocalNames(
+    [...plan.folders, ...plan.files.map((file) => file.relative)].filter((relative) => relative !== ''),
+    local.names,
+  );
+  const localPathOf = (relative: string): string => {
+    if (relative === '') {
+      return localTarget;
+    }
+    const path = local.join(localTarget, relative);
+    assertInside(localTarget, path, local.names);
+    return path;
+  };
   for (const folder of plan.folders) {
-    await local.createDirectory(folder === '' ? localTarget : local.join(localTarget, folder));
+    await local.createDirectory(localPathOf(folder));
   }
   await moveFiles(plan.files, options, async (file) => {
     const content = await fs.readFile(
       file.relative === '' ? remotePath : joinRemote(remotePath, file.relative),
     );
-    await local.writeFile(
-      file.relative === '' ? localTarget : local.join(localTarget, file.relative),
-      content,
-    );
+    await local.writeFile(localPathOf(file.relative), content);
   });
+}
+
+/**
+ * Where a download of `remotePath` into the local folder `localFolder` goes: under the remote name,
+ * which must be one this machine allows (a Windows disk takes fewer names than a server) and must stay
+ * inside the folder.
+ */
+export function localTargetFor(local: LocalSide, localFolder: string, remotePath: string): string {
+  const name = baseName(remotePath);
+  checkLocalNames([name], local.names);
+  const target = local.join(localFolder, name);
+  assertInside(localFolder, target, local.names);
+  return target;
 }
 
 /** Copies a local file or folder to `remoteTarget`, each file with an atomic save; as `download`. */
