@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/prerequisites.sh
+bash scripts/other-servers.sh # ProFTPD and Dropbear: the server matrix of the integration tier
 if [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund
 fi

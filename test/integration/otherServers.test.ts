@@ -1,30 +1,38 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
 import type { RemoteFileSystem } from '../../src/core/fs/remoteFileSystem';
 import { startDropbear } from '../support/dropbear';
-import { RecordingLogger, patternBytes } from '../support/harness';
+import { RecordingLogger, patternBytes, rejectsWith } from '../support/harness';
 import { startProftpd } from '../support/proftpd';
 import type { SftpServerFixture } from '../support/sftpServerFixture';
+import { startSshd } from '../support/sshd';
 
 /**
- * The core against SFTP servers other than OpenSSH's: ProFTPD's mod_sftp and Dropbear running
- * OpenSSH's sftp-server. A smoke test: connect, stat, write, read back, list. Their packages come
- * from `bash scripts/other-servers.sh`; without them the tests fail and say so (nothing is skipped).
+ * The provider contract on every SFTP server the harness can start: OpenSSH's internal-sftp,
+ * ProFTPD's mod_sftp, and Dropbear running OpenSSH's sftp-server. Each answers some requests its own
+ * way (ProFTPD refuses to OPEN a folder with PERMISSION_DENIED, offers no limits@openssh.com); the
+ * file system must give the same results on all. The other servers' packages come from
+ * `bash scripts/other-servers.sh` (npm test runs it); without them the tests fail and say so.
  */
-const servers: Array<[string, (options: { alias: string }) => Promise<SftpServerFixture>]> = [
+type Served = Pick<
+  SftpServerFixture,
+  'root' | 'alias' | 'resolve' | 'writeLocal' | 'mkdirLocal' | 'local' | 'stop'
+>;
+const servers: Array<[string, (options: { alias: string }) => Promise<Served>]> = [
+  ['OpenSSH internal-sftp', (options) => startSshd(options)],
   ['ProFTPD mod_sftp', startProftpd],
   ['Dropbear with sftp-server', startDropbear],
 ];
 
 for (const [name, start] of servers) {
   describe(name, () => {
-    const state = {} as { server?: SftpServerFixture; manager?: ConnectionManager; startError?: unknown };
+    const state = {} as { server?: Served; manager?: ConnectionManager; startError?: unknown };
     // A server that cannot start fails every test with its reason (a missing package names the
     // script that installs it) rather than cancelling them.
-    const running = (): { server: SftpServerFixture; manager: ConnectionManager } => {
+    const running = (): { server: Served; manager: ConnectionManager } => {
       if (state.server === undefined || state.manager === undefined) {
         throw state.startError ?? new Error(`${name} did not start`);
       }
@@ -83,6 +91,85 @@ for (const [name, start] of servers) {
     test('the listing of the root shows the file written', async () => {
       const listing = new Map(await fs().readDirectory(running().server.root));
       assert.deepEqual(listing.get('hello.txt'), { kind: 'file', symlink: false });
+    });
+
+    test('stat and listing: files, folders, links to folders, broken links', async () => {
+      const server = running().server;
+      server.mkdirLocal('contract/folder');
+      server.writeLocal('contract/file.txt', 'x');
+      symlinkSync('folder', server.local('contract/to-folder'));
+      symlinkSync('nowhere', server.local('contract/broken'));
+      const listing = new Map(await fs().readDirectory(server.local('contract')));
+      assert.deepEqual(listing.get('folder'), { kind: 'directory', symlink: false });
+      assert.deepEqual(listing.get('file.txt'), { kind: 'file', symlink: false });
+      assert.deepEqual(listing.get('to-folder'), { kind: 'directory', symlink: true });
+      assert.deepEqual(listing.get('broken'), { kind: 'unknown', symlink: true });
+      assert.equal((await fs().stat(server.local('contract/file.txt'))).size, 1);
+      await rejectsWith(fs().stat(server.local('contract/missing')), 'ENOENT');
+    });
+
+    test('reading: a folder is EISDIR, a missing file ENOENT, an empty file empty', async () => {
+      const server = running().server;
+      server.mkdirLocal('reads/folder');
+      server.writeLocal('reads/empty', '');
+      await rejectsWith(fs().readFile(server.local('reads/folder')), 'EISDIR');
+      await rejectsWith(fs().readFile(server.local('reads/missing')), 'ENOENT');
+      assert.equal((await fs().readFile(server.local('reads/empty'))).length, 0);
+    });
+
+    test("writing honours VS Code's create and overwrite flags, and keeps an existing file's mode", async () => {
+      const server = running().server;
+      server.mkdirLocal('writes/folder');
+      const existing = server.writeLocal('writes/existing.txt', 'old content, longer', 0o640);
+      const write = (path: string, create: boolean, overwrite: boolean): Promise<void> =>
+        fs().writeFile(path, Buffer.from('new'), { create, overwrite });
+      await rejectsWith(write(server.local('writes/missing.txt'), false, true), 'ENOENT');
+      await rejectsWith(write(existing, true, false), 'EEXIST');
+      await rejectsWith(write(server.local('writes/folder'), true, true), 'EISDIR');
+      await rejectsWith(write(server.local('writes/no-such-folder/a.txt'), true, true), 'ENOENT');
+      await write(existing, false, true);
+      assert.equal(readFileSync(existing, 'utf8'), 'new');
+      assert.equal(statSync(existing).mode & 0o777, 0o640);
+      await write(server.local('writes/created.txt'), true, false);
+      assert.equal(readFileSync(server.local('writes/created.txt'), 'utf8'), 'new');
+      assert.deepEqual(
+        readdirSync(server.local('writes')).filter((name) => name.includes('.sftpfs-')),
+        [],
+      );
+    });
+
+    test('folders: create, EEXIST, missing parent ENOENT, non-recursive delete of a full folder refused, recursive delete', async () => {
+      const server = running().server;
+      const folder = server.local('folders/made');
+      server.mkdirLocal('folders');
+      await fs().createDirectory(folder);
+      assert.ok(statSync(folder).isDirectory());
+      await rejectsWith(fs().createDirectory(folder), 'EEXIST');
+      await rejectsWith(fs().createDirectory(server.local('folders/none/deeper')), 'ENOENT');
+      server.writeLocal('folders/made/inside.txt', 'x');
+      await assert.rejects(fs().delete(folder, { recursive: false }));
+      assert.ok(existsSync(server.local('folders/made/inside.txt')), 'nothing was removed');
+      await fs().delete(folder, { recursive: true });
+      assert.ok(!existsSync(folder));
+    });
+
+    test('rename: to a new name, onto an existing file only with overwrite; copy of a file and a folder', async () => {
+      const server = running().server;
+      server.mkdirLocal('moves/tree/sub');
+      server.writeLocal('moves/tree/sub/leaf.txt', 'leaf');
+      const a = server.writeLocal('moves/a.txt', 'a');
+      const b = server.writeLocal('moves/b.txt', 'b');
+      await rejectsWith(fs().rename(a, b, { overwrite: false }), 'EEXIST');
+      assert.equal(readFileSync(b, 'utf8'), 'b');
+      await fs().rename(a, b, { overwrite: true });
+      assert.equal(readFileSync(b, 'utf8'), 'a');
+      assert.ok(!existsSync(a));
+      await fs().rename(b, server.local('moves/c.txt'), { overwrite: false });
+      assert.equal(readFileSync(server.local('moves/c.txt'), 'utf8'), 'a');
+      await fs().copy(server.local('moves/c.txt'), server.local('moves/d.txt'), { overwrite: false });
+      assert.equal(readFileSync(server.local('moves/d.txt'), 'utf8'), 'a');
+      await fs().copy(server.local('moves/tree'), server.local('moves/tree-copy'), { overwrite: false });
+      assert.equal(readFileSync(server.local('moves/tree-copy/sub/leaf.txt'), 'utf8'), 'leaf');
     });
   });
 }

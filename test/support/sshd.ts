@@ -378,8 +378,11 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
   }
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
-  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 3000));
-  if ((await Promise.race([exited, timeout])) === 'timeout') {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 3000)));
+  const outcome = await Promise.race([exited, timeout]);
+  clearTimeout(timer); // a pending timer would keep the test process alive for 3 s
+  if (outcome === 'timeout') {
     child.kill('SIGKILL');
     await exited;
   }

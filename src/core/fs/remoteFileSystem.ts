@@ -289,7 +289,7 @@ export class RemoteFileSystem {
       (attrs) => ({ attrs }),
       (error: unknown) => ({ error }),
     );
-    return session.withFile(path, 'r', {}, async (handle) => {
+    const reading = session.withFile(path, 'r', {}, async (handle) => {
       const outcome = await statResult;
       const attrs = 'attrs' in outcome ? outcome.attrs : await session.fstat(handle, path);
       if (kindOfMode(attrs.mode) === 'directory') {
@@ -305,6 +305,15 @@ export class RemoteFileSystem {
         );
       }
       return readWholeFile(session, handle, path, size, this.options.maxReadFileBytes, lanes);
+    });
+    // Servers refuse to OPEN a folder in their own words (OpenSSH: FAILURE, ProFTPD: PERMISSION_DENIED);
+    // the STAT sent with it says what it is.
+    return reading.catch(async (error: unknown) => {
+      const outcome = await statResult;
+      if (!isConnectionError(error) && 'attrs' in outcome && kindOfMode(outcome.attrs.mode) === 'directory') {
+        throw new RemoteFsError('EISDIR', 'Is a folder', { path });
+      }
+      throw error;
     });
   }
 
