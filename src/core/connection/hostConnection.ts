@@ -13,6 +13,11 @@ export interface LifecycleOptions {
   readonly maxReconnectAttempts: number;
 }
 
+/** Channels kept free of transfer lanes for what users start: a terminal, a search, a watch. */
+const CHANNELS_KEPT_FOR_COMMANDS = 2;
+/** Transfer lanes nobody used for this long are given back to the server. */
+const LANE_IDLE_MS = 30_000;
+
 export const DEFAULT_LIFECYCLE: LifecycleOptions = {
   idleTimeoutMs: 15 * 60_000,
   reconnectDelaysMs: [500, 1000, 2000, 4000, 8000, 15_000, 30_000],
@@ -35,6 +40,7 @@ export class HostConnection {
   private current: ConnectionState = 'disconnected';
   private live: Live | undefined;
   private lanes: { live: Live; sessions: Promise<SftpSession[]> } | undefined;
+  private laneIdleTimer: NodeJS.Timeout | undefined;
   private attempt: Promise<SftpSession> | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectAttempts = 0;
@@ -90,13 +96,41 @@ export class HostConnection {
     if (live === undefined || count <= 0) {
       return Promise.resolve([]);
     }
+    // Within the server's channel limit, leaving room for terminals, searches and watches (short
+    // commands such as the identity probe come and go within that room).
+    const room = (lanesOpen: number): number =>
+      Math.max(
+        0,
+        Math.min(
+          count,
+          live.connection.maxChannels -
+            (live.connection.sftpChannels - lanesOpen) -
+            CHANNELS_KEPT_FOR_COMMANDS,
+        ),
+      );
     if (this.lanes?.live !== live) {
-      this.lanes = { live, sessions: this.openLanes(live, count) };
+      this.lanes = { live, sessions: this.openLanes(live, room(0)) };
     }
-    return this.lanes.sessions.then((sessions) => sessions.filter((session) => !session.isClosed));
+    this.giveBackLanesWhenIdle();
+    return this.lanes.sessions.then((sessions) => {
+      const open = sessions.filter((session) => !session.isClosed);
+      // The limit may have been learned from the refusals that opened these: keep the room for commands.
+      const allowed = room(open.length);
+      if (open.length > allowed) {
+        const excess = open.slice(allowed).filter((session) => !session.isBusy);
+        for (const session of excess) {
+          session.close('more transfer channels than the server leaves room for');
+        }
+        return open.slice(0, allowed);
+      }
+      return open;
+    });
   }
 
   private async openLanes(live: Live, count: number): Promise<SftpSession[]> {
+    if (count <= 0) {
+      return [];
+    }
     // All requested at once: each costs two round trips (channel open, SFTP init).
     const outcomes = await Promise.allSettled(Array.from({ length: count }, () => live.openChannel()));
     const lanes = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
@@ -107,6 +141,51 @@ export class HostConnection {
       );
     }
     return lanes;
+  }
+
+  /** Lanes unused for LANE_IDLE_MS are closed (the next large transfer opens them again). */
+  private giveBackLanesWhenIdle(): void {
+    if (this.laneIdleTimer !== undefined) {
+      clearTimeout(this.laneIdleTimer);
+    }
+    this.laneIdleTimer = setTimeout(() => {
+      this.laneIdleTimer = undefined;
+      void this.closeIdleLanes().then((closedAll) => {
+        if (!closedAll) {
+          this.giveBackLanesWhenIdle(); // a transfer is still using some
+        }
+      });
+    }, LANE_IDLE_MS);
+    this.laneIdleTimer.unref();
+  }
+
+  /**
+   * Closes the lanes no transfer is using, and waits until the server has them closed. Resolves true
+   * when no lane is left open.
+   */
+  private async closeIdleLanes(): Promise<boolean> {
+    const lanes = this.lanes;
+    if (lanes === undefined) {
+      return true;
+    }
+    const sessions = await lanes.sessions;
+    const idle = sessions.filter((session) => !session.isClosed && !session.isBusy);
+    const kept = sessions.filter((session) => !session.isClosed && session.isBusy);
+    await Promise.all(idle.map((session) => session.closeAndWait('an idle transfer channel was given back')));
+    if (this.lanes === lanes) {
+      this.lanes = kept.length === 0 ? undefined : { live: lanes.live, sessions: Promise.resolve(kept) };
+    }
+    return kept.length === 0;
+  }
+
+  /** The server refused a channel: idle lanes make room. Resolves true when some were closed. */
+  private async makeRoomForCommand(): Promise<boolean> {
+    const before =
+      this.lanes === undefined ? 0 : (await this.lanes.sessions).filter((s) => !s.isClosed).length;
+    await this.closeIdleLanes();
+    const after =
+      this.lanes === undefined ? 0 : (await this.lanes.sessions).filter((s) => !s.isClosed).length;
+    return after < before;
   }
 
   /** The live connection, or undefined while there is none. */
@@ -188,6 +267,7 @@ export class HostConnection {
     }
     this.live = live;
     this.reconnectAttempts = 0;
+    live.connection.onChannelShortage(1, () => this.makeRoomForCommand());
     live.connection.onClose((reason) => {
       this.onDropped(live, reason);
       // Fail what is pending now, rather than when ssh2 notices the channel is gone.

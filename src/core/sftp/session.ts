@@ -214,6 +214,16 @@ export class SftpSession {
     this.sftp.end();
   }
 
+  /** Ends the channel and resolves once the server has closed it too: its slot on the server is free. */
+  closeAndWait(reason: string): Promise<void> {
+    const closed = new Promise<void>((resolve) => {
+      this.sftp.once('close', () => resolve());
+      setTimeout(resolve, 5000).unref(); // a server that never confirms does not hold anyone up
+    });
+    this.close(reason);
+    return closed;
+  }
+
   /**
    * The server sent something no SFTP server may send. Nothing it sends on this channel can be trusted
    * any more (a reply may be matched to the wrong request), so the channel is closed and everything

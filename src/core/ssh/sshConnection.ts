@@ -45,10 +45,35 @@ export interface ConnectOptions {
  * One authenticated SSH connection. The host key is verified before any credential is sent, and the
  * key accepted at the first key exchange is pinned: a re-key presenting another key is refused.
  */
+/** OpenSSH's default MaxSessions: channels a connection may have open until a refusal says otherwise. */
+const DEFAULT_CHANNEL_LIMIT = 10;
+/** A command refused for want of a channel is asked for this often, room being made in between. */
+const EXEC_ATTEMPTS = 4;
+
+/** True when the server refused to open a channel (OpenSSH at MaxSessions: "open failed"). */
+function isChannelRefusal(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    /channel open failure|open failed|administratively prohibited/i.test(error.message)
+  );
+}
+
 export class SshConnection {
   private closed = false;
   private negotiated: NegotiatedDetails | undefined;
   private readonly closeListeners = new Set<(reason: string) => void>();
+  /** How many channels the server allows at once, as far as is known. */
+  private channelLimit = DEFAULT_CHANNEL_LIMIT;
+  private openChannels = 0;
+  /** Channels the server was seen to hold at once: the limit is never below what it allowed. */
+  private peakConfirmed = 0;
+  private confirmedChannels = 0;
+  private openSftpChannels = 0;
+  /** Asked, in order, to give channels back when the server refuses to open one (lanes, then watches). */
+  private readonly shortageHandlers: Array<{
+    readonly rank: number;
+    readonly handler: () => Promise<boolean>;
+  }> = [];
 
   private constructor(
     private readonly client: Client,
@@ -252,6 +277,68 @@ export class SshConnection {
     return { dispose: () => this.closeListeners.delete(listener) };
   }
 
+  /** Channels the server allows at once, as far as is known (OpenSSH allows 10 unless told otherwise). */
+  get maxChannels(): number {
+    return this.channelLimit;
+  }
+
+  /** SFTP channels open now: the main session and any transfer lanes. */
+  get sftpChannels(): number {
+    return this.openSftpChannels;
+  }
+
+  /**
+   * Registers who can give channels back when the server refuses a new one; the handler resolves true
+   * when it closed some. Lower ranks are asked first (idle transfer lanes before an inotify watch,
+   * which polling can replace): a terminal or a search then gets a channel they were holding.
+   */
+  onChannelShortage(rank: number, handler: () => Promise<boolean>): { dispose(): void } {
+    const entry = { rank, handler };
+    this.shortageHandlers.push(entry);
+    this.shortageHandlers.sort((a, b) => a.rank - b.rank);
+    return {
+      dispose: () => {
+        const index = this.shortageHandlers.indexOf(entry);
+        if (index >= 0) {
+          this.shortageHandlers.splice(index, 1);
+        }
+      },
+    };
+  }
+
+  /**
+   * Counts a channel from the moment it is asked for, so a refusal among requests in flight knows how
+   * many the server holds or is still answering. Call `opened` or `refused` when the answer comes.
+   */
+  private channelRequested(): {
+    opened(channel: { once(event: 'close', listener: () => void): unknown }): void;
+    refused(error: unknown): void;
+  } {
+    this.openChannels++;
+    return {
+      opened: (channel) => {
+        this.confirmedChannels++;
+        this.peakConfirmed = Math.max(this.peakConfirmed, this.confirmedChannels);
+        channel.once('close', () => {
+          this.openChannels--;
+          this.confirmedChannels--;
+        });
+      },
+      refused: (error) => {
+        this.openChannels--;
+        // Requests answered later are counted as open here; the last refusal of a burst has none
+        // left in flight, so the smallest count seen at a refusal is the server's limit.
+        // A slot the server is still freeing (what ran there has not ended yet) can refuse a request
+        // below the real limit: the limit never goes below what the server was seen to allow.
+        const learned = Math.max(1, this.peakConfirmed, this.openChannels);
+        if (isChannelRefusal(error) && learned < this.channelLimit) {
+          this.channelLimit = learned;
+          this.logger.info(`The server allows ${this.channelLimit} channel(s) at once on this connection`);
+        }
+      },
+    };
+  }
+
   /**
    * Starts SFTP on a new channel. A server that accepts the channel but never answers SFTP's INIT
    * would leave ssh2 waiting forever, so the start has the connect timeout too; a channel that
@@ -273,8 +360,18 @@ export class SshConnection {
           ),
         );
       }, this.host.connectTimeoutMs);
+      const request = this.channelRequested();
       this.client.sftp((error, sftp) => {
         clearTimeout(timer);
+        if (error) {
+          request.refused(error);
+        } else {
+          request.opened(sftp);
+          this.openSftpChannels++;
+          sftp.once('close', () => {
+            this.openSftpChannels--;
+          });
+        }
         if (timedOut) {
           sftp?.end();
           return;
@@ -335,14 +432,37 @@ export class SshConnection {
    * On an SFTP-only account the server may run its SFTP server instead whatever the command: callers
    * that need a shell check for one first (see remoteCommand.ts).
    */
-  exec(command: string, pty?: PseudoTtyOptions): Promise<ClientChannel> {
+  async exec(command: string, pty?: PseudoTtyOptions): Promise<ClientChannel> {
+    // At the server's channel limit a user's command outranks idle transfer lanes and watches: before
+    // each new try one holder gives its channel back. The server frees a slot once what ran there has
+    // ended, which can take a moment, so a refusal is tried again a few times anyway.
+    const holders = [...this.shortageHandlers];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.execOnce(command, pty);
+      } catch (error) {
+        if (!isChannelRefusal(error) || attempt >= EXEC_ATTEMPTS - 1) {
+          throw error;
+        }
+        let released = false;
+        while (!released && holders.length > 0) {
+          released = await (holders.shift() as (typeof holders)[number]).handler();
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      }
+    }
+  }
+
+  private execOnce(command: string, pty?: PseudoTtyOptions): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
       if (this.closed) {
         reject(new RemoteFsError('ECONNLOST', 'The connection to the server was lost'));
         return;
       }
+      const request = this.channelRequested();
       const done = (error: Error | undefined, channel: ClientChannel): void => {
         if (error) {
+          request.refused(error);
           reject(
             new RemoteFsError('EUNSUPPORTED', `The server refused to run a command (${error.message})`, {
               cause: error,
@@ -350,6 +470,7 @@ export class SshConnection {
           );
           return;
         }
+        request.opened(channel);
         resolve(channel);
       };
       if (pty === undefined) {

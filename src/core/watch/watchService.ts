@@ -90,7 +90,24 @@ export class WatchService {
             handle.dispose();
             return;
           }
-          inotify = handle;
+          // On a server that allows few channels, a terminal or a search needs this one more than the
+          // watch does: polling takes over until the next connection.
+          const current = {
+            dispose: () => {
+              yieldChannel.dispose();
+              handle.dispose();
+            },
+          };
+          const yieldChannel = connection.onChannelShortage(2, () => {
+            yieldChannel.dispose();
+            if (inotify !== current) {
+              return Promise.resolve(false);
+            }
+            handle.dispose();
+            pollInstead('its channel was needed for a command (the server allows few channels)', true);
+            return Promise.resolve(true);
+          });
+          inotify = current;
           polling?.dispose();
           polling = undefined;
           logger.debug(`Watching ${path} with inotifywait`);
