@@ -1,6 +1,6 @@
 import type { Logger } from '../common/logger';
 import type { ResolvedHost } from '../config/hostResolver';
-import { hostFieldMatches, knownHostsName, loadKnownHosts, type KnownHostEntry } from './knownHosts';
+import { hostFieldMatches, knownHostsName, loadKnownHostsSync, type KnownHostEntry } from './knownHosts';
 
 /** The key type a known_hosts line records for each host-key algorithm (RSA signs three ways). */
 const KEY_TYPE_OF_ALGORITHM: Readonly<Record<string, string>> = {
@@ -46,11 +46,7 @@ export function orderHostKeyAlgorithms(
  * Puts the host-key algorithms of keys recorded for `host` first, as ssh does, unless the SSH config
  * names its own HostKeyAlgorithms list (ssh keeps that order; `+`, `-` and defaults are reordered).
  */
-export async function hostKeyOfferFor(
-  host: ResolvedHost,
-  offer: readonly string[],
-  logger: Logger,
-): Promise<string[]> {
+export function hostKeyOfferFor(host: ResolvedHost, offer: readonly string[], logger: Logger): string[] {
   const spec = host.algorithms.hostKeys?.trim();
   if (spec !== undefined && spec !== '' && !spec.startsWith('+') && !spec.startsWith('-')) {
     return [...offer];
@@ -59,7 +55,9 @@ export async function hostKeyOfferFor(
   const name = host.hostKeyAlias ?? knownHostsName(host.hostName, host.port);
   let entries: KnownHostEntry[];
   try {
-    entries = await loadKnownHosts([...host.userKnownHostsFiles, ...host.globalKnownHostsFiles]);
+    // Read synchronously: the connection's socket is already open, and an event it emits while this
+    // waited would be missed (a server that closes at once would leave the handshake hanging).
+    entries = loadKnownHostsSync([...host.userKnownHostsFiles, ...host.globalKnownHostsFiles]);
   } catch {
     return [...offer]; // the verifier reports an unreadable known_hosts file
   }

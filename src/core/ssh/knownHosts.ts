@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 /**
@@ -135,6 +136,21 @@ export async function loadKnownHosts(files: readonly string[]): Promise<KnownHos
   for (const file of files) {
     try {
       all.push(...parseKnownHosts(await readFile(file, 'utf8'), file));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw error;
+      }
+    }
+  }
+  return all;
+}
+
+/** As loadKnownHosts, synchronously: for code that must not yield (a socket is already open). */
+export function loadKnownHostsSync(files: readonly string[]): KnownHostEntry[] {
+  const all: KnownHostEntry[] = [];
+  for (const file of files) {
+    try {
+      all.push(...parseKnownHosts(readFileSync(file, 'utf8'), file));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
         throw error;

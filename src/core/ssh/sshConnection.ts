@@ -130,7 +130,7 @@ export class SshConnection {
     const offer = chooseAlgorithms(host.algorithms, logger);
     const algorithms = asSsh2Algorithms({
       ...offer,
-      serverHostKey: await hostKeyOfferFor(host, offer.serverHostKey, logger),
+      serverHostKey: hostKeyOfferFor(host, offer.serverHostKey, logger),
     });
     const socket = transport.stream;
     coalesceWritesPerTick(socket);
