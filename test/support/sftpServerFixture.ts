@@ -6,7 +6,6 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
-  readdirSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -16,7 +15,7 @@ import { dirname, join } from 'node:path';
 
 import type { Authority } from '../../src/core/config/authority';
 import { resolveHost, type ResolvedHost } from '../../src/core/config/hostResolver';
-import { ensureAccount, freePort } from './sshd';
+import { descendantsOf, ensureAccount, freePort, stopProcess } from './sshd';
 
 /**
  * An SFTP server other than OpenSSH's (ProFTPD's mod_sftp, Dropbear with sftp-server) on 127.0.0.1,
@@ -199,58 +198,6 @@ async function waitForPort(base: FixtureBase, server: ChildProcess, logs: readon
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`${base.kind} did not listen on ${base.port} within 10 s:\n${logText()}`);
-}
-
-/**
- * Ends a process we started, by its PID: TERM, then KILL if it lingers 3 s. (As sshd.ts's stopProcess,
- * but its timer does not keep the test process alive for 3 s after the last test.)
- */
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return;
-  }
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 3000)));
-  try {
-    if ((await Promise.race([exited, timeout])) === 'timeout') {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Every process below `pid` (a server's per-connection processes), from /proc. */
-function descendantsOf(pid: number): number[] {
-  const parentOf = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) {
-      continue;
-    }
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Field 4 is the parent PID; the command name (field 2) may contain spaces, so split after it.
-      const afterName = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parentOf.set(Number(entry), Number(afterName[1]));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  const result: number[] = [];
-  const frontier = [pid];
-  while (frontier.length > 0) {
-    const parent = frontier.pop() as number;
-    for (const [child, itsParent] of parentOf) {
-      if (itsParent === parent) {
-        result.push(child);
-        frontier.push(child);
-      }
-    }
-  }
-  return result;
 }
 
 /**

@@ -316,8 +316,8 @@ async function waitForPort(port: number, server: ChildProcess, logFile: string):
   throw new Error(`sshd did not listen on ${port} within 10 s`);
 }
 
-/** Every process below `pid` (sshd's per-connection processes), from /proc. */
-function descendantsOf(pid: number): number[] {
+/** Every process below `pid` (a server's per-connection processes), from /proc. */
+export function descendantsOf(pid: number): number[] {
   const parentOf = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) {
