@@ -150,8 +150,8 @@ export class HostConnection {
     }
     this.laneIdleTimer = setTimeout(() => {
       this.laneIdleTimer = undefined;
-      void this.closeIdleLanes().then((closedAll) => {
-        if (!closedAll) {
+      void this.closeIdleLanes().then(({ left }) => {
+        if (left > 0) {
           this.giveBackLanesWhenIdle(); // a transfer is still using some
         }
       });
@@ -160,32 +160,27 @@ export class HostConnection {
   }
 
   /**
-   * Closes the lanes no transfer is using, and waits until the server has them closed. Resolves true
-   * when no lane is left open.
+   * Closes the lanes no transfer is using, and waits until the server has them closed. Answers how
+   * many it closed and how many are left open (busy).
    */
-  private async closeIdleLanes(): Promise<boolean> {
+  private async closeIdleLanes(): Promise<{ closed: number; left: number }> {
     const lanes = this.lanes;
     if (lanes === undefined) {
-      return true;
+      return { closed: 0, left: 0 };
     }
-    const sessions = await lanes.sessions;
-    const idle = sessions.filter((session) => !session.isClosed && !session.isBusy);
-    const kept = sessions.filter((session) => !session.isClosed && session.isBusy);
+    const open = (await lanes.sessions).filter((session) => !session.isClosed);
+    const idle = open.filter((session) => !session.isBusy);
+    const busy = open.filter((session) => session.isBusy);
     await Promise.all(idle.map((session) => session.closeAndWait('an idle transfer channel was given back')));
     if (this.lanes === lanes) {
-      this.lanes = kept.length === 0 ? undefined : { live: lanes.live, sessions: Promise.resolve(kept) };
+      this.lanes = busy.length === 0 ? undefined : { live: lanes.live, sessions: Promise.resolve(busy) };
     }
-    return kept.length === 0;
+    return { closed: idle.length, left: busy.length };
   }
 
   /** The server refused a channel: idle lanes make room. Resolves true when some were closed. */
   private async makeRoomForCommand(): Promise<boolean> {
-    const before =
-      this.lanes === undefined ? 0 : (await this.lanes.sessions).filter((s) => !s.isClosed).length;
-    await this.closeIdleLanes();
-    const after =
-      this.lanes === undefined ? 0 : (await this.lanes.sessions).filter((s) => !s.isClosed).length;
-    return after < before;
+    return (await this.closeIdleLanes()).closed > 0;
   }
 
   /** The live connection, or undefined while there is none. */

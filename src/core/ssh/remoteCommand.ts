@@ -203,7 +203,7 @@ export async function runCommand(
   });
 }
 
-/** A filter of a stream that drops everything up to and including the first line that is `line`. */
+/** A filter of a stream that drops everything up to and including the first `line` and its newline. */
 function skipUntilLine(line: string): (chunk: Buffer) => Buffer {
   const marker = Buffer.from(`${line}\n`);
   let seen = Buffer.alloc(0);
