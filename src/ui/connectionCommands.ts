@@ -90,6 +90,7 @@ function describeConnection(info: ConnectionInfo): string {
       info.maxOpenHandles ?? vscode.l10n.t('not announced'),
     ),
     vscode.l10n.t('SFTP extensions: {0}', info.sftpExtensions.join(', ') || vscode.l10n.t('none')),
+    ...info.featureGaps.map((gap) => vscode.l10n.t('This server has {0}', gap)),
     vscode.l10n.t(
       'Round trip: {0}',
       info.roundTripMs === undefined

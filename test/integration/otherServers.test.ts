@@ -21,13 +21,14 @@ type Served = Pick<
   SftpServerFixture,
   'root' | 'alias' | 'resolve' | 'writeLocal' | 'mkdirLocal' | 'local' | 'stop'
 >;
-const servers: Array<[string, (options: { alias: string }) => Promise<Served>]> = [
-  ['OpenSSH internal-sftp', (options) => startSshd(options)],
-  ['ProFTPD mod_sftp', startProftpd],
-  ['Dropbear with sftp-server', startDropbear],
+/** Each server with what its missing extensions change, as the connection info says it. */
+const servers: Array<[string, (options: { alias: string }) => Promise<Served>, RegExp[]]> = [
+  ['OpenSSH internal-sftp', (options) => startSshd(options), []],
+  ['ProFTPD mod_sftp', startProftpd, [/limits@openssh.com/, /copy-data/]],
+  ['Dropbear with sftp-server', startDropbear, []],
 ];
 
-for (const [name, start] of servers) {
+for (const [name, start, gaps] of servers) {
   describe(name, () => {
     const state = {} as { server?: Served; manager?: ConnectionManager; startError?: unknown };
     // A server that cannot start fails every test with its reason (a missing package names the
@@ -91,6 +92,13 @@ for (const [name, start] of servers) {
     test('the listing of the root shows the file written', async () => {
       const listing = new Map(await fs().readDirectory(running().server.root));
       assert.deepEqual(listing.get('hello.txt'), { kind: 'file', symlink: false });
+    });
+
+    test('what the server lacks is said in the connection info, and nothing else', async () => {
+      await fs().stat(running().server.root);
+      const said = running().manager.info(running().server.alias)?.featureGaps ?? ['no info'];
+      assert.equal(said.length, gaps.length, said.join('\n'));
+      gaps.forEach((gap, index) => assert.match(said[index] ?? '', gap));
     });
 
     test('stat and listing: files, folders, links to folders, broken links', async () => {

@@ -7,6 +7,7 @@ import {
   type FileSystemNotice,
   type RemoteFileSystemOptions,
 } from '../fs/remoteFileSystem';
+import { featureGaps } from '../sftp/serverFeatures';
 import type { SftpSessionOptions } from '../sftp/session';
 import type { CredentialPrompts } from '../ssh/credentials';
 import { remoteIdentity } from '../ssh/remoteIdentity';
@@ -30,6 +31,8 @@ export interface ConnectionInfo extends NegotiatedDetails {
   readonly user: string;
   readonly address: string;
   readonly sftpExtensions: readonly string[];
+  /** What the server's missing extensions change (see featureGaps); empty for OpenSSH. */
+  readonly featureGaps: readonly string[];
   readonly maxReadLength: number;
   readonly maxWriteLength: number;
   readonly maxOpenHandles: number | undefined;
@@ -120,6 +123,7 @@ export class ConnectionManager {
       user: live.connection.host.user,
       address: `${live.connection.host.hostName}:${live.connection.host.port}`,
       sftpExtensions: [...live.session.extensions].map(([name, version]) => `${name} ${version}`),
+      featureGaps: featureGaps(live.session.extensions),
       maxReadLength: live.session.limits.maxReadLength,
       maxWriteLength: live.session.limits.maxWriteLength,
       maxOpenHandles: Number.isFinite(live.session.limits.maxOpenHandles)
@@ -216,6 +220,9 @@ export class ConnectionManager {
         logger.debug(
           `SFTP ready: read ${session.limits.maxReadLength} B, write ${session.limits.maxWriteLength} B, extensions ${[...session.extensions.keys()].join(', ')}`,
         );
+        for (const gap of featureGaps(session.extensions)) {
+          logger.info(`This server has ${gap}`);
+        }
         return { connection, session, openChannel: () => connection.openSftp(this.options.session) };
       } catch (error) {
         connection.close();
