@@ -215,6 +215,19 @@ describe('a striped save', () => {
   });
 });
 
+describe('a copy through this machine (a server without copy-data)', () => {
+  test('asks for no more chunks of a small file than it has, plus one to see the end', async () => {
+    state.server.tree.set(home('small.txt'), { kind: 'file', data: Buffer.alloc(4096, 7) });
+    state.server.requests.length = 0;
+    await state.fs.copy(home('small.txt'), home('small-copy.txt'), { overwrite: false });
+    const copied = state.server.tree.get(home('small-copy.txt'));
+    assert.ok(copied?.kind === 'file' && copied.data.equals(Buffer.alloc(4096, 7)));
+    const reads = state.server.requests.filter((request) => request.type === SFTP.READ).length;
+    assert.ok(reads <= 2, `${reads} READs for a 4 KiB file`);
+    summary.scripted++;
+  });
+});
+
 describe('a server without posix-rename', () => {
   test('saves an existing file in place behind a copy of the original, a new one by rename, and leaves no temporary or copy', async () => {
     state.manager.disconnect('hostile');

@@ -103,7 +103,7 @@ export class Copier {
             const bytes = await streamCopyBetween(
               { session: sourceSession, handle: sourceHandle, path: from },
               { session, handle: targetHandle, path: into },
-              signal,
+              { signal, sizeHint: source.size },
             );
             const now = (await sourceSession.fstat(sourceHandle, from)).size;
             if (now !== undefined && now !== bytes) {

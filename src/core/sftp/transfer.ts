@@ -194,15 +194,21 @@ export interface OpenFile {
 }
 
 /**
- * Copies an open file into another, possibly on another host's session, chunk by chunk with
- * COPY_DEPTH chunks in flight; answers the bytes copied. `signal` stops it between chunks.
+ * Copies an open file into another, possibly on another host's session, chunk by chunk with up to
+ * COPY_DEPTH chunks in flight; answers the bytes copied. With the source's expected size, no more
+ * workers run than it has chunks: each reads on after a short read until it sees the end, so a small
+ * file costs its reads and one more, not 16 (a file that grew meanwhile is still read to its end).
+ * `signal` stops it between chunks.
  */
 export async function streamCopyBetween(
   source: OpenFile,
   target: OpenFile,
-  signal?: AbortSignal,
+  options: { readonly signal?: AbortSignal | undefined; readonly sizeHint?: number | undefined } = {},
 ): Promise<number> {
+  const { signal, sizeHint } = options;
   const chunk = Math.min(source.session.limits.maxReadLength, target.session.limits.maxWriteLength);
+  const depth =
+    sizeHint === undefined ? COPY_DEPTH : Math.max(1, Math.min(COPY_DEPTH, Math.ceil(sizeHint / chunk)));
   let nextOffset = 0;
   let eofAt = Infinity;
   const worker = async (): Promise<void> => {
@@ -232,7 +238,7 @@ export async function streamCopyBetween(
       }
     }
   };
-  await Promise.all(Array.from({ length: COPY_DEPTH }, worker));
+  await Promise.all(Array.from({ length: depth }, worker));
   return eofAt;
 }
 
