@@ -1,5 +1,4 @@
 import { homedir } from 'node:os';
-import { join } from 'node:path';
 import * as vscode from 'vscode';
 
 import { VsCodeCredentialPrompts } from './adapter/credentialPrompts';
@@ -7,7 +6,12 @@ import { SftpFileSystemProvider } from './adapter/fileSystemProvider';
 import { OutputChannelLogger } from './adapter/logOutputChannel';
 import { settings } from './adapter/settings';
 import { SFTP_SCHEME } from './adapter/uri';
-import { listConfiguredHosts, resolveHost, type HostResolverOptions } from './core/config/hostResolver';
+import {
+  defaultConfigFiles,
+  listConfiguredHosts,
+  resolveHost,
+  type HostResolverOptions,
+} from './core/config/hostResolver';
 import { usableHostsToConfig } from './core/config/settingsHosts';
 import { ConnectionManager } from './core/connection/connectionManager';
 import { WatchService } from './core/watch/watchService';
@@ -38,11 +42,7 @@ export function activate(context: vscode.ExtensionContext): void {
     const fromSettings = usableHostsToConfig(settings.hosts());
     hostProblems.report(fromSettings.problems);
     return {
-      configFiles: [
-        ...(extra === undefined ? [] : [extra]),
-        join(homedir(), '.ssh', 'config'),
-        '/etc/ssh/ssh_config',
-      ],
+      configFiles: [...(extra === undefined ? [] : [extra]), ...defaultConfigFiles(homedir())],
       leadingConfig: fromSettings.text,
       allowMatchExec: settings.allowMatchExec(),
     };

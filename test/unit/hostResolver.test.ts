@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { parseAuthority } from '../../src/core/config/authority';
-import { listConfiguredHosts, resolveHost } from '../../src/core/config/hostResolver';
+import { defaultConfigFiles, listConfiguredHosts, resolveHost } from '../../src/core/config/hostResolver';
 
 function homeWithConfig(config: string, extraFiles: Record<string, string> = {}): string {
   const home = mkdtempSync(join(tmpdir(), 'sftpfs-home-'));
@@ -154,5 +154,46 @@ test('the host list offers concrete aliases from settings and config files, with
     assert.deepEqual(hosts, ['from-settings', 'included-one', 'web', 'db']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('OpenSSH for Windows: system files under %PROGRAMDATA%\\ssh, the agent service pipe without SSH_AUTH_SOCK', () => {
+  assert.deepEqual(defaultConfigFiles('C:\\Users\\me', 'win32', { PROGRAMDATA: 'D:\\ProgramData' }), [
+    'C:\\Users\\me\\.ssh\\config',
+    'D:\\ProgramData\\ssh\\ssh_config',
+  ]);
+  assert.deepEqual(defaultConfigFiles('/home/me', 'linux', {}), [
+    '/home/me/.ssh/config',
+    '/etc/ssh/ssh_config',
+  ]);
+  const home = homeWithConfig('Host box\n  HostName 10.0.0.9\n');
+  try {
+    const onWindows = (environment: NodeJS.ProcessEnv, config = join(home, '.ssh', 'config')) =>
+      resolveHost(parseAuthority('box'), {
+        homeDir: home,
+        localUser: 'me',
+        configFiles: [config],
+        environment,
+        platform: 'win32',
+      });
+    const plain = onWindows({ PROGRAMDATA: 'C:\\ProgramData' });
+    assert.equal(plain.agentSocket, '\\\\.\\pipe\\openssh-ssh-agent');
+    assert.deepEqual(plain.globalKnownHostsFiles, [
+      'C:\\ProgramData\\ssh\\ssh_known_hosts',
+      'C:\\ProgramData\\ssh\\ssh_known_hosts2',
+    ]);
+    assert.equal(onWindows({ SSH_AUTH_SOCK: '\\\\.\\pipe\\my-agent' }).agentSocket, '\\\\.\\pipe\\my-agent');
+    writeFileSync(join(home, '.ssh', 'no-agent'), 'Host box\n  IdentityAgent none\n');
+    assert.equal(onWindows({}, join(home, '.ssh', 'no-agent')).agentSocket, undefined);
+    const onLinux = resolveHost(parseAuthority('box'), {
+      homeDir: home,
+      localUser: 'me',
+      configFiles: [],
+      environment: {},
+      platform: 'linux',
+    });
+    assert.equal(onLinux.agentSocket, undefined, 'no agent pipe off Windows');
+  } finally {
+    rmSync(home, { recursive: true, force: true });
   }
 });

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { homedir, hostname, userInfo } from 'node:os';
-import { basename, dirname, isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, posix, win32 } from 'node:path';
 import SSHConfig, { LineType, type Line } from 'ssh-config';
 
 import { RemoteFsError } from '../common/errors';
@@ -53,7 +53,27 @@ export interface HostResolverOptions {
   readonly homeDir?: string;
   readonly localUser?: string;
   readonly environment?: NodeJS.ProcessEnv;
+  /** The client's OS, for OpenSSH for Windows' defaults (system files, the agent's pipe). */
+  readonly platform?: NodeJS.Platform;
 }
+
+/** Where OpenSSH keeps its system-wide files: `/etc/ssh`, or `%PROGRAMDATA%\ssh` with OpenSSH for Windows. */
+export function systemSshFolder(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): string {
+  return platform === 'win32' ? win32.join(env['PROGRAMDATA'] || 'C:\\ProgramData', 'ssh') : '/etc/ssh';
+}
+
+/** The ssh_config files OpenSSH reads when none are named: the user's, then the system's. */
+export function defaultConfigFiles(
+  home: string,
+  platform: NodeJS.Platform = process.platform,
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
+  const paths = platform === 'win32' ? win32 : posix;
+  return [paths.join(home, '.ssh', 'config'), paths.join(systemSshFolder(platform, env), 'ssh_config')];
+}
+
+/** The agent OpenSSH for Windows runs as a service, reached through this named pipe. */
+export const WINDOWS_AGENT_PIPE = '\\\\.\\pipe\\openssh-ssh-agent';
 
 const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 const MAX_INCLUDE_DEPTH = 16;
@@ -63,7 +83,10 @@ export function resolveHost(authority: Authority, options: HostResolverOptions =
   const home = options.homeDir ?? homedir();
   const localUser = options.localUser ?? userInfo().username;
   const env = options.environment ?? process.env;
-  const files = options.configFiles ?? [join(home, '.ssh', 'config'), '/etc/ssh/ssh_config'];
+  const platform = options.platform ?? process.platform;
+  const files = options.configFiles ?? defaultConfigFiles(home, platform, env);
+  const systemFolder = systemSshFolder(platform, env);
+  const systemPaths = platform === 'win32' ? win32 : posix;
 
   const config = new SSHConfig();
   if (options.leadingConfig !== undefined) {
@@ -114,9 +137,10 @@ export function resolveHost(authority: Authority, options: HostResolverOptions =
       : DEFAULT_IDENTITIES.map((name) => join(home, '.ssh', name)).filter((path) => existsSync(path));
 
   const agentSetting = first('identityagent');
+  // Without SSH_AUTH_SOCK, OpenSSH for Windows asks its agent service's pipe.
   const agentSocket =
     agentSetting === undefined || agentSetting === 'SSH_AUTH_SOCK'
-      ? env['SSH_AUTH_SOCK'] || undefined
+      ? env['SSH_AUTH_SOCK'] || (platform === 'win32' ? WINDOWS_AGENT_PIPE : undefined)
       : agentSetting.toLowerCase() === 'none'
         ? undefined
         : agentSetting.startsWith('$')
@@ -135,8 +159,8 @@ export function resolveHost(authority: Authority, options: HostResolverOptions =
     agentSocket,
     userKnownHostsFiles: fileList('userknownhostsfile', ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']),
     globalKnownHostsFiles: fileList('globalknownhostsfile', [
-      '/etc/ssh/ssh_known_hosts',
-      '/etc/ssh/ssh_known_hosts2',
+      systemPaths.join(systemFolder, 'ssh_known_hosts'),
+      systemPaths.join(systemFolder, 'ssh_known_hosts2'),
     ]),
     hostKeyAlias: first('hostkeyalias'),
     strictHostKeyChecking: parseStrictness(first('stricthostkeychecking')),
@@ -292,7 +316,9 @@ function parseNumber(value: string | undefined, fallback: number, name: string):
  */
 export function listConfiguredHosts(options: HostResolverOptions = {}): string[] {
   const home = options.homeDir ?? homedir();
-  const files = options.configFiles ?? [join(home, '.ssh', 'config'), '/etc/ssh/ssh_config'];
+  const files =
+    options.configFiles ??
+    defaultConfigFiles(home, options.platform ?? process.platform, options.environment ?? process.env);
   const lines = [
     ...(options.leadingConfig === undefined
       ? []
