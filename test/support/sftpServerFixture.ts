@@ -11,11 +11,18 @@ import {
 } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 import type { Authority } from '../../src/core/config/authority';
 import { resolveHost, type ResolvedHost } from '../../src/core/config/hostResolver';
-import { descendantsOf, ensureAccount, freePort, stopProcess } from './sshd';
+import {
+  descendantsOf,
+  ensureAccount,
+  freePort,
+  servedFolder,
+  sshConfigHostBlock,
+  stopProcess,
+} from './sshd';
 
 /**
  * An SFTP server other than OpenSSH's (ProFTPD's mod_sftp, Dropbear with sftp-server) on 127.0.0.1,
@@ -214,21 +221,9 @@ export function completeFixture(
   const sshConfig = join(dir, 'ssh_config');
   writeFileSync(
     sshConfig,
-    [
-      `Host ${options.alias}`,
-      '  HostName 127.0.0.1',
-      `  Port ${port}`,
-      `  User ${account.name}`,
-      `  IdentityFile ${clientKey}`,
-      '  IdentitiesOnly yes',
-      `  UserKnownHostsFile ${knownHosts}`,
-      '  StrictHostKeyChecking yes',
-      '',
-    ].join('\n'),
+    sshConfigHostBlock({ name: options.alias, port, user: account.name, clientKey, knownHosts }),
   );
 
-  const local = (relative: string): string => join(root, relative);
-  const own = (path: string): void => chownSync(path, account.uid, account.gid);
   let stopped: Promise<void> | undefined;
   return {
     kind,
@@ -243,28 +238,7 @@ export function completeFixture(
     sshConfig,
     alias: options.alias,
     resolve: (authority) => resolveHost(authority, { configFiles: [sshConfig], environment: {} }),
-    local,
-    writeLocal(relative, content, mode = 0o644) {
-      const path = local(relative);
-      writeFileSync(path, content, { mode });
-      chmodSync(path, mode);
-      own(path);
-      return path;
-    },
-    mkdirLocal(relative, mode = 0o755) {
-      const path = local(relative);
-      const firstCreated = mkdirSync(path, { recursive: true, mode });
-      // Every folder created on the way belongs to the SFTP user, not just the last one.
-      for (
-        let folder = path;
-        firstCreated !== undefined && folder.length >= firstCreated.length;
-        folder = dirname(folder)
-      ) {
-        chmodSync(folder, mode);
-        own(folder);
-      }
-      return path;
-    },
+    ...servedFolder(root, account),
     stop() {
       stopped ??= (async () => {
         try {

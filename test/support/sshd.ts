@@ -169,21 +169,10 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdFixture>
   const readOnlyAlias = `${alias}-readonly`;
   const sshConfig = join(dir, 'ssh_config');
   const hostBlock = (name: string, hostPort: number): string =>
-    [
-      `Host ${name}`,
-      '  HostName 127.0.0.1',
-      `  Port ${hostPort}`,
-      `  User ${account.name}`,
-      `  IdentityFile ${clientKey}`,
-      '  IdentitiesOnly yes',
-      `  UserKnownHostsFile ${knownHosts}`,
-      '  StrictHostKeyChecking yes',
-      '',
-    ].join('\n');
+    sshConfigHostBlock({ name, port: hostPort, user: account.name, clientKey, knownHosts });
   writeFileSync(sshConfig, hostBlock(alias, port) + hostBlock(readOnlyAlias, readOnlyPort));
 
-  const local = (relative: string): string => join(root, relative);
-  const own = (path: string): void => chownSync(path, account.uid, account.gid);
+  const served = servedFolder(root, account);
   return {
     dir,
     root,
@@ -199,7 +188,61 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdFixture>
     readOnlyAlias,
     hostPublicKey,
     resolve: (authority) => resolveHost(authority, { configFiles: [sshConfig], environment: {} }),
+    ...served,
+    openFilesUnderRoot() {
+      return connectionProcesses()
+        .flatMap((pid) => openFilesOf(pid))
+        .filter((target) => target.startsWith(`${root}/`)).length;
+    },
+    dropConnections() {
+      signalAll(connectionProcesses(), 'SIGKILL');
+    },
+    freezeConnections(frozen) {
+      signalAll(connectionProcesses(), frozen ? 'SIGSTOP' : 'SIGCONT');
+    },
+    async restart() {
+      await stopServer();
+      server = await launch();
+    },
+    async stop() {
+      signalAll(connectionProcesses(), 'SIGCONT');
+      await stopServer();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An ssh_config `Host` block for a test server on 127.0.0.1 that the client logs in to with a key. */
+export function sshConfigHostBlock(host: {
+  readonly name: string;
+  readonly port: number;
+  readonly user: string;
+  readonly clientKey: string;
+  readonly knownHosts: string;
+}): string {
+  return [
+    `Host ${host.name}`,
+    '  HostName 127.0.0.1',
+    `  Port ${host.port}`,
+    `  User ${host.user}`,
+    `  IdentityFile ${host.clientKey}`,
+    '  IdentitiesOnly yes',
+    `  UserKnownHostsFile ${host.knownHosts}`,
+    '  StrictHostKeyChecking yes',
+    '',
+  ].join('\n');
+}
+
+/** The served folder as the tests see it on this machine's disk, with files owned by the SFTP account. */
+export function servedFolder(
+  root: string,
+  account: { readonly uid: number; readonly gid: number },
+): Pick<SshdFixture, 'local' | 'writeLocal' | 'mkdirLocal'> {
+  const local = (relative: string): string => join(root, relative);
+  const own = (path: string): void => chownSync(path, account.uid, account.gid);
+  return {
     local,
+    /** Writes a file under `root` as the SFTP user would own it. */
     writeLocal(relative, content, mode = 0o644) {
       const path = local(relative);
       writeFileSync(path, content, { mode });
@@ -220,26 +263,6 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdFixture>
         own(folder);
       }
       return path;
-    },
-    openFilesUnderRoot() {
-      return connectionProcesses()
-        .flatMap((pid) => openFilesOf(pid))
-        .filter((target) => target.startsWith(`${root}/`)).length;
-    },
-    dropConnections() {
-      signalAll(connectionProcesses(), 'SIGKILL');
-    },
-    freezeConnections(frozen) {
-      signalAll(connectionProcesses(), frozen ? 'SIGSTOP' : 'SIGCONT');
-    },
-    async restart() {
-      await stopServer();
-      server = await launch();
-    },
-    async stop() {
-      signalAll(connectionProcesses(), 'SIGCONT');
-      await stopServer();
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
