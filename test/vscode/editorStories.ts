@@ -16,29 +16,46 @@ export interface Outcome {
   error?: string;
 }
 
-export async function runEditorIntegrationStories(
+/**
+ * Records each step of a story as an outcome titled `<prefix>: <step>`; a failed step leaves a
+ * screenshot in the artefacts folder. `step` answers whether the step passed.
+ */
+export function storySteps(
   page: Page,
-  server: CodeServer,
-  sshd: SshdFixture,
   artifacts: string,
-): Promise<Outcome[]> {
+  prefix: string,
+): {
+  outcomes: Outcome[];
+  shot: (name: string) => Promise<unknown>;
+  step: (title: string, body: () => Promise<void>) => Promise<boolean>;
+} {
   const outcomes: Outcome[] = [];
   const shot = (name: string): Promise<unknown> => page.screenshot({ path: join(artifacts, name) });
   const step = async (title: string, body: () => Promise<void>): Promise<boolean> => {
     try {
       await body();
-      outcomes.push({ title: `editor: ${title}`, state: 'passed' });
+      outcomes.push({ title: `${prefix}: ${title}`, state: 'passed' });
       return true;
     } catch (error) {
       await shot(`failure-${title.replace(/\W+/g, '-').slice(0, 60)}.png`).catch(() => undefined);
       outcomes.push({
-        title: `editor: ${title}`,
+        title: `${prefix}: ${title}`,
         state: 'failed',
         error: String((error as Error).stack ?? error),
       });
       return false;
     }
   };
+  return { outcomes, shot, step };
+}
+
+export async function runEditorIntegrationStories(
+  page: Page,
+  server: CodeServer,
+  sshd: SshdFixture,
+  artifacts: string,
+): Promise<Outcome[]> {
+  const { outcomes, shot, step } = storySteps(page, artifacts, 'editor');
   const project = sshd.local('story');
   sshd.mkdirLocal('story/src');
   sshd.writeLocal('story/notes.txt', 'First version\n');

@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 
 import type { CodeServer } from '../support/codeServer';
 import type { SshdFixture } from '../support/sshd';
-import type { Outcome } from './editorStories';
+import { storySteps, type Outcome } from './editorStories';
 
 /**
  * Stories on servers as they are, in a real VS Code: a file the user cannot write shows as read-only
@@ -18,21 +18,7 @@ export async function runRealServerStories(
   second: SshdFixture,
   artifacts: string,
 ): Promise<Outcome[]> {
-  const outcomes: Outcome[] = [];
-  const shot = (name: string): Promise<unknown> => page.screenshot({ path: join(artifacts, name) });
-  const step = async (title: string, body: () => Promise<void>): Promise<void> => {
-    try {
-      await body();
-      outcomes.push({ title: `real server: ${title}`, state: 'passed' });
-    } catch (error) {
-      await shot(`failure-${title.replace(/\W+/g, '-').slice(0, 60)}.png`).catch(() => undefined);
-      outcomes.push({
-        title: `real server: ${title}`,
-        state: 'failed',
-        error: String((error as Error).stack ?? error),
-      });
-    }
-  };
+  const { outcomes, shot, step } = storySteps(page, artifacts, 'real server');
   const here = first.mkdirLocal('two-hosts-a');
   const there = second.mkdirLocal('two-hosts-b');
   first.writeLocal('two-hosts-a/locked.conf', 'nobody edits this\n', 0o444);
