@@ -112,6 +112,13 @@ for (const maxSessions of [3, 5, 10]) {
           overwrite: true,
         });
         await terminalWatchAndSearch(manager, state.sshd, logger);
+        if (maxSessions === 3) {
+          // Main channel, terminal and watch fill the server: the search got the watch's channel.
+          assert.ok(
+            logger.lines.some((line) => line.includes('its channel was needed for a command')),
+            'the inotify watch gave its channel to the search',
+          );
+        }
         await transfer;
         assert.ok(readFileSync(state.sshd.local('second.bin')).equals(second), 'the transfer is whole');
       } finally {
