@@ -58,7 +58,7 @@ export interface HostResolverOptions {
 }
 
 /** Where OpenSSH keeps its system-wide files: `/etc/ssh`, or `%PROGRAMDATA%\ssh` with OpenSSH for Windows. */
-export function systemSshFolder(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): string {
+function systemSshFolder(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): string {
   return platform === 'win32' ? win32.join(env['PROGRAMDATA'] || 'C:\\ProgramData', 'ssh') : '/etc/ssh';
 }
 
@@ -73,7 +73,7 @@ export function defaultConfigFiles(
 }
 
 /** The agent OpenSSH for Windows runs as a service, reached through this named pipe. */
-export const WINDOWS_AGENT_PIPE = '\\\\.\\pipe\\openssh-ssh-agent';
+const WINDOWS_AGENT_PIPE = '\\\\.\\pipe\\openssh-ssh-agent';
 
 const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 const MAX_INCLUDE_DEPTH = 16;
