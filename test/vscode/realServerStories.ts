@@ -26,22 +26,37 @@ export async function runRealServerStories(
   second.writeLocal('two-hosts-b/report.txt', 'last year’s report on host b\n');
   // A workspace of two folders on two hosts, as a user saves one.
   const workspaceFile = join(first.dir, 'two-hosts.code-workspace');
-  writeFileSync(
-    workspaceFile,
-    JSON.stringify({
-      folders: [
-        { name: 'host a', uri: `sftp://${first.alias}${here}` },
-        { name: 'host b', uri: `sftp://${second.alias}${there}` },
-      ],
-    }),
-  );
-  chmodSync(workspaceFile, 0o644);
+  const writeWorkspace = (): void => {
+    writeFileSync(
+      workspaceFile,
+      JSON.stringify({
+        folders: [
+          { name: 'host a', uri: `sftp://${first.alias}${here}` },
+          { name: 'host b', uri: `sftp://${second.alias}${there}` },
+        ],
+      }),
+    );
+    chmodSync(workspaceFile, 0o644);
+  };
   const explorerItem = (name: string) => page.getByRole('treeitem', { name, exact: true });
 
   await step('a workspace with folders on two hosts shows both in the Explorer', async () => {
-    await page.goto(`${server.url}/?workspace=${encodeURIComponent(workspaceFile)}`);
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-    await explorerItem('locked.conf').first().waitFor({ timeout: 60_000 });
+    // Once in a full run the window came up with the workspace's folders missing ("no folder
+    // opened"); the file is written afresh and the window opened again, up to three times.
+    for (let attempt = 1; ; attempt++) {
+      writeWorkspace();
+      await page.goto(`${server.url}/?workspace=${encodeURIComponent(workspaceFile)}`);
+      await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+      try {
+        await explorerItem('locked.conf').first().waitFor({ timeout: 20_000 });
+        break;
+      } catch (error) {
+        await shot(`two-hosts-attempt-${attempt}.png`);
+        if (attempt === 3) {
+          throw error;
+        }
+      }
+    }
     await explorerItem('report.txt').nth(1).waitFor({ timeout: 60_000 });
   });
 
