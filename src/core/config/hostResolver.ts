@@ -17,6 +17,8 @@ export interface ResolvedHost {
   readonly port: number;
   readonly user: string;
   readonly identityFiles: readonly string[];
+  /** CertificateFile: user certificates offered with the identity (or agent key) they certify. */
+  readonly certificateFiles: readonly string[];
   readonly identitiesOnly: boolean;
   /** The agent socket, or undefined for none. */
   readonly agentSocket: string | undefined;
@@ -155,6 +157,7 @@ export function resolveHost(authority: Authority, options: HostResolverOptions =
     port,
     user,
     identityFiles,
+    certificateFiles: fileList('certificatefile', []),
     identitiesOnly: yes(first('identitiesonly')),
     agentSocket,
     userKnownHostsFiles: fileList('userknownhostsfile', ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']),

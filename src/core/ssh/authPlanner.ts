@@ -1,10 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { utils, type AnyAuthMethod } from 'ssh2';
+import { utils, type AnyAuthMethod, type ParsedKey } from 'ssh2';
 
 import { RemoteFsError, errorMessage } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { AuthMethodName, ResolvedHost } from '../config/hostResolver';
+import { validityProblem, type SshCertificate } from './certificates';
 import { passwordKey, type CredentialPrompts, type Secret } from './credentials';
+import { CertificateAwareAgent } from './sshAgent';
+import { certificateIdentities, certificatesFor, readCertificateFile } from './userCertificates';
 
 /** How many times a password, a passphrase or a keyboard-interactive login is asked, as OpenSSH's NumberOfPasswordPrompts. */
 const MAX_PROMPTS = 3;
@@ -32,6 +35,8 @@ export class AuthPlanner {
   cancelled: RemoteFsError | undefined;
   /** Cleared when the host key could not be verified (StrictHostKeyChecking no with a changed key). */
   interactiveAllowed = true;
+  /** Cleared when this ssh2 cannot send certificate logins (see certificateAuth.ts). */
+  certificatesAllowed = true;
 
   constructor(
     private readonly host: ResolvedHost,
@@ -109,9 +114,13 @@ export class AuthPlanner {
   private async keyCandidates(): Promise<KeyCandidate[]> {
     const candidates: KeyCandidate[] = [];
     if (this.host.agentSocket !== undefined && !this.host.identitiesOnly) {
-      const agent = this.host.agentSocket;
+      const socket = this.host.agentSocket;
+      // The agent's own certificates, and CertificateFile ones for keys the agent holds, are offered too.
+      const agent = this.certificatesAllowed
+        ? new CertificateAwareAgent(socket, await this.certificateFileCertificates())
+        : socket;
       candidates.push({
-        description: `the SSH agent at ${agent}`,
+        description: `the SSH agent at ${socket}`,
         method: (username) => ({ type: 'agent', username, agent }),
       });
     }
@@ -134,7 +143,7 @@ export class AuthPlanner {
       }
       const parsed = utils.parseKey(data);
       if (!(parsed instanceof Error)) {
-        candidates.push({
+        candidates.push(...(await this.certificateCandidates(file, parsed)), {
           description: `the key ${file}`,
           method: (username) => ({ type: 'publickey', username, key: data }),
         });
@@ -174,7 +183,9 @@ export class AuthPlanner {
       }
       secret.accepted?.();
       const passphrase = secret.value;
+      const unlocked = utils.parseKey(data, passphrase);
       return [
+        ...(unlocked instanceof Error ? [] : await this.certificateCandidates(file, unlocked)),
         {
           description: `the key ${file}`,
           method: (username) => ({ type: 'publickey', username, key: data, passphrase }),
@@ -183,6 +194,50 @@ export class AuthPlanner {
     }
     this.logger.warn(`Giving up on ${file} after ${MAX_PROMPTS} wrong passphrases`);
     return [];
+  }
+
+  /** Certificates for one identity file's key, each offered before the key itself, as ssh does. */
+  private async certificateCandidates(file: string, key: ParsedKey): Promise<KeyCandidate[]> {
+    if (!this.certificatesAllowed) {
+      return [];
+    }
+    const certificates = await certificatesFor(file, key, this.host.certificateFiles, this.logger, (reason) =>
+      this.noteUnusable(reason),
+    );
+    return certificates.flatMap((certificate) =>
+      certificateIdentities(key, certificate, file).map((identity) => ({
+        description: `the certificate "${certificate.keyId}" of ${file} (${identity.type})`,
+        method: (username: string): AnyAuthMethod => ({ type: 'publickey', username, key: identity }),
+      })),
+    );
+  }
+
+  /** The CertificateFile certificates that can be read: for keys held by the agent. */
+  private async certificateFileCertificates(): Promise<SshCertificate[]> {
+    const certificates: SshCertificate[] = [];
+    for (const file of this.host.certificateFiles) {
+      try {
+        const certificate = await readCertificateFile(file);
+        const problem =
+          certificate.kind !== 'user'
+            ? 'it is a host certificate'
+            : validityProblem(certificate, Date.now() / 1000);
+        if (problem === undefined) {
+          certificates.push(certificate);
+        } else {
+          this.noteUnusable(`${file} (${problem})`);
+        }
+      } catch (error) {
+        this.logger.debug(`Certificate ${file} cannot be read: ${errorMessage(error)}`);
+      }
+    }
+    return certificates;
+  }
+
+  private noteUnusable(reason: string): void {
+    if (!this.unusable.includes(reason)) {
+      this.unusable.push(reason);
+    }
   }
 
   private async passwordAttempt(): Promise<AnyAuthMethod | undefined> {

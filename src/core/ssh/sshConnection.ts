@@ -15,6 +15,7 @@ import { DEFAULT_SESSION_OPTIONS, SftpSession, type SftpSessionOptions } from '.
 import { pingConnection } from '../sftp/sftpInternals';
 import { asSsh2Algorithms, chooseAlgorithms } from './algorithms';
 import { AuthPlanner } from './authPlanner';
+import { enableCertificateAuth } from './certificateAuth';
 import { coalesceWritesPerTick } from './coalescedWrites';
 import type { CredentialPrompts } from './credentials';
 import { hostKeyOfferFor } from './hostKeyOrder';
@@ -192,6 +193,12 @@ export class SshConnection {
         );
       },
       authHandler: (methodsLeft: AuthenticationType[] | null, partialSuccess: boolean, next) => {
+        if (methodsLeft === null && !enableCertificateAuth(client)) {
+          planner.certificatesAllowed = false;
+          logger.warn(
+            'User certificates cannot be offered: this ssh2 version is not the one certificateAuth.ts knows',
+          );
+        }
         // ssh2 waits for `next`, so the planner may prompt the user first.
         planner.next(methodsLeft, partialSuccess).then(
           (method) => (next as (method: AnyAuthMethod | false) => void)(method),
