@@ -31,6 +31,9 @@ export class VsCodeCredentialPrompts implements CredentialPrompts {
             key.otherKeyTypes.join(', '),
           )
         : '',
+      key.certificateProblem !== undefined
+        ? vscode.l10n.t('A certificate authority is trusted for this host, but {0}.', key.certificateProblem)
+        : '',
       vscode.l10n.t(
         'Connect only if this fingerprint is the one of your server. It will be added to your known_hosts file.',
       ),

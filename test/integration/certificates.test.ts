@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { resolveHost } from '../../src/core/config/hostResolver';
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
 import { RecordingLogger, rejectsWith } from '../support/harness';
+import { ScriptedPrompts } from '../support/scriptedPrompts';
 import { startSshd, stopProcess, type SshdFixture } from '../support/sshd';
 
 /**
@@ -22,6 +23,7 @@ const state = {} as {
   userCa: string;
   hostCa: string;
   agents: ChildProcess[];
+  servers: SshdFixture[];
 };
 
 function keygen(...args: string[]): void {
@@ -63,6 +65,7 @@ function certifyUser(
 before(async () => {
   state.dir = mkdtempSync(join(tmpdir(), 'sftpfs-certificates-'));
   state.agents = [];
+  state.servers = [];
   state.userCa = join(state.dir, 'user_ca');
   state.hostCa = join(state.dir, 'host_ca');
   keygen('-t', 'ed25519', '-N', '', '-C', 'user-ca', '-f', state.userCa);
@@ -72,6 +75,9 @@ before(async () => {
 after(async () => {
   for (const agent of state.agents ?? []) {
     await stopProcess(agent);
+  }
+  for (const server of state.servers ?? []) {
+    await server.stop();
   }
   await state.sshd?.stop();
   rmSync(state.dir, { recursive: true, force: true });
@@ -90,19 +96,19 @@ async function agentHolding(name: string, keys: string[]): Promise<string> {
   return socket;
 }
 
-/** An ssh_config for the test server with `lines` in its Host block. */
-function configWith(name: string, lines: string[]): string {
+/** An ssh_config for the test server (or `server`) with `lines` first in its Host block (the first value wins). */
+function configWith(name: string, lines: string[], server: SshdFixture = state.sshd): string {
   const config = join(state.dir, `ssh_config_${name}`);
   writeFileSync(
     config,
     [
       'Host certs',
       '  HostName 127.0.0.1',
-      `  Port ${state.sshd.port}`,
-      `  User ${state.sshd.user}`,
+      `  Port ${server.port}`,
+      `  User ${server.user}`,
+      ...lines.map((line) => `  ${line}`),
       '  GlobalKnownHostsFile /dev/null',
       '  StrictHostKeyChecking yes',
-      ...lines.map((line) => `  ${line}`),
       '',
     ].join('\n'),
   );
@@ -113,10 +119,12 @@ function managerFor(
   config: string,
   logger: RecordingLogger,
   environment: NodeJS.ProcessEnv = {},
+  prompts?: ScriptedPrompts,
 ): ConnectionManager {
   return new ConnectionManager({
     resolveHost: (authority) => resolveHost(authority, { configFiles: [config], environment }),
     logger,
+    ...(prompts === undefined ? {} : { prompts }),
     fileSystem: { maxReadFileBytes: 1024 * 1024 },
     lifecycle: { idleTimeoutMs: 0, maxReconnectAttempts: 0 },
   });
@@ -259,5 +267,118 @@ describe('user certificates', () => {
     ]);
     assert.equal(sshConnects(config), true);
     await connects(config);
+  });
+});
+
+/** A server whose host key is certified by `ca` (the host CA by default) for `principals`. */
+async function certifiedServer(
+  name: string,
+  options: { ca?: string; principals?: string; validity?: string } = {},
+): Promise<SshdFixture> {
+  const hostKey = newKey(`${name}_host`);
+  keygen(
+    '-s',
+    options.ca ?? state.hostCa,
+    '-h',
+    '-I',
+    `${name}-host`,
+    '-n',
+    options.principals ?? '127.0.0.1',
+    '-V',
+    options.validity ?? '-5m:+1h',
+    `${hostKey}.pub`,
+  );
+  // Placed first, this key is the ed25519 key sshd presents (the fixture's own comes second).
+  const server = await startSshd({
+    alias: name,
+    config: [`HostKey ${hostKey}`, `HostCertificate ${hostKey}-cert.pub`],
+  });
+  state.servers.push(server);
+  return server;
+}
+
+/** A known_hosts that trusts the host CA for every host and records no host key, plus `extra` lines. */
+function caKnownHosts(name: string, extra: string[] = []): string {
+  const file = join(state.dir, `known_hosts_${name}`);
+  const ca = readFileSync(`${state.hostCa}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+  writeFileSync(file, [`@cert-authority * ${ca}`, ...extra, ''].join('\n'));
+  return file;
+}
+
+function hostCertificateConfig(
+  name: string,
+  server: SshdFixture,
+  knownHosts: string,
+  lines: string[] = [],
+): string {
+  return configWith(
+    name,
+    [`IdentityFile ${server.clientKey}`, 'IdentitiesOnly yes', `UserKnownHostsFile ${knownHosts}`, ...lines],
+    server,
+  );
+}
+
+async function refusal(config: string, prompts?: ScriptedPrompts): Promise<string> {
+  const manager = managerFor(config, new RecordingLogger(), {}, prompts);
+  try {
+    return (await rejectsWith(manager.fileSystem('certs').stat('/'), 'EHOSTKEY')).message;
+  } finally {
+    manager.dispose();
+  }
+}
+
+describe('host certificates', () => {
+  test('a host known only through @cert-authority is trusted when its certificate is signed by that CA, as with ssh; nothing is recorded', async () => {
+    const server = await certifiedServer('vouched');
+    const knownHosts = caKnownHosts('vouched');
+    const config = hostCertificateConfig('vouched', server, knownHosts);
+    assert.equal(sshConnects(config), true, 'ssh trusts the certified host');
+    const logger = new RecordingLogger();
+    const manager = managerFor(config, logger);
+    await manager.fileSystem('certs').stat(server.root);
+    manager.dispose();
+    assert.ok(
+      logger.lines.some((line) => /is vouched for by its host certificate "vouched-host"/.test(line)),
+      logger.lines.join('\n'),
+    );
+    assert.equal(readFileSync(knownHosts, 'utf8').split('\n').filter(Boolean).length, 1, 'no key was added');
+  });
+
+  test('a host certificate for another name is refused under StrictHostKeyChecking yes, saying why, as by ssh', async () => {
+    const server = await certifiedServer('misnamed', { principals: 'other.example' });
+    const config = hostCertificateConfig('misnamed', server, caKnownHosts('misnamed'));
+    assert.equal(sshConnects(config), false);
+    assert.match(
+      await refusal(config),
+      /but its host certificate "misnamed-host".* is for other\.example, not for 127\.0\.0\.1/,
+    );
+  });
+
+  test('under ask, the prompt for the unknown key says why the certificate did not vouch for it', async () => {
+    const server = await certifiedServer('expired', { validity: '20200101:20200102' });
+    const config = hostCertificateConfig('expired', server, caKnownHosts('expired'), [
+      'StrictHostKeyChecking ask',
+    ]);
+    const prompts = new ScriptedPrompts({ acceptUnknownHostKey: false });
+    await refusal(config, prompts);
+    assert.match(prompts.hostKeysShown[0]?.certificateProblem ?? '', /expired on 2020-01-02/);
+  });
+
+  test('a certificate signed by a CA known_hosts does not trust is refused', async () => {
+    const server = await certifiedServer('untrusted', { ca: state.userCa });
+    const config = hostCertificateConfig('untrusted', server, caKnownHosts('untrusted'));
+    assert.equal(sshConnects(config), false);
+    assert.match(
+      await refusal(config),
+      /signed by a CA \(SHA256:[^)]+\) that no @cert-authority line trusts/,
+    );
+  });
+
+  test('a revoked CA refuses the host even with StrictHostKeyChecking no', async () => {
+    const server = await certifiedServer('revoked');
+    const ca = readFileSync(`${state.hostCa}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+    const knownHosts = caKnownHosts('revoked', [`@revoked * ${ca}`]);
+    const config = hostCertificateConfig('revoked', server, knownHosts, ['StrictHostKeyChecking no']);
+    assert.match(await refusal(config), /marked as revoked in .*known_hosts_revoked:2/);
   });
 });

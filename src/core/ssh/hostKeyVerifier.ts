@@ -4,6 +4,8 @@ import { dirname } from 'node:path';
 import { RemoteFsError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { ResolvedHost } from '../config/hostResolver';
+import { describeCertificate } from './certificates';
+import type { HostCertificateVerdict } from './hostCertificates';
 import { judgeHostKey, keyTypeOfBlob, knownHostsName, loadKnownHosts, sha256Fingerprint } from './knownHosts';
 
 /** What a user is shown before trusting an unknown host. Implemented by the UI; tests script it. */
@@ -14,6 +16,8 @@ export interface UnknownHostKey {
   readonly fingerprint: string;
   /** Key types already known for this host (a new type, not a changed key). */
   readonly otherKeyTypes: readonly string[];
+  /** Why the host's certificate could not vouch for the key, when known_hosts trusts a CA for it. */
+  readonly certificateProblem?: string;
 }
 
 export interface HostKeyPrompt {
@@ -38,13 +42,15 @@ export async function verifyHostKey(
   blob: Buffer,
   prompt: HostKeyPrompt | undefined,
   logger: Logger,
+  /** The host certificate's verdict, for a host known_hosts trusts through a CA (see hostCertificates.ts). */
+  certificate?: HostCertificateVerdict,
 ): Promise<HostKeyAcceptance> {
   const name = knownHostsName(host.hostKeyAlias ?? host.hostName, host.hostKeyAlias ? 22 : host.port);
   const entries = await loadKnownHosts([...host.userKnownHostsFiles, ...host.globalKnownHostsFiles]);
-  const certAuthorities = entries.filter((e) => e.marker === 'cert-authority');
-  if (certAuthorities.length > 0) {
-    logger.debug(
-      `Ignoring ${certAuthorities.length} @cert-authority line(s): ssh2 cannot verify host certificates.`,
+  if (certificate?.status === 'revoked') {
+    throw new RemoteFsError(
+      'EHOSTKEY',
+      `The host ${name} cannot be trusted: ${certificate.reason}; refusing to connect`,
     );
   }
   let verdict = judgeHostKey(entries, name, blob);
@@ -85,6 +91,20 @@ export async function verifyHostKey(
       break;
   }
 
+  let certificateProblem: string | undefined;
+  if (certificate?.status === 'trusted') {
+    if (blob.equals(certificate.publicKey)) {
+      logger.info(
+        `The host key of ${name} (${keyType} ${fingerprint}) is vouched for by its ${describeCertificate(certificate.certificate)}, ` +
+          `signed by the CA in ${certificate.authority.file}:${certificate.authority.line}`,
+      );
+      return { interactiveAuthAllowed: true };
+    }
+    certificateProblem = `its host certificate is for another key (${sha256Fingerprint(certificate.publicKey)})`;
+  } else if (certificate?.status === 'unusable') {
+    certificateProblem = certificate.reason;
+  }
+
   const strictness = host.strictHostKeyChecking;
   let trusted = strictness === 'no' || strictness === 'accept-new';
   if (strictness === 'ask' && prompt !== undefined) {
@@ -94,6 +114,7 @@ export async function verifyHostKey(
       keyType,
       fingerprint,
       otherKeyTypes: verdict.otherKeyTypes,
+      ...(certificateProblem === undefined ? {} : { certificateProblem }),
     });
   }
   if (!trusted) {
@@ -103,9 +124,13 @@ export async function verifyHostKey(
         : prompt === undefined
           ? 'no prompt is available to confirm it'
           : 'it was not accepted';
+    const notVouched =
+      certificateProblem === undefined
+        ? ''
+        : ` A certificate authority is trusted for this host, but ${certificateProblem}.`;
     throw new RemoteFsError(
       'EHOSTKEY',
-      `The host key of ${name} is unknown (${keyType} ${fingerprint}) and ${why}. ` +
+      `The host key of ${name} is unknown (${keyType} ${fingerprint}) and ${why}.${notVouched} ` +
         `Check the fingerprint with the server's administrator, then connect once with ssh to record it in ${host.userKnownHostsFiles[0] ?? '~/.ssh/known_hosts'}`,
     );
   }

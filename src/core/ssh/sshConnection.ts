@@ -18,6 +18,7 @@ import { AuthPlanner } from './authPlanner';
 import { enableCertificateAuth } from './certificateAuth';
 import { coalesceWritesPerTick } from './coalescedWrites';
 import type { CredentialPrompts } from './credentials';
+import { hostCertificateFor, preferCertifiedKey, type HostCertificateVerdict } from './hostCertificates';
 import { hostKeyOfferFor } from './hostKeyOrder';
 import { verifyHostKey } from './hostKeyVerifier';
 import { openProxyCommand, openTcp, parseJump, type Transport } from './transport';
@@ -96,24 +97,19 @@ export class SshConnection {
   static async open(
     host: ResolvedHost,
     options: ConnectOptions,
-    via?: Transport,
+    via?: Route,
     depth = 0,
   ): Promise<SshConnection> {
     const hops: SshConnection[] = [];
-    let transport: Transport;
-    if (via !== undefined) {
-      transport = via;
-    } else if (host.proxyJump !== undefined) {
-      transport = await openJumpChain(host, options, hops, depth);
-    } else if (host.proxyCommand !== undefined) {
-      transport = openProxyCommand(host, host.proxyCommand, options.logger);
-    } else {
-      transport = await openTcp(host);
-    }
+    let transport: Transport | undefined;
     try {
-      return await SshConnection.handshake(host, options, transport, hops);
+      const route = via ?? (await routeTo(host, options, hops, depth));
+      // Only for a host that known_hosts trusts through a CA alone: its certificate, on a connection of its own.
+      const certificate = await hostCertificateFor(host, route, options.logger);
+      transport = await route();
+      return await SshConnection.handshake(host, options, transport, hops, certificate);
     } catch (error) {
-      transport.dispose();
+      transport?.dispose();
       for (const hop of hops) {
         hop.close();
       }
@@ -126,12 +122,18 @@ export class SshConnection {
     options: ConnectOptions,
     transport: Transport,
     hops: readonly SshConnection[],
+    certificate: HostCertificateVerdict | undefined,
   ): Promise<SshConnection> {
     const { logger } = options;
     const offer = chooseAlgorithms(host.algorithms, logger);
+    const hostKeyOffer = hostKeyOfferFor(host, offer.serverHostKey, logger);
     const algorithms = asSsh2Algorithms({
       ...offer,
-      serverHostKey: hostKeyOfferFor(host, offer.serverHostKey, logger),
+      // The server must prove it holds the certified key: that key's algorithms go first.
+      serverHostKey:
+        certificate?.status === 'trusted'
+          ? preferCertifiedKey(hostKeyOffer, certificate.keyType)
+          : hostKeyOffer,
     });
     const socket = transport.stream;
     coalesceWritesPerTick(socket);
@@ -177,7 +179,7 @@ export class SshConnection {
           verify(same);
           return;
         }
-        verifyHostKey(host, key, options.prompts, logger).then(
+        verifyHostKey(host, key, options.prompts, logger, certificate).then(
           (acceptance) => {
             pinnedKey = Buffer.from(key);
             planner.interactiveAllowed = acceptance.interactiveAuthAllowed;
@@ -531,12 +533,32 @@ export class SshConnection {
 }
 
 /** Connects hop by hop; each hop is a full SSH connection whose host key is verified. */
+/** How to open a fresh byte stream to the host (direct, ProxyCommand, or through the jump chain's last hop). */
+type Route = () => Promise<Transport>;
+
+async function routeTo(
+  host: ResolvedHost,
+  options: ConnectOptions,
+  hops: SshConnection[],
+  depth: number,
+): Promise<Route> {
+  if (host.proxyJump !== undefined) {
+    return openJumpChain(host, options, hops, depth);
+  }
+  const proxyCommand = host.proxyCommand;
+  if (proxyCommand !== undefined) {
+    return () => Promise.resolve(openProxyCommand(host, proxyCommand, options.logger));
+  }
+  return () => openTcp(host);
+}
+
+/** Connects the jump hosts in order; answers the route from the last one to the target. */
 async function openJumpChain(
   target: ResolvedHost,
   options: ConnectOptions,
   hops: SshConnection[],
   depth: number,
-): Promise<Transport> {
+): Promise<Route> {
   if (depth >= MAX_JUMP_DEPTH) {
     throw new RemoteFsError(
       'EINVAL',
@@ -548,14 +570,14 @@ async function openJumpChain(
     // As in OpenSSH, only the first hop may use its own proxy settings; later ones go through the chain.
     return index === 0 ? resolved : { ...resolved, proxyJump: undefined, proxyCommand: undefined };
   });
-  let via: Transport | undefined;
+  let via: Route | undefined;
   try {
     for (const [index, hop] of chain.entries()) {
       options.logger.debug(`Connecting to jump host ${hop.user}@${hop.hostName}:${hop.port}`);
       const connection = await SshConnection.open(hop, options, via, depth + 1);
       hops.push(connection);
       const next = chain[index + 1] ?? target;
-      via = await connection.forwardTo(next.hostName, next.port);
+      via = () => connection.forwardTo(next.hostName, next.port);
     }
   } catch (error) {
     for (const hop of hops) {
