@@ -229,6 +229,47 @@ describe('authentication and reachability', () => {
     }
   });
 
+  test('an SSH agent that cannot be reached is logged and skipped, and the key files are tried next', async () => {
+    // What a Windows user without the OpenSSH agent service running, or with a stale SSH_AUTH_SOCK, has.
+    const gone = join(h.sshd.dir, 'no-agent.sock');
+    const logger = new RecordingLogger();
+    const manager = managerWith((host) => ({ ...host, identitiesOnly: false, agentSocket: gone }), logger);
+    try {
+      await manager.session(h.sshd.alias);
+      assert.ok(
+        logger.lines.some(
+          (line) => line.startsWith('warn') && line.includes(`The SSH agent at ${gone} could not be used`),
+        ),
+        logger.lines.join('\n'),
+      );
+      assert.ok(!logger.lines.some((line) => line.includes('Connection error')));
+    } finally {
+      manager.dispose();
+    }
+  });
+
+  test('an agent the config names but that is not running is named in the log and in the failure', async () => {
+    const reason = 'IdentityAgent pageant names Pageant, but no Pageant named pipe is open';
+    const logger = new RecordingLogger();
+    const manager = managerWith(
+      (host) => ({
+        ...host,
+        identityFiles: [],
+        identitiesOnly: false,
+        agentSocket: undefined,
+        agentUnavailable: reason,
+      }),
+      logger,
+    );
+    try {
+      const error = await rejectsWith(manager.session(h.sshd.alias), 'EAUTH');
+      assert.ok(error.message.includes(`could not use the SSH agent (${reason})`), error.message);
+      assert.ok(logger.lines.some((line) => line.startsWith('warn') && line.includes(reason)));
+    } finally {
+      manager.dispose();
+    }
+  });
+
   test('skips a passphrase-protected key with a logged reason and says no key was usable', async () => {
     const locked = join(h.sshd.dir, 'locked_key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'correct horse', '-f', locked]);

@@ -175,6 +175,7 @@ test('OpenSSH for Windows: system files under %PROGRAMDATA%\\ssh, the agent serv
         configFiles: [config],
         environment,
         platform: 'win32',
+        windowsPipes: () => ['openssh-ssh-agent'],
       });
     const plain = onWindows({ PROGRAMDATA: 'C:\\ProgramData' });
     assert.equal(plain.agentSocket, '\\\\.\\pipe\\openssh-ssh-agent');
@@ -193,6 +194,104 @@ test('OpenSSH for Windows: system files under %PROGRAMDATA%\\ssh, the agent serv
       platform: 'linux',
     });
     assert.equal(onLinux.agentSocket, undefined, 'no agent pipe off Windows');
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+const PAGEANT_HASH = 'a3f1'.repeat(16);
+
+function onWindows(
+  config: string,
+  pipes: readonly string[] | undefined,
+  environment: NodeJS.ProcessEnv = {},
+) {
+  const home = homeWithConfig(config);
+  try {
+    return resolveHost(parseAuthority('box'), {
+      homeDir: home,
+      localUser: 'Me',
+      configFiles: [join(home, '.ssh', 'config')],
+      environment,
+      platform: 'win32',
+      windowsPipes: () => pipes,
+    });
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+test('Windows without SSH_AUTH_SOCK: the OpenSSH agent service if its pipe is open, else Pageant, else none', () => {
+  const pageant = `pageant.me.${PAGEANT_HASH}`;
+  assert.equal(
+    onWindows('', ['InitShutdown', pageant, 'openssh-ssh-agent']).agentSocket,
+    '\\\\.\\pipe\\openssh-ssh-agent',
+    'ssh.exe asks the agent service',
+  );
+  assert.equal(onWindows('', ['InitShutdown', pageant]).agentSocket, `\\\\.\\pipe\\${pageant}`);
+  assert.equal(onWindows('', ['InitShutdown', 'lsass']).agentSocket, undefined, 'no agent is running');
+  assert.equal(
+    onWindows('', undefined).agentSocket,
+    '\\\\.\\pipe\\openssh-ssh-agent',
+    'pipes that cannot be listed: the pipe ssh.exe would ask',
+  );
+  assert.equal(
+    onWindows('', [pageant], { SSH_AUTH_SOCK: '\\\\.\\pipe\\other-agent' }).agentSocket,
+    '\\\\.\\pipe\\other-agent',
+    'SSH_AUTH_SOCK still comes first',
+  );
+});
+
+test("Pageant's pipe is the local user's among other users' (names are compared as Windows does, ignoring case)", () => {
+  const others = [`pageant.alice.${PAGEANT_HASH}`, `pageant.bob.${PAGEANT_HASH}`];
+  const mine = `pageant.ME.${'0b'.repeat(32)}`;
+  assert.equal(onWindows('', [...others, mine]).agentSocket, `\\\\.\\pipe\\${mine}`);
+  assert.equal(onWindows('', others).agentSocket, undefined, "another user's agent is never chosen by guess");
+  // A domain account's pipe carries its principal name, which can differ from the account name.
+  const domain = `pageant.me.smith.${PAGEANT_HASH}`;
+  assert.equal(onWindows('', [domain]).agentSocket, `\\\\.\\pipe\\${domain}`);
+  assert.equal(onWindows('', ['pageant.me.not-a-hash']).agentSocket, undefined);
+});
+
+test('IdentityAgent pageant names the running Pageant, and says why when none is running', () => {
+  const pageant = `pageant.me.${PAGEANT_HASH}`;
+  const found = onWindows('Host box\n  IdentityAgent pageant\n', ['openssh-ssh-agent', pageant]);
+  assert.equal(found.agentSocket, `\\\\.\\pipe\\${pageant}`, 'even with the OpenSSH agent running');
+  assert.equal(found.agentUnavailable, undefined);
+  const missing = onWindows('Host box\n  IdentityAgent Pageant\n', ['openssh-ssh-agent']);
+  assert.equal(missing.agentSocket, undefined);
+  assert.match(missing.agentUnavailable ?? '', /Pageant is not running, or is older than 0\.75/);
+  assert.match(missing.agentUnavailable ?? '', /pagent\.exe/);
+  const unlisted = onWindows('Host box\n  IdentityAgent pageant\n', undefined);
+  assert.equal(unlisted.agentSocket, undefined);
+  assert.match(unlisted.agentUnavailable ?? '', /could not be listed/);
+});
+
+test('IdentityAgent as pageant --openssh-config writes it (forward slashes) becomes the Windows pipe path', () => {
+  const pipe = `pageant.me.${PAGEANT_HASH}`;
+  assert.equal(
+    onWindows(`Host box\n  IdentityAgent "//./pipe/${pipe}"\n`, []).agentSocket,
+    `\\\\.\\pipe\\${pipe}`,
+  );
+  assert.equal(
+    onWindows(`Host box\n  IdentityAgent \\\\.\\pipe\\${pipe}\n`, []).agentSocket,
+    `\\\\.\\pipe\\${pipe}`,
+  );
+});
+
+test('off Windows, IdentityAgent pageant is a socket path like any other and no pipe is looked for', () => {
+  const home = homeWithConfig('Host box\n  IdentityAgent pageant\n');
+  try {
+    const host = resolveHost(parseAuthority('box'), {
+      homeDir: home,
+      localUser: 'me',
+      configFiles: [join(home, '.ssh', 'config')],
+      environment: {},
+      platform: 'linux',
+      windowsPipes: () => assert.fail('pipes are a Windows matter'),
+    });
+    assert.equal(host.agentSocket, 'pageant');
+    assert.equal(host.agentUnavailable, undefined);
   } finally {
     rmSync(home, { recursive: true, force: true });
   }

@@ -20,8 +20,10 @@ export interface ResolvedHost {
   /** CertificateFile: user certificates offered with the identity (or agent key) they certify. */
   readonly certificateFiles: readonly string[];
   readonly identitiesOnly: boolean;
-  /** The agent socket, or undefined for none. */
+  /** The agent's socket or named pipe, or undefined for none. */
   readonly agentSocket: string | undefined;
+  /** Why the agent the config names is not offered, when that is worth telling (Pageant not running). */
+  readonly agentUnavailable?: string;
   readonly userKnownHostsFiles: readonly string[];
   readonly globalKnownHostsFiles: readonly string[];
   readonly hostKeyAlias: string | undefined;
@@ -57,6 +59,11 @@ export interface HostResolverOptions {
   readonly environment?: NodeJS.ProcessEnv;
   /** The client's OS, for OpenSSH for Windows' defaults (system files, the agent's pipe). */
   readonly platform?: NodeJS.Platform;
+  /**
+   * The Windows named pipes open now (the names under `\\.\pipe\`), or undefined when they cannot be
+   * listed: how a running agent is found on Windows. Read only there, and only when needed.
+   */
+  readonly windowsPipes?: () => readonly string[] | undefined;
 }
 
 /** Where OpenSSH keeps its system-wide files: `/etc/ssh`, or `%PROGRAMDATA%\ssh` with OpenSSH for Windows. */
@@ -74,8 +81,23 @@ export function defaultConfigFiles(
   return [paths.join(home, '.ssh', 'config'), paths.join(systemSshFolder(platform, env), 'ssh_config')];
 }
 
+const WINDOWS_PIPE_FOLDER = '\\\\.\\pipe\\';
 /** The agent OpenSSH for Windows runs as a service, reached through this named pipe. */
-const WINDOWS_AGENT_PIPE = '\\\\.\\pipe\\openssh-ssh-agent';
+const WINDOWS_AGENT_PIPE_NAME = 'openssh-ssh-agent';
+/**
+ * Pageant (PuTTY 0.75 and later) speaks the agent protocol on `pageant.<user>.<hash>`, where <hash> is
+ * 64 hex digits of SHA-256 over a string encrypted with a key of the user's logon session
+ * (CryptProtectMemory): it cannot be computed without Win32 calls, so the pipe is found by listing.
+ * <user> is the Windows account name, or for a domain account the part of its principal name before @.
+ */
+const PAGEANT_PIPE_NAME = /^pageant\.(.+)\.[0-9a-f]{64}$/i;
+const PAGEANT_NOT_RUNNING =
+  'IdentityAgent pageant names Pageant, but no Pageant named pipe (\\\\.\\pipe\\pageant.<user>.<hash>) is open: ' +
+  "Pageant is not running, or is older than 0.75 and answers only window messages, which need ssh2's " +
+  'helper program pagent.exe, and the extension does not include it';
+const PAGEANT_UNLISTED =
+  "IdentityAgent pageant names Pageant, but the named pipes could not be listed to find Pageant's; " +
+  'name its pipe instead (the IdentityAgent line `pageant --openssh-config <file>` writes)';
 
 const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 const MAX_INCLUDE_DEPTH = 16;
@@ -138,16 +160,13 @@ export function resolveHost(authority: Authority, options: HostResolverOptions =
       ? fileList('identityfile', [])
       : DEFAULT_IDENTITIES.map((name) => join(home, '.ssh', name)).filter((path) => existsSync(path));
 
-  const agentSetting = first('identityagent');
-  // Without SSH_AUTH_SOCK, OpenSSH for Windows asks its agent service's pipe.
-  const agentSocket =
-    agentSetting === undefined || agentSetting === 'SSH_AUTH_SOCK'
-      ? env['SSH_AUTH_SOCK'] || (platform === 'win32' ? WINDOWS_AGENT_PIPE : undefined)
-      : agentSetting.toLowerCase() === 'none'
-        ? undefined
-        : agentSetting.startsWith('$')
-          ? env[agentSetting.slice(1)] || undefined
-          : expandPath(agentSetting);
+  const agent = resolveAgent(first('identityagent'), {
+    env,
+    platform,
+    localUser,
+    expandPath,
+    windowsPipes: options.windowsPipes ?? listWindowsPipes,
+  });
 
   const proxyJump = first('proxyjump');
   const proxyCommand = first('proxycommand');
@@ -159,7 +178,8 @@ export function resolveHost(authority: Authority, options: HostResolverOptions =
     identityFiles,
     certificateFiles: fileList('certificatefile', []),
     identitiesOnly: yes(first('identitiesonly')),
-    agentSocket,
+    agentSocket: agent.socket,
+    ...(agent.unavailable === undefined ? {} : { agentUnavailable: agent.unavailable }),
     userKnownHostsFiles: fileList('userknownhostsfile', ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']),
     globalKnownHostsFiles: fileList('globalknownhostsfile', [
       systemPaths.join(systemFolder, 'ssh_known_hosts'),
@@ -182,6 +202,94 @@ export function resolveHost(authority: Authority, options: HostResolverOptions =
       compression: yes(first('compression')),
     },
   };
+}
+
+interface AgentContext {
+  readonly env: NodeJS.ProcessEnv;
+  readonly platform: NodeJS.Platform;
+  readonly localUser: string;
+  readonly expandPath: (value: string) => string;
+  readonly windowsPipes: () => readonly string[] | undefined;
+}
+
+/**
+ * The agent to ask, from IdentityAgent as OpenSSH reads it (SSH_AUTH_SOCK, none, $VARIABLE or a path).
+ * On Windows, without either setting, the agent that is running: OpenSSH's agent service first (what
+ * ssh.exe asks), else Pageant. `IdentityAgent pageant` (ssh2's name for it) means Pageant's pipe there.
+ */
+function resolveAgent(
+  setting: string | undefined,
+  context: AgentContext,
+): { socket: string | undefined; unavailable?: string } {
+  const { env, platform } = context;
+  const onWindows = platform === 'win32';
+  const pipePath = (value: string | undefined): string | undefined =>
+    value !== undefined && onWindows ? backslashedPipePath(value) : value;
+  if (setting === undefined || setting === 'SSH_AUTH_SOCK') {
+    const fromEnvironment = env['SSH_AUTH_SOCK'];
+    if (fromEnvironment) {
+      return { socket: pipePath(fromEnvironment) };
+    }
+    return { socket: onWindows ? runningWindowsAgent(context) : undefined };
+  }
+  if (setting.toLowerCase() === 'none') {
+    return { socket: undefined };
+  }
+  if (setting.startsWith('$')) {
+    return { socket: pipePath(env[setting.slice(1)] || undefined) };
+  }
+  if (onWindows && setting.toLowerCase() === 'pageant') {
+    // Never handed to ssh2 as 'pageant': its window-message client needs pagent.exe, which is not shipped.
+    const pipes = context.windowsPipes();
+    if (pipes === undefined) {
+      return { socket: undefined, unavailable: PAGEANT_UNLISTED };
+    }
+    const pipe = pageantPipe(pipes, context.localUser);
+    return pipe === undefined ? { socket: undefined, unavailable: PAGEANT_NOT_RUNNING } : { socket: pipe };
+  }
+  return { socket: pipePath(context.expandPath(setting)) };
+}
+
+/**
+ * Windows named pipes are not files: asking whether one exists (stat) opens a connection to it, so the
+ * pipe folder is listed instead. When it cannot be listed, OpenSSH's pipe is assumed, as ssh.exe does.
+ */
+function runningWindowsAgent(context: AgentContext): string | undefined {
+  const pipes = context.windowsPipes();
+  if (pipes === undefined || pipes.some((name) => name.toLowerCase() === WINDOWS_AGENT_PIPE_NAME)) {
+    return WINDOWS_PIPE_FOLDER + WINDOWS_AGENT_PIPE_NAME;
+  }
+  return pageantPipe(pipes, context.localUser);
+}
+
+/**
+ * The local user's Pageant pipe. Pipe names are visible to every user of the machine, so another
+ * user's Pageant can be listed too; when none carries the local account name (a domain account, named
+ * by its principal name), a single Pageant pipe is taken as ours. Anything else is left unused.
+ */
+function pageantPipe(pipes: readonly string[], localUser: string): string | undefined {
+  const candidates = pipes.flatMap((name) => {
+    const match = PAGEANT_PIPE_NAME.exec(name);
+    return match?.[1] === undefined ? [] : [{ name, user: match[1] }];
+  });
+  const own =
+    candidates.find((pipe) => pipe.user.toLowerCase() === localUser.toLowerCase()) ??
+    (candidates.length === 1 ? candidates[0] : undefined);
+  return own === undefined ? undefined : WINDOWS_PIPE_FOLDER + own.name;
+}
+
+/** `//./pipe/name`, as `pageant --openssh-config` writes it (for some OpenSSH versions), in Windows' form. */
+function backslashedPipePath(value: string): string {
+  return /^[/\\]{2}\.[/\\]pipe[/\\]/i.test(value) ? value.replace(/\//g, '\\') : value;
+}
+
+function listWindowsPipes(): string[] | undefined {
+  try {
+    // With the trailing backslash: Node 23.2 and later refuse `\\.\pipe` without it (nodejs/node#56002).
+    return readdirSync(WINDOWS_PIPE_FOLDER);
+  } catch {
+    return undefined;
+  }
 }
 
 const SUPPORTED_METHODS: readonly AuthMethodName[] = ['publickey', 'keyboard-interactive', 'password'];

@@ -113,6 +113,11 @@ export class AuthPlanner {
 
   private async keyCandidates(): Promise<KeyCandidate[]> {
     const candidates: KeyCandidate[] = [];
+    if (this.host.agentUnavailable !== undefined && !this.host.identitiesOnly) {
+      // The config named an agent that is not there: said once, and again if the login fails.
+      this.logger.warn(`No SSH agent is offered: ${this.host.agentUnavailable}`);
+      this.unusable.push(`the SSH agent (${this.host.agentUnavailable})`);
+    }
     if (this.host.agentSocket !== undefined && !this.host.identitiesOnly) {
       const socket = this.host.agentSocket;
       // The agent's own certificates, and CertificateFile ones for keys the agent holds, are offered too.

@@ -85,7 +85,12 @@ export class SshConnection {
     /** The jump hosts this connection runs through, closed with it. */
     private readonly hops: readonly SshConnection[],
   ) {
-    client.on('error', (error) => logger.warn(`Connection error: ${error.message}`));
+    client.on('error', (error: Error & { level?: string }) => {
+      // Agent failures come only during the login, which reports them with the agent's name.
+      if (error.level !== 'agent') {
+        logger.warn(`Connection error: ${error.message}`);
+      }
+    });
     client.on('close', () => this.markClosed('the connection closed'));
   }
 
@@ -242,6 +247,12 @@ export class SshConnection {
         client.removeListener('close', onClose);
       };
       const onError = (error: Error & { level?: string }): void => {
+        if (error.level === 'agent') {
+          // ssh2 reports an agent it cannot reach (a stopped agent service, another user's Pageant) or
+          // one that refuses to sign, then goes on to the next method itself; as with ssh, the login goes on.
+          logger.warn(`The SSH agent at ${host.agentSocket ?? '?'} could not be used: ${error.message}`);
+          return;
+        }
         settle();
         socket.destroy();
         reject(failure(() => classifyConnectError(error, host, planner.describeAttempts())));
@@ -265,7 +276,7 @@ export class SshConnection {
         resolve();
       };
       client.once('ready', onReady);
-      client.once('error', onError);
+      client.on('error', onError);
       client.once('close', onClose);
       client.connect(config);
     });

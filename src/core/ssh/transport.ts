@@ -41,36 +41,27 @@ export function openTcp(host: ResolvedHost): Promise<Transport> {
   });
 }
 
+/** How a ProxyCommand is started: the program, its arguments and the spawn options that matter. */
+export interface ProxyCommandSpawn {
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly options: {
+    readonly argv0?: string;
+    readonly windowsVerbatimArguments?: boolean;
+    readonly windowsHide?: boolean;
+  };
+}
+
 /**
- * Runs the host's ProxyCommand through /bin/sh, as OpenSSH does, and talks SSH over its stdin and
- * stdout. Tokens are expanded without quoting (OpenSSH's behaviour), so the host and user are checked
- * first: a name that could carry shell syntax is refused before anything runs.
+ * Runs the host's ProxyCommand as the local OpenSSH would (see `proxyCommandSpawn`) and talks SSH over
+ * its stdin and stdout. Tokens are expanded without quoting (OpenSSH's behaviour), so the host and user
+ * are checked first: a name that could carry shell syntax is refused before anything runs.
  */
 export function openProxyCommand(host: ResolvedHost, command: string, logger: Logger): Transport {
-  if (!isSafeHostName(host.hostName) || !isSafeUserName(host.user)) {
-    throw new RemoteFsError(
-      'EINVAL',
-      `Refusing to run the ProxyCommand for ${host.alias}: the host or user name contains characters that could be interpreted by the shell`,
-    );
-  }
-  const expanded = command.replace(/%(.)/g, (whole, letter: string) => {
-    switch (letter) {
-      case 'h':
-        return host.hostName;
-      case 'p':
-        return String(host.port);
-      case 'r':
-        return host.user;
-      case 'n':
-        return host.alias;
-      case '%':
-        return '%';
-      default:
-        return whole;
-    }
-  });
+  const expanded = expandProxyCommand(host, command);
+  const how = proxyCommandSpawn(process.platform, expanded);
   logger.debug(`Starting ProxyCommand: ${expanded}`);
-  const child = spawn('/bin/sh', ['-c', `exec ${expanded}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(how.file, how.args, { ...how.options, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (text: string) => logger.debug(`ProxyCommand: ${text.trimEnd()}`));
   const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
@@ -90,6 +81,94 @@ export function openProxyCommand(host: ResolvedHost, command: string, logger: Lo
       }
     },
   };
+}
+
+/**
+ * The command with OpenSSH's ProxyCommand tokens replaced: %h host, %p port, %r remote user, %n the
+ * host as given, %% a percent sign. Refused when a value could be read as shell or cmd.exe syntax.
+ */
+export function expandProxyCommand(host: ResolvedHost, command: string): string {
+  if (!isSafeHostName(host.hostName) || !isSafeHostName(host.alias) || !isSafeUserName(host.user)) {
+    throw new RemoteFsError(
+      'EINVAL',
+      `Refusing to run the ProxyCommand for ${host.alias}: the host or user name contains characters that could be interpreted by the shell`,
+    );
+  }
+  return command.replace(/%(.)/g, (whole, letter: string) => {
+    switch (letter) {
+      case 'h':
+        return host.hostName;
+      case 'p':
+        return String(host.port);
+      case 'r':
+        return host.user;
+      case 'n':
+        return host.alias;
+      case '%':
+        return '%';
+      default:
+        return whole;
+    }
+  });
+}
+
+/**
+ * How OpenSSH starts an (expanded) ProxyCommand on this platform.
+ *
+ * Elsewhere than Windows: `/bin/sh -c "exec <command>"`, as OpenSSH does when $SHELL is unset (it
+ * prefers $SHELL).
+ *
+ * Windows (Win32-OpenSSH, `ssh_proxy_connect` built without fork): no shell. The command line, "exec "
+ * left off, goes to CreateProcessW as it is; the program is its first word, or the quoted text when it
+ * starts with a quote, or a path up to `.exe` when that is followed by a space (so
+ * `C:\Program Files\...\ssh.exe -W %h:%p bastion` works unquoted). Node finds the program on PATH and
+ * passes `argv0` and the rest verbatim, which gives CreateProcessW that same command line. A batch
+ * file is the exception: CreateProcessW runs those through cmd.exe by itself, Node refuses to
+ * (CVE-2024-27980), so here cmd.exe is asked in the way Node's own `shell` option asks it.
+ */
+export function proxyCommandSpawn(
+  platform: NodeJS.Platform,
+  command: string,
+  environment: NodeJS.ProcessEnv = process.env,
+): ProxyCommandSpawn {
+  const trimmed = command.trim();
+  if (trimmed === '') {
+    throw new RemoteFsError('EINVAL', 'The ProxyCommand is empty');
+  }
+  if (platform !== 'win32') {
+    return { file: '/bin/sh', args: ['-c', `exec ${trimmed}`], options: {} };
+  }
+  const { program, rest } = splitWindowsCommand(trimmed);
+  const quoted = `"${program}"`;
+  const commandLine = rest === '' ? quoted : `${quoted} ${rest}`;
+  // windowsHide: started from the editor, which has no console, a console program would open a window.
+  if (/\.(?:bat|cmd)$/i.test(program)) {
+    return {
+      file: environment['ComSpec'] ?? environment['COMSPEC'] ?? 'cmd.exe',
+      args: ['/d', '/s', '/c', `"${commandLine}"`],
+      options: { windowsVerbatimArguments: true, windowsHide: true },
+    };
+  }
+  return {
+    file: program,
+    args: rest === '' ? [] : [rest],
+    options: { argv0: quoted, windowsVerbatimArguments: true, windowsHide: true },
+  };
+}
+
+/** The program and the rest of a Windows command line, split as Win32-OpenSSH has CreateProcessW do it. */
+function splitWindowsCommand(command: string): { program: string; rest: string } {
+  if (command.startsWith('"')) {
+    const close = command.indexOf('"', 1);
+    if (close > 0) {
+      return { program: command.slice(1, close), rest: command.slice(close + 1).trimStart() };
+    }
+  }
+  // Win32-OpenSSH quotes up to the first ".exe" followed by a space; here only when the command starts
+  // with a path (C:\, \\server, .\), where a space in a folder name is what the rule is for.
+  const exePath = /^(?:[A-Za-z]:[\\/]|[\\/]{2}|\.{1,2}[\\/])[^"]*?\.exe(?=\s)/i.exec(command);
+  const program = exePath?.[0] ?? command.split(/\s/, 1)[0] ?? command;
+  return { program: program.replace(/"/g, ''), rest: command.slice(program.length).trimStart() };
 }
 
 /** Parses one ProxyJump element, `[user@]host[:port]` (or an `ssh://` URI, as OpenSSH allows). */
