@@ -2,9 +2,23 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export type Direction = 'up' | 'down';
 
+/** A line's shape: how late and how fast bytes arrive (tc/netem is not available on these machines). */
+export interface LineShape {
+  /** Propagation delay each way. */
+  readonly oneWayDelayMs?: number;
+  /** The bottleneck's rate each way (bits per second); unlimited when absent. */
+  readonly bitsPerSecond?: number;
+  /**
+   * The bottleneck's queue (bytes waiting to be sent at the line rate) before the relay stops reading
+   * from the sender, as a router's full buffer does. Default: one bandwidth-delay product (at least
+   * 64 KiB), what a well-sized router keeps.
+   */
+  readonly queueBytes?: number;
+}
+
 /**
- * A TCP relay on 127.0.0.1 in front of a real server. It can be a slow link (every chunk delayed by
- * `oneWayDelayMs` each way, order kept: tc/netem is not available on these machines), and it injects
+ * A TCP relay on 127.0.0.1 in front of a real server. It can be a slow line (see LineShape: a delay,
+ * and a rate limit with a bounded queue, each way, bytes kept in order), and it injects
  * link faults on command: cut a connection after exactly N more bytes in one direction, stall it
  * (hold every byte, answer nothing), refuse new connections. "up" is client to server, "down" server
  * to client. Both sides use TCP_NODELAY, so the relay adds no batching delay of its own.
@@ -18,17 +32,17 @@ export class FaultProxy {
   private constructor(
     private readonly server: Server,
     readonly port: number,
-    private readonly oneWayDelayMs: number,
+    private readonly shape: LineShape,
   ) {}
 
-  static start(targetPort: number, options: { oneWayDelayMs?: number } = {}): Promise<FaultProxy> {
+  static start(targetPort: number, options: LineShape = {}): Promise<FaultProxy> {
     let proxy: FaultProxy | undefined;
     const server = createServer((client) => proxy?.accept(client, targetPort));
     return new Promise((resolve) => {
       server.listen(0, '127.0.0.1', () => {
         const address = server.address();
         const port = typeof address === 'object' && address !== null ? address.port : 0;
-        proxy = new FaultProxy(server, port, options.oneWayDelayMs ?? 0);
+        proxy = new FaultProxy(server, port, options);
         resolve(proxy);
       });
     });
@@ -108,10 +122,24 @@ export class FaultProxy {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     }
-    const link = new Link(client, upstream, this.oneWayDelayMs, () => this.links.delete(link));
+    const link = new Link(client, upstream, this.shape, () => this.links.delete(link));
     link.stalled = this.stalling;
     this.links.add(link);
   }
+}
+
+/** One direction of a shaped line: bytes in arrival order, each with the time it reaches the far end. */
+interface Lane {
+  readonly queue: Array<{ chunk: Buffer; deliverAt: number }>;
+  /** When the bottleneck finishes sending what it has accepted so far. */
+  busyUntil: number;
+  timer: NodeJS.Timeout | undefined;
+  /** Set while the sender is paused: when the queue will have drained to half. */
+  resumeTimer: NodeJS.Timeout | undefined;
+}
+
+function newLane(): Lane {
+  return { queue: [], busyUntil: 0, timer: undefined, resumeTimer: undefined };
 }
 
 class Link {
@@ -120,13 +148,22 @@ class Link {
   stalled = false;
   private readonly held: Array<{ direction: Direction; chunk: Buffer }> = [];
   private destroyed = false;
+  private readonly lanes: Record<Direction, Lane> = { up: newLane(), down: newLane() };
+  private readonly delayMs: number;
+  /** Bytes per millisecond through the bottleneck; Infinity for none. */
+  private readonly bytesPerMs: number;
+  private readonly queueBytes: number;
 
   constructor(
     private readonly client: Socket,
     private readonly upstream: Socket,
-    private readonly delayMs: number,
+    shape: LineShape,
     private readonly onClose: () => void,
   ) {
+    this.delayMs = shape.oneWayDelayMs ?? 0;
+    this.bytesPerMs = shape.bitsPerSecond === undefined ? Infinity : shape.bitsPerSecond / 8 / 1000;
+    const bandwidthDelay = Number.isFinite(this.bytesPerMs) ? this.bytesPerMs * 2 * this.delayMs : 0;
+    this.queueBytes = shape.queueBytes ?? Math.max(64 * 1024, bandwidthDelay);
     for (const socket of [client, upstream]) {
       socket.setNoDelay(true);
       socket.on('error', () => this.destroy());
@@ -137,12 +174,57 @@ class Link {
   }
 
   private receive(direction: Direction, chunk: Buffer): void {
-    if (this.delayMs > 0) {
-      // Timers of equal delay fire in order, so the order of chunks is kept.
-      setTimeout(() => this.forward(direction, chunk), this.delayMs);
-    } else {
+    if (this.delayMs === 0 && !Number.isFinite(this.bytesPerMs)) {
       this.forward(direction, chunk);
+      return;
     }
+    // Store and forward: a chunk leaves the bottleneck after everything before it plus its own
+    // transmission time, then travels for the delay. One queue per direction keeps the byte order.
+    const lane = this.lanes[direction];
+    const now = performance.now();
+    const sent = Math.max(now, lane.busyUntil) + chunk.length / this.bytesPerMs;
+    lane.busyUntil = sent;
+    lane.queue.push({ chunk, deliverAt: sent + this.delayMs });
+    // The bottleneck's queue is what it has yet to send: the time left times the rate. When it is
+    // full the relay stops reading, so the sender's TCP window closes, as behind a full router buffer.
+    const queued = (sent - now) * this.bytesPerMs;
+    if (queued > this.queueBytes && lane.resumeTimer === undefined) {
+      const sender = this.sender(direction);
+      sender.pause();
+      const drained = sent - this.queueBytes / 2 / this.bytesPerMs;
+      lane.resumeTimer = setTimeout(
+        () => {
+          lane.resumeTimer = undefined;
+          sender.resume();
+        },
+        Math.max(0, drained - now),
+      );
+    }
+    this.schedule(direction);
+  }
+
+  private schedule(direction: Direction): void {
+    const lane = this.lanes[direction];
+    const head = lane.queue[0];
+    if (lane.timer !== undefined || head === undefined || this.destroyed) {
+      return;
+    }
+    lane.timer = setTimeout(
+      () => {
+        lane.timer = undefined;
+        const now = performance.now();
+        while (lane.queue[0] !== undefined && lane.queue[0].deliverAt <= now + 0.5) {
+          const { chunk } = lane.queue.shift() as { chunk: Buffer };
+          this.forward(direction, chunk);
+        }
+        this.schedule(direction);
+      },
+      Math.max(0, head.deliverAt - performance.now()),
+    );
+  }
+
+  private sender(direction: Direction): Socket {
+    return direction === 'up' ? this.client : this.upstream;
   }
 
   private forward(direction: Direction, chunk: Buffer): void {
@@ -184,6 +266,11 @@ class Link {
   }
 
   destroy(): void {
+    for (const lane of Object.values(this.lanes)) {
+      clearTimeout(lane.timer);
+      clearTimeout(lane.resumeTimer);
+      lane.queue.length = 0;
+    }
     this.client.destroy();
     this.upstream.destroy();
     if (!this.destroyed) {
