@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
 import type { RemoteFileSystem } from '../../src/core/fs/remoteFileSystem';
+import { MAX_READ_LENGTH, type ReadSizeBasis } from '../../src/core/sftp/readSize';
 import { startDropbear } from '../support/dropbear';
 import { RecordingLogger, patternBytes, rejectsWith } from '../support/harness';
 import { startProftpd } from '../support/proftpd';
@@ -21,14 +22,18 @@ type Served = Pick<
   SftpServerFixture,
   'root' | 'alias' | 'resolve' | 'writeLocal' | 'mkdirLocal' | 'local' | 'stop'
 >;
-/** Each server with what its missing extensions change, as the connection info says it. */
-const servers: Array<[string, (options: { alias: string }) => Promise<Served>, RegExp[]]> = [
-  ['OpenSSH internal-sftp', (options) => startSshd(options), []],
-  ['ProFTPD mod_sftp', startProftpd, [/limits@openssh.com/, /copy-data/]],
-  ['Dropbear with sftp-server', startDropbear, []],
+/**
+ * Each server with what its missing extensions change, as the connection info says it, and what its
+ * READ length rests on: stated in limits@openssh.com, or (ProFTPD) learned from its answers to long
+ * READs, which it answers in full.
+ */
+const servers: Array<[string, (options: { alias: string }) => Promise<Served>, RegExp[], ReadSizeBasis]> = [
+  ['OpenSSH internal-sftp', (options) => startSshd(options), [], 'fixed'],
+  ['ProFTPD mod_sftp', startProftpd, [/limits@openssh.com/, /copy-data/], 'honoured'],
+  ['Dropbear with sftp-server', startDropbear, [], 'fixed'],
 ];
 
-for (const [name, start, gaps] of servers) {
+for (const [name, start, gaps, readBasis] of servers) {
   describe(name, () => {
     const state = {} as { server?: Served; manager?: ConnectionManager; startError?: unknown };
     // A server that cannot start fails every test with its reason (a missing package names the
@@ -65,9 +70,9 @@ for (const [name, start, gaps] of servers) {
       t.diagnostic(
         `extensions: ${[...session.extensions].map(([extension, version]) => `${extension} ${version}`).join(', ') || 'none'}`,
       );
-      const { maxReadLength, maxWriteLength, maxOpenHandles } = session.limits;
+      const { maxReadLength, maxWriteLength, maxOpenHandles, stated } = session.limits;
       t.diagnostic(
-        `limits: read ${maxReadLength} B, write ${maxWriteLength} B, open handles ${maxOpenHandles}`,
+        `limits (${stated ? 'stated' : "ssh2's defaults"}): read ${maxReadLength} B, write ${maxWriteLength} B, open handles ${maxOpenHandles}`,
       );
       const stat = await fs().stat(running().server.root);
       assert.deepEqual(stat.type, { kind: 'directory', symlink: false });
@@ -87,6 +92,15 @@ for (const [name, start, gaps] of servers) {
       await fs().writeFile(path, content, { create: true, overwrite: true });
       assert.ok(readFileSync(path).equals(content), 'the file on disk is the one written');
       assert.ok(Buffer.from(await fs().readFile(path)).equals(content), 'and reads back the same');
+    });
+
+    test('a file of a few MiB reads back the same with 255 KiB READs, stated or learned', async () => {
+      const content = patternBytes(3 * 1024 * 1024 + 123, 6);
+      const path = running().server.writeLocal('several-mib.bin', content);
+      assert.ok(Buffer.from(await fs().readFile(path)).equals(content));
+      const session = await running().manager.session(running().server.alias);
+      assert.equal(session.readLength, MAX_READ_LENGTH);
+      assert.equal(session.readLengthBasis, readBasis);
     });
 
     test('the listing of the root shows the file written', async () => {

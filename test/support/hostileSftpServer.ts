@@ -77,6 +77,9 @@ export interface RequestSeen {
   readonly paths: readonly string[];
   /** Which SFTP channel it came on: channels are numbered from 1 in the order they were opened. */
   readonly channel: number;
+  /** For a READ, the length asked for and the offset. */
+  readonly length?: number;
+  readonly offset?: number;
 }
 
 export interface Reply {
@@ -122,6 +125,14 @@ export class HostileSftpServer {
     'fsync@openssh.com': '1',
   };
   rewrite: ReplyRewriter | undefined;
+  /** READs are answered with at most this many bytes, as a server with a cap it does not state. */
+  readCap: number | undefined;
+  /** READs asking for more than this are refused with FAILURE, as a server enforcing a cap by refusing. */
+  refuseReadsOver: number | undefined;
+  /** The answer to limits@openssh.com (offered only when `extensions` lists it). */
+  limits:
+    | { maxPacketLength: number; maxReadLength: number; maxWriteLength: number; maxOpenHandles: number }
+    | undefined;
   /** Answers for paths the tree does not hold (an infinitely deep tree, say). */
   fallback: ((path: string) => VirtualNode | undefined) | undefined;
   readonly home = HOME;
@@ -164,6 +175,9 @@ export class HostileSftpServer {
     this.tree.set(`${HOME}/hello.txt`, { kind: 'file', data: Buffer.from('hello from a hostile server\n') });
     this.rewrite = undefined;
     this.fallback = undefined;
+    this.readCap = undefined;
+    this.refuseReadsOver = undefined;
+    this.limits = undefined;
   }
 
   node(path: string): VirtualNode | undefined {
@@ -314,13 +328,14 @@ class SftpChannel {
     }
     const id = reader.u32();
     const paths: string[] = [];
+    const read: { length?: number; offset?: number } = {};
     const path = (): string => {
       const value = reader.text();
       paths.push(value);
       return absolute(value);
     };
     const record = (): RequestSeen => {
-      const seen = { type, id, paths: [...paths], channel: this.number };
+      const seen = { type, id, paths: [...paths], channel: this.number, ...read };
       this.server.requests.push(seen);
       return seen;
     };
@@ -382,10 +397,16 @@ class SftpChannel {
       case SFTP.READ: {
         const node = this.fileOf(this.handleIn(reader));
         const offset = Number(reader.u64());
-        const length = reader.u32();
+        const asked = reader.u32();
+        read.length = asked;
+        read.offset = offset;
         if (node?.kind !== 'file') {
           return status(STATUS.FAILURE, 'Bad handle');
         }
+        if (this.server.refuseReadsOver !== undefined && asked > this.server.refuseReadsOver) {
+          return status(STATUS.FAILURE, 'Read length too large');
+        }
+        const length = Math.min(asked, this.server.readCap ?? asked);
         if (node.endless === true) {
           return this.send(record(), new Writer(SFTP.DATA).u32(id).bytes(Buffer.alloc(length, 0x61)).done());
         }
@@ -522,6 +543,19 @@ class SftpChannel {
         if (name === 'fsync@openssh.com') {
           record();
           return status(STATUS.OK);
+        }
+        const limits = this.server.limits;
+        if (name === 'limits@openssh.com' && limits !== undefined) {
+          return this.send(
+            record(),
+            new Writer(SFTP.EXTENDED_REPLY)
+              .u32(id)
+              .u64(limits.maxPacketLength)
+              .u64(limits.maxReadLength)
+              .u64(limits.maxWriteLength)
+              .u64(limits.maxOpenHandles)
+              .done(),
+          );
         }
         return status(STATUS.OP_UNSUPPORTED, `Unsupported: ${name}`);
       }

@@ -33,6 +33,7 @@ export interface ConnectionInfo extends NegotiatedDetails {
   readonly sftpExtensions: readonly string[];
   /** What the server's missing extensions change (see featureGaps); empty for OpenSSH. */
   readonly featureGaps: readonly string[];
+  /** The length READs ask for now: as the server stated it, or as its answers have shown (ReadSize). */
   readonly maxReadLength: number;
   readonly maxWriteLength: number;
   readonly maxOpenHandles: number | undefined;
@@ -124,7 +125,7 @@ export class ConnectionManager {
       address: `${live.connection.host.hostName}:${live.connection.host.port}`,
       sftpExtensions: [...live.session.extensions].map(([name, version]) => `${name} ${version}`),
       featureGaps: featureGaps(live.session.extensions),
-      maxReadLength: live.session.limits.maxReadLength,
+      maxReadLength: live.session.readLength,
       maxWriteLength: live.session.limits.maxWriteLength,
       maxOpenHandles: Number.isFinite(live.session.limits.maxOpenHandles)
         ? live.session.limits.maxOpenHandles
@@ -218,7 +219,7 @@ export class ConnectionManager {
       try {
         const session = await connection.openSftp(this.options.session);
         logger.debug(
-          `SFTP ready: read ${session.limits.maxReadLength} B, write ${session.limits.maxWriteLength} B, extensions ${[...session.extensions.keys()].join(', ')}`,
+          `SFTP ready: read ${session.readLength} B (${session.readLengthBasis}), write ${session.limits.maxWriteLength} B, extensions ${[...session.extensions.keys()].join(', ')}`,
         );
         for (const gap of featureGaps(session.extensions)) {
           logger.info(`This server has ${gap}`);

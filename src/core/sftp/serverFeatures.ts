@@ -13,8 +13,10 @@ export function featureGaps(extensions: ReadonlyMap<string, string>): string[] {
     );
   }
   if (!extensions.has('limits@openssh.com')) {
+    // Reads learn the server's length from its answers (see ReadSize); a WRITE too long for a server
+    // can end the session, so writes are not tried longer.
     gaps.push(
-      'no limits@openssh.com: transfers use requests of the size every server accepts (about 32 KiB)',
+      'no limits@openssh.com: reads ask for 255 KiB and settle on what the server answers; writes use the size every server accepts (about 32 KiB)',
     );
   }
   if (!extensions.has('copy-data')) {

@@ -3,7 +3,9 @@ import type { Attributes, FileEntry, InputAttributes, SFTPWrapper } from 'ssh2';
 import { RemoteFsError, errorMessage, isConnectionError } from '../common/errors';
 import { Limiter } from '../common/limiter';
 import type { Logger } from '../common/logger';
+import { ReadSize, SAFE_READ_LENGTH, type ReadSizeBasis } from './readSize';
 import {
+  allowReadsOf,
   enlargeReceiveWindow,
   guardReadReply,
   guardReplyParsing,
@@ -100,6 +102,8 @@ const RECEIVE_WINDOW = 8 * 1024 * 1024;
 export class SftpSession {
   readonly limits: ServerLimits;
   readonly extensions: ReadonlyMap<string, string>;
+  /** How long READs are, learned from the server's answers where it states no limits (see ReadSize). */
+  private readonly readSize: ReadSize;
   private closedReason: string | undefined;
   private closedCode: CloseCode = 'ECONNLOST';
   private readonly closeListeners = new Set<(reason: string) => void>();
@@ -132,6 +136,13 @@ export class SftpSession {
   ) {
     this.limits = readServerLimits(sftp);
     this.extensions = readServerExtensions(sftp);
+    const readSize = new ReadSize(this.limits.stated ? this.limits.maxReadLength : undefined);
+    if (readSize.settled || allowReadsOf(sftp, readSize.length)) {
+      this.readSize = readSize;
+    } else {
+      logger.warn("Could not ask for longer READs (ssh2 internals changed); reads keep ssh2's length");
+      this.readSize = new ReadSize(this.limits.maxReadLength);
+    }
     if (!enlargeReceiveWindow(sftp, RECEIVE_WINDOW)) {
       logger.warn(
         'Could not enlarge the SFTP receive window (ssh2 internals changed); downloads over slow links will be slower',
@@ -510,7 +521,66 @@ export class SftpSession {
     return this.call(path, (cb) => this.sftp.ext_copy_data(source, 0, 0, target, 0, cb));
   }
 
-  read(
+  /** The length to ask READs for now: what the server stated, or what its answers have shown so far. */
+  get readLength(): number {
+    return this.readSize.length;
+  }
+
+  /** What readLength rests on (see ReadSize): for the log, the connection info and the tests. */
+  get readLengthBasis(): ReadSizeBasis {
+    return this.readSize.basis;
+  }
+
+  /**
+   * Reads up to `length` bytes (at most readLength) at `position`; answers how many came, 0 at the end
+   * of the file. Fewer than asked is normal: the caller asks again for the rest. While the read length
+   * is being tried, a READ longer than the safe size that the server refuses is asked again at the
+   * safe size: a server that enforces a cap by refusing still works, and the session keeps the safe
+   * size. A real failure fails the second READ too, and that is what is reported.
+   */
+  async read(
+    handle: Handle,
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: number,
+    path: string,
+  ): Promise<number> {
+    try {
+      const got = await this.readOnce(handle, buffer, offset, length, position, path);
+      if (got === length && this.readSize.answeredInFull(length)) {
+        this.logger.debug(
+          `The server answers READs of ${length} bytes in full; reads ask for that (it states no limits)`,
+        );
+      }
+      return got;
+    } catch (error) {
+      if (!this.readSize.mayBeTooLong(length) || !isRefusal(error) || this.isClosed) {
+        throw error;
+      }
+      const got = await this.readOnce(handle, buffer, offset, SAFE_READ_LENGTH, position, path);
+      if (this.readSize.refusedLonger()) {
+        this.logger.info(
+          `The server refused a READ of ${length} bytes and answered one of ${SAFE_READ_LENGTH}; reads ask for ${SAFE_READ_LENGTH} (${errorMessage(error)})`,
+        );
+      }
+      return got;
+    }
+  }
+
+  /**
+   * The caller saw a READ answered with `answered` bytes, fewer than asked, and the READ for the bytes
+   * after them brought more: not the end of the file, so the server caps READs at `answered`.
+   */
+  readAnsweredShort(answered: number): void {
+    if (this.readSize.answeredShort(answered)) {
+      this.logger.info(
+        `The server answers READs with at most ${answered} bytes; reads ask for ${this.readSize.length} (it states no limits)`,
+      );
+    }
+  }
+
+  private readOnce(
     handle: Handle,
     buffer: Buffer,
     offset: number,
@@ -707,6 +777,19 @@ export class SftpSession {
     }
     return result;
   }
+}
+
+/**
+ * True for a status the server chose to answer with (FAILURE, BAD_MESSAGE, OP_UNSUPPORTED, ...), not
+ * the end of the file and not a lost connection.
+ */
+function isRefusal(error: unknown): boolean {
+  return (
+    error instanceof RemoteFsError &&
+    error.sftpStatus !== undefined &&
+    error.sftpStatus !== SFTP_STATUS_EOF &&
+    error.code !== 'ECONNLOST'
+  );
 }
 
 function isAttributes(value: unknown): boolean {

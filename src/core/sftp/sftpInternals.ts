@@ -1,9 +1,12 @@
 import type { Client, SFTPWrapper } from 'ssh2';
 
+import { MAX_READ_LENGTH, SAFE_READ_LENGTH } from './readSize';
+
 /**
  * The few ssh2 internals we read, kept in one place. ssh2 stores the server's advertised extensions
  * and the `limits@openssh.com` answer on private fields and exposes no accessor. The version is pinned
- * in package.json; connection.test.ts and hostileServer.test.ts fail loudly if an upgrade moves these fields.
+ * in package.json; connection.test.ts, hostileServer.test.ts and readSizes.test.ts fail loudly if an
+ * upgrade moves these fields.
  */
 interface Ssh2SftpPrivate {
   _extensions?: Record<string, string>;
@@ -13,12 +16,21 @@ interface Ssh2SftpPrivate {
 }
 
 export interface ServerLimits {
-  /** Largest READ the server answers in full; larger ones come back short. */
+  /**
+   * Largest READ the server answers in full, as it stated it (never more than ssh2 can receive), or
+   * ssh2's default when it did not: see `stated`.
+   */
   readonly maxReadLength: number;
   /** Largest WRITE the server accepts (OpenSSH's sftp-server exits on larger messages). */
   readonly maxWriteLength: number;
   /** The server's open-handle limit; Infinity when it did not say. */
   readonly maxOpenHandles: number;
+  /**
+   * True when the server answered limits@openssh.com. Otherwise the lengths are ssh2's guesses: 256 KiB
+   * - 2 KiB for servers calling themselves OpenSSH or Dropbear, 34000 - 2 KiB (the SFTP drafts'
+   * guaranteed minimum packet) for others.
+   */
+  readonly stated: boolean;
 }
 
 export function readServerExtensions(sftp: SFTPWrapper): ReadonlyMap<string, string> {
@@ -31,12 +43,28 @@ export function readServerLimits(sftp: SFTPWrapper): ServerLimits {
   const positive = (value: number | undefined, fallback: number): number =>
     typeof value === 'number' && value > 0 ? value : fallback;
   return {
-    // ssh2's own defaults when the server did not advertise limits: 256 KiB - 2 KiB for OpenSSH,
-    // 34000 - 2 KiB for others (the draft's guaranteed minimum packet).
-    maxReadLength: positive(internals._maxReadLen, 32 * 1024),
-    maxWriteLength: positive(internals._maxWriteLen, 32 * 1024),
+    // ProFTPD 1.3.10 states 512 KiB - 1 KiB, and a reply that long is fatal to ssh2 (it accepts
+    // packets of at most 256 KiB): READs stay within what ssh2 can receive whatever the server says.
+    maxReadLength: Math.min(positive(internals._maxReadLen, SAFE_READ_LENGTH), MAX_READ_LENGTH),
+    maxWriteLength: positive(internals._maxWriteLen, SAFE_READ_LENGTH),
     maxOpenHandles: positive(internals.maxOpenHandles, Infinity),
+    // ssh2 sets maxOpenHandles only from a limits@openssh.com answer (to Infinity for "no limit").
+    stated: internals.maxOpenHandles !== undefined,
   };
+}
+
+/**
+ * Lets ssh2 send READs of up to `length` bytes as one request. Without it, ssh2 cuts a longer READ
+ * into requests of its own default length (34000 - 2 KiB for servers other than OpenSSH that state no
+ * limits) and sends them one after the other. Answers false when ssh2's internals are not as expected.
+ */
+export function allowReadsOf(sftp: SFTPWrapper, length: number): boolean {
+  const internals = sftp as unknown as Ssh2SftpPrivate;
+  if (typeof internals._maxReadLen !== 'number') {
+    return false;
+  }
+  internals._maxReadLen = Math.max(internals._maxReadLen, length);
+  return true;
 }
 
 interface Ssh2ChannelPrivate {

@@ -16,6 +16,10 @@ export const COPY_DEPTH = 16;
  * grow or shrink while it is read: reads continue until the server says EOF, short reads are
  * re-requested, and more than `maxBytes` fails with ETOOLARGE instead of exhausting memory.
  *
+ * Requests are as long as the session's readLength when they go out, so what the first answers teach
+ * it (see ReadSize) shapes the rest of the transfer. As many go out at once as the expected size needs,
+ * plus one that confirms the end (at most READ_DEPTH): a small file costs no READs past its end.
+ *
  * With `lanes` (other SFTP channels on the same connection), the expected bytes are cut into one
  * contiguous stripe per channel, each read through that channel's own handle: one channel's receive
  * window then no longer bounds the download. The main channel keeps the tail that confirms EOF and
@@ -29,7 +33,7 @@ export async function readWholeFile(
   maxBytes: number,
   lanes: readonly SftpSession[] = [],
 ): Promise<Buffer> {
-  const chunk = session.limits.maxReadLength;
+  const chunk = session.readLength;
   if (sizeHint > maxBytes) {
     throw tooLarge(path, sizeHint, maxBytes);
   }
@@ -37,16 +41,28 @@ export async function readWholeFile(
   // sent in the same flight as the others, so an unchanged file needs no extra round trip.
   let buffer = Buffer.allocUnsafe(sizeHint + chunk);
   let eofAt = Infinity;
-  const readRanges = (reader: SftpSession, readerHandle: Handle, ranges: Range[]): Promise<void> =>
+  const readRanges = (reader: SftpSession, readerHandle: Handle, ranges: ReadRange[]): Promise<void> =>
     runRanges(ranges, READ_DEPTH, async (range, requeue) => {
       if (range.offset >= eofAt) {
         return;
       }
-      const got = await reader.read(readerHandle, buffer, range.offset, range.length, range.offset, path);
+      // A range longer than the session now reads (it learned the server's cap meanwhile) goes out
+      // in part; the rest is queued at once, so it can go out in the same flight.
+      const length = Math.min(range.length, reader.readLength);
+      if (length < range.length) {
+        requeue({ offset: range.offset + length, length: range.length - length });
+      }
+      const got = await reader.read(readerHandle, buffer, range.offset, length, range.offset, path);
+      if (got > 0 && range.afterShort !== undefined) {
+        reader.readAnsweredShort(range.afterShort);
+      }
       if (got === 0) {
         eofAt = Math.min(eofAt, range.offset);
-      } else if (got < range.length) {
-        requeue({ offset: range.offset + got, length: range.length - got });
+      } else if (got < length) {
+        // An answer that stopped short of the size the STAT reported may be the server's cap, which
+        // the answer to the rest confirms; one at or past that size is a file that grew.
+        const rest = { offset: range.offset + got, length: length - got };
+        requeue(range.offset + got < sizeHint ? { ...rest, afterShort: got } : rest);
       }
     });
 
@@ -63,18 +79,32 @@ export async function readWholeFile(
         : lane.withFile(path, 'r', {}, (laneHandle) => readRanges(lane, laneHandle, chunked(stripe, chunk)));
     }),
   ]);
+  // Every byte up to the buffer's end was there and no EOF yet: the file grew while we read it. How
+  // much is unknown, so the reads in flight start at one and double while data keeps coming: the
+  // requests past the new end are never more than those that found data.
+  let coveredUpTo = buffer.length;
+  let inFlight = 1;
   while (eofAt === Infinity) {
-    // Every byte up to the buffer's end was there and no EOF yet: the file grew while we read it.
-    if (buffer.length > maxBytes) {
-      throw tooLarge(path, buffer.length, maxBytes);
+    if (coveredUpTo > maxBytes) {
+      throw tooLarge(path, coveredUpTo, maxBytes);
     }
-    const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, maxBytes + chunk));
-    buffer.copy(grown);
-    const coveredUpTo = buffer.length;
-    buffer = grown;
-    await readRanges(session, handle, chunked([coveredUpTo, buffer.length], chunk));
+    const step = session.readLength;
+    const end = Math.min(coveredUpTo + inFlight * step, maxBytes + step);
+    if (end > buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.min(Math.max(end, buffer.length * 2), maxBytes + step));
+      buffer.copy(grown, 0, 0, coveredUpTo);
+      buffer = grown;
+    }
+    await readRanges(session, handle, chunked([coveredUpTo, end], step));
+    coveredUpTo = end;
+    inFlight = Math.min(inFlight * 2, READ_DEPTH);
   }
   return buffer.subarray(0, eofAt);
+}
+
+/** A READ to send; `afterShort` when it asks for the rest after an answer of that many bytes. */
+interface ReadRange extends Range {
+  readonly afterShort?: number;
 }
 
 interface Range {
@@ -182,8 +212,13 @@ export function streamCopy(
   source: Handle,
   target: Handle,
   path: string,
+  sizeHint?: number,
 ): Promise<number> {
-  return streamCopyBetween({ session, handle: source, path }, { session, handle: target, path });
+  return streamCopyBetween(
+    { session, handle: source, path },
+    { session, handle: target, path },
+    { sizeHint },
+  );
 }
 
 /** An open file on one session. */
@@ -196,9 +231,9 @@ export interface OpenFile {
 /**
  * Copies an open file into another, possibly on another host's session, chunk by chunk with up to
  * COPY_DEPTH chunks in flight; answers the bytes copied. With the source's expected size, no more
- * workers run than it has chunks: each reads on after a short read until it sees the end, so a small
- * file costs its reads and one more, not 16 (a file that grew meanwhile is still read to its end).
- * `signal` stops it between chunks.
+ * workers run than it has chunks, and only one of them reads past that size: a small file costs its
+ * reads and one more that sees the end, not 16 (a file that grew meanwhile is still read to its end,
+ * by that one worker). `signal` stops it between chunks.
  */
 export async function streamCopyBetween(
   source: OpenFile,
@@ -206,32 +241,55 @@ export async function streamCopyBetween(
   options: { readonly signal?: AbortSignal | undefined; readonly sizeHint?: number | undefined } = {},
 ): Promise<number> {
   const { signal, sizeHint } = options;
-  const chunk = Math.min(source.session.limits.maxReadLength, target.session.limits.maxWriteLength);
+  // Chunks are as long as both sides allow: a READ as long as the source session now asks for, a
+  // WRITE no longer than the target's limit (writes are never tried longer, see ReadSize).
+  const chunk = Math.min(source.session.readLength, target.session.limits.maxWriteLength);
+  const expectedEnd = sizeHint ?? Infinity;
   const depth =
     sizeHint === undefined ? COPY_DEPTH : Math.max(1, Math.min(COPY_DEPTH, Math.ceil(sizeHint / chunk)));
   let nextOffset = 0;
   let eofAt = Infinity;
+  /** The one worker allowed past the expected end, once one has gone there. */
+  let pastTheEnd: object | undefined;
   const worker = async (): Promise<void> => {
+    const self = {};
     const scratch = Buffer.allocUnsafe(chunk);
     while (nextOffset < eofAt) {
       throwIfCancelled(signal);
+      if (nextOffset >= expectedEnd) {
+        pastTheEnd ??= self;
+        if (pastTheEnd !== self) {
+          return;
+        }
+      }
       const offset = nextOffset;
-      nextOffset += chunk;
+      // The chunk that reaches the expected end stops there, so the READ that sees the end is the
+      // one at the expected end, sent by the one worker allowed there.
+      const length = offset < expectedEnd ? Math.min(chunk, expectedEnd - offset) : chunk;
+      nextOffset += length;
       let filled = 0;
-      while (filled < chunk) {
+      let shortAnswer: number | undefined;
+      while (filled < length) {
+        const asked = Math.min(length - filled, source.session.readLength);
         const got = await source.session.read(
           source.handle,
           scratch,
           filled,
-          chunk - filled,
+          asked,
           offset + filled,
           source.path,
         );
+        if (got > 0 && shortAnswer !== undefined) {
+          source.session.readAnsweredShort(shortAnswer);
+        }
         if (got === 0) {
           eofAt = Math.min(eofAt, offset + filled);
           break;
         }
         filled += got;
+        // As in readWholeFile: a short answer before the expected end may be the server's cap, which
+        // the answer to the next READ confirms.
+        shortAnswer = got < asked && offset + filled < expectedEnd ? got : undefined;
       }
       if (filled > 0) {
         await target.session.write(target.handle, scratch, 0, filled, offset, target.path);

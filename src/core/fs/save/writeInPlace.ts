@@ -65,7 +65,7 @@ export async function restoreBackup(session: SftpSession, handle: Handle, backup
         if (session.hasExtension('copy-data')) {
           await session.copyData(saved, handle, target);
         } else {
-          await streamCopy(session, saved, handle, target);
+          await streamCopy(session, saved, handle, target, backup.size);
         }
       },
       true,
@@ -102,7 +102,10 @@ async function makeBackup(
         if (session.hasExtension('copy-data')) {
           await session.copyData(handle, copy, path);
         } else {
-          await streamCopy(session, handle, copy, path);
+          // The FSTAT went out before this OPEN, so it is usually answered by now; its size keeps the
+          // copy's READs to what the file holds (see streamCopyBetween).
+          const size = await sizeSoon;
+          await streamCopy(session, handle, copy, path, size.ok ? size.value : undefined);
         }
         if (session.hasExtension('fsync@openssh.com')) {
           await session.fsync(copy, path);
