@@ -34,7 +34,16 @@ interface Editor {
 const vsce = (cwd: string, out: string): void => {
   execFileSync(
     join(PROJECT_ROOT, 'node_modules', '.bin', 'vsce'),
-    ['package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--out', out],
+    // The options of `npm run package:vsix`.
+    [
+      'package',
+      '--no-dependencies',
+      '--allow-missing-repository',
+      '--skip-license',
+      '--no-rewrite-relative-links',
+      '--out',
+      out,
+    ],
     { cwd, stdio: 'pipe' },
   );
 };
