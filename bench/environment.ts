@@ -8,7 +8,7 @@ import { nullLogger } from '../src/core/common/logger';
 import { ConnectionManager } from '../src/core/connection/connectionManager';
 import type { RemoteFileSystem } from '../src/core/fs/remoteFileSystem';
 import type { SftpSession } from '../src/core/sftp/session';
-import { startSshd, type SshdFixture } from '../test/support/sshd';
+import { sshConfigHostBlock, startSshd, type SshdFixture } from '../test/support/sshd';
 import { startLatencyProxyProcess, type LatencyProxy } from './latencyProxyProcess';
 
 /** One way to reach the server: straight to sshd, or through the latency line. */
@@ -61,6 +61,25 @@ export class BenchEnvironment {
     await this.sshd.stop();
     rmSync(this.dataDir, { recursive: true, force: true });
     rmSync(this.localDir, { recursive: true, force: true });
+  }
+
+  /**
+   * A HOME whose ~/.ssh/config reaches this server as a user would write it: `bench` straight to sshd,
+   * `bench-slow` through the latency line (the in-editor tier's extension reads it).
+   */
+  writeClientHome(home: string): { loopbackAlias: string; slowAlias: string } {
+    const ssh = join(home, '.ssh');
+    mkdirSync(ssh, { recursive: true, mode: 0o700 });
+    const block = (name: string, link: Link): string =>
+      sshConfigHostBlock({
+        name,
+        port: link.port,
+        user: this.sshd.user,
+        clientKey: this.sshd.clientKey,
+        knownHosts: this.knownHosts,
+      });
+    writeFileSync(join(ssh, 'config'), block('bench', this.loopback) + block('bench-slow', this.slow));
+    return { loopbackAlias: 'bench', slowAlias: 'bench-slow' };
   }
 
   remote(name: string): string {

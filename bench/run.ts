@@ -1,85 +1,105 @@
-import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { patternBytes } from '../test/support/harness';
 import { PROJECT_ROOT } from '../test/support/codeServer';
+import {
+  MiB,
+  check,
+  interleaved as interleavedRounds,
+  median,
+  rows,
+  sha,
+  table,
+  time,
+  transferResult,
+  type CaseResult,
+} from './common';
+import { editorCases, profileEditor } from './editor/editorTier';
 import { BenchEnvironment, type Link } from './environment';
 
 /**
- * npm run bench [-- --quick] [-- --only=transfer,memory,metadata,copy]: this extension's core side by side with OpenSSH's sftp client and with
- * the peers' stop-and-wait streams, on loopback and through a 50 ms round-trip line. Contenders run
- * interleaved (order rotated each round); every transfer is checked byte for byte. Prints a table of
- * medians and ratios against the targets of the performance issue and writes bench-results/*.json.
+ * npm run bench [-- --quick] [-- --only=transfer,memory,metadata,copy,editor] [-- --profile]: this
+ * extension side by side with OpenSSH's sftp client (and the peers' stop-and-wait streams), on loopback
+ * and through a 50 ms round-trip line, in three configurations:
+ *   - core, with native addon: the core in this Node process, ssh2 with its `sshcrypto.node`;
+ *   - core, without addon (as the .vsix): the same cases in a child process where requiring
+ *     `sshcrypto.node` (and `cpu-features`) fails, as in the bundled .vsix (bench/noAddon.ts);
+ *   - in editor: the packaged .vsix in code-server's extension host, driven through
+ *     `vscode.workspace.fs` (bench/editor/).
+ * Contenders run interleaved (order rotated each round); every transfer is checked byte for byte.
+ * Prints tables of medians and ratios against the targets of the performance issues and writes
+ * bench-results/*.json. `--profile` instead writes CPU profiles of one readFile and one writeFile in
+ * the extension host and prints where the time goes.
  */
 const quick = process.argv.includes('--quick');
+const profile = process.argv.includes('--profile');
+/** Internal: run the core cases only and write their results to this file (the no-addon child). */
+const childResults = process.argv
+  .find((arg) => arg.startsWith('--core-child='))
+  ?.slice('--core-child='.length);
 /** Groups of cases to run (all by default); partial runs are for investigating one figure. */
 const only = process.argv
   .find((arg) => arg.startsWith('--only='))
   ?.slice('--only='.length)
   .split(',');
-const runs = (group: 'transfer' | 'memory' | 'metadata' | 'copy'): boolean =>
-  only === undefined || only.includes(group);
+type Group = 'transfer' | 'memory' | 'metadata' | 'copy' | 'editor';
+const CORE_GROUPS: readonly Group[] = ['transfer', 'memory', 'metadata', 'copy'];
+const runs = (group: Group): boolean =>
+  (only === undefined || only.includes(group)) && (childResults === undefined || group !== 'editor');
 const ROUNDS = quick ? 3 : 5;
-const MiB = 1024 * 1024;
 const BIG = (quick ? 64 : 256) * MiB;
 const SLOW_SIZE = (quick ? 16 : 64) * MiB;
 const STREAM_SAMPLE_SLOW = 4 * MiB;
 
-interface Row {
-  readonly contender: string;
-  readonly samples: number[];
-  readonly bytes?: number;
-}
-
-interface CaseResult {
-  readonly id: number;
-  readonly title: string;
-  readonly link: Link['name'];
-  readonly rows: Row[];
-  readonly target: string;
-  readonly measured: string;
-  readonly holds: boolean;
-}
-
 const results: CaseResult[] = [];
-const sha = (data: Buffer | Uint8Array): string => createHash('sha256').update(data).digest('hex');
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
-async function time(run: () => Promise<unknown> | unknown): Promise<number> {
-  const started = process.hrtime.bigint();
-  await run();
-  return Number(process.hrtime.bigint() - started) / 1e6;
-}
-function check(condition: boolean, what: string): void {
-  if (!condition) {
-    throw new Error(`verification failed: ${what}`);
-  }
-}
+const interleaved = (contenders: Record<string, () => Promise<number>>): Promise<Map<string, number[]>> =>
+  interleavedRounds(contenders, ROUNDS);
 
-/** Runs each contender once per round, rotating the order, and collects the times. */
-async function interleaved(
-  contenders: Record<string, () => Promise<number>>,
-  rounds = ROUNDS,
-): Promise<Map<string, number[]>> {
-  const names = Object.keys(contenders);
-  const samples = new Map(names.map((name) => [name, [] as number[]]));
-  for (let round = 0; round < rounds; round++) {
-    for (let i = 0; i < names.length; i++) {
-      const name = names[(i + round) % names.length] as string;
-      samples.get(name)?.push(await (contenders[name] as () => Promise<number>)());
-    }
-  }
-  return samples;
+/** ssh2's own answer to whether its native crypto addon loaded in this process. */
+function bindingAvailable(): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('ssh2/lib/protocol/crypto.js') as { bindingAvailable: boolean }).bindingAvailable;
 }
 
 async function main(): Promise<void> {
+  const started = Date.now();
+  const binding = bindingAvailable();
+  const coreWanted = CORE_GROUPS.some(runs);
+  if (childResults !== undefined) {
+    console.log(`core, without addon: ssh2 bindingAvailable=${binding}`);
+    check(!binding, 'the no-addon child still loaded sshcrypto.node');
+    await coreRun();
+    writeFileSync(childResults, JSON.stringify(results));
+    return;
+  }
+  if (profile) {
+    const env = await BenchEnvironment.start();
+    try {
+      await profileEditor(env, join(PROJECT_ROOT, 'bench-results'));
+    } finally {
+      await env.stop();
+    }
+    return;
+  }
+  let editor: CaseResult[] = [];
+  if (coreWanted || runs('editor')) {
+    console.log(`core, with native addon: ssh2 bindingAvailable=${binding}`);
+    editor = await coreRun(runs('editor'));
+  }
+  const withAddon = [...results];
+  let withoutAddon: CaseResult[] = [];
+  if (coreWanted) {
+    withoutAddon = await noAddonChild();
+  }
+  report(withAddon, withoutAddon, editor, binding, (Date.now() - started) / 1000);
+}
+
+/** The core cases in this process (and the in-editor tier against the same sshd when asked). */
+async function coreRun(withEditor = false): Promise<CaseResult[]> {
   const env = await BenchEnvironment.start();
+  let editor: CaseResult[] = [];
   try {
     const noop = async (link: Link): Promise<number> => {
       const samples: number[] = [];
@@ -105,10 +125,35 @@ async function main(): Promise<void> {
     if (runs('copy')) {
       await copyCase(env, sftpNoop.loopback);
     }
+    if (withEditor) {
+      editor = await editorCases(env, sftpNoop, { quick, rounds: ROUNDS });
+    }
   } finally {
     await env.stop();
   }
-  report();
+  return editor;
+}
+
+/** The same core cases in a child process where ssh2 cannot load its native addon, as in the .vsix. */
+async function noAddonChild(): Promise<CaseResult[]> {
+  const file = join(PROJECT_ROOT, 'bench-results', `.no-addon-${process.pid}.json`);
+  mkdirSync(join(PROJECT_ROOT, 'bench-results'), { recursive: true });
+  const args = [
+    '--expose-gc',
+    '-r',
+    join(__dirname, 'noAddon.js'),
+    __filename,
+    `--core-child=${file}`,
+    ...process.argv.slice(2).filter((arg) => arg === '--quick' || arg.startsWith('--only=')),
+  ];
+  const child = spawn(process.execPath, args, { stdio: 'inherit' });
+  const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  if (status !== 0) {
+    throw new Error(`the no-addon core run failed (${status})`);
+  }
+  const childResults = JSON.parse(readFileSync(file, 'utf8')) as CaseResult[];
+  rmSync(file, { force: true });
+  return childResults;
 }
 
 async function transferCases(
@@ -127,7 +172,10 @@ async function transferCases(
     writeFileSync(localSource, content);
     const ours = env.ours(link);
     await ours.session();
-    const stream = await env.streamClient(link);
+    // The peers' streams are about ssh2's defaults, not about this extension's configuration: the
+    // no-addon run leaves them out (there a 64 MiB stop-and-wait read takes about 45 s).
+    const stream = childResults === undefined ? await env.streamClient(link) : undefined;
+    const streamName = `peers' stream${link === env.slow ? ` (${STREAM_SAMPLE_SLOW / MiB} MiB)` : ''}`;
     const noopMs = link === env.slow ? sftpNoop.slow : sftpNoop.loopback;
     const streamSize = link === env.slow ? STREAM_SAMPLE_SLOW : size;
     const streamRemote = env.writeRemote(`stream-${streamSize}.bin`, content.subarray(0, streamSize));
@@ -144,23 +192,27 @@ async function transferCases(
           check(sha(readFileSync(localCopy)) === digest, 'sftp get content');
           return ms;
         },
-        [`peers' stream${streamSize === size ? '' : ` (${streamSize / MiB} MiB)`}`]: async () => {
-          const chunks: Buffer[] = [];
-          const ms = await time(
-            () =>
-              new Promise<void>((resolve, reject) =>
-                stream.sftp
-                  .createReadStream(streamRemote)
-                  .on('data', (chunk: Buffer) => chunks.push(chunk))
-                  .on('end', resolve)
-                  .on('error', reject),
-              ),
-          );
-          check(sha(Buffer.concat(chunks)) === sha(content.subarray(0, streamSize)), 'stream content');
-          return ms;
-        },
+        ...(stream !== undefined && {
+          [streamName]: async () => {
+            const chunks: Buffer[] = [];
+            const ms = await time(
+              () =>
+                new Promise<void>((resolve, reject) =>
+                  stream.sftp
+                    .createReadStream(streamRemote)
+                    .on('data', (chunk: Buffer) => chunks.push(chunk))
+                    .on('end', resolve)
+                    .on('error', reject),
+                ),
+            );
+            check(sha(Buffer.concat(chunks)) === sha(content.subarray(0, streamSize)), 'stream content');
+            return ms;
+          },
+        }),
       });
-      record(readId, `readFile ${size / MiB} MiB`, link, reads, size, streamSize, readTarget);
+      results.push(
+        transferResult(readId, `readFile ${size / MiB} MiB`, link, reads, size, readTarget, streamSize),
+      );
 
       const target = env.remote(`upload-${size}.bin`);
       env.writeRemote(`upload-${size}.bin`, 'old');
@@ -175,30 +227,37 @@ async function transferCases(
           check(sha(readFileSync(target)) === digest, 'sftp put content');
           return ms;
         },
-        [`peers' stream${streamSize === size ? '' : ` (${streamSize / MiB} MiB)`}`]: async () => {
-          const ms = await time(
-            () =>
-              new Promise<void>((resolve, reject) => {
-                const out = stream.sftp.createWriteStream(target);
-                out.on('close', resolve).on('error', reject);
-                out.end(content.subarray(0, streamSize));
-              }),
-          );
-          check(sha(readFileSync(target)) === sha(content.subarray(0, streamSize)), 'stream upload content');
-          return ms;
-        },
+        ...(stream !== undefined && {
+          [streamName]: async () => {
+            const ms = await time(
+              () =>
+                new Promise<void>((resolve, reject) => {
+                  const out = stream.sftp.createWriteStream(target);
+                  out.on('close', resolve).on('error', reject);
+                  out.end(content.subarray(0, streamSize));
+                }),
+            );
+            check(
+              sha(readFileSync(target)) === sha(content.subarray(0, streamSize)),
+              'stream upload content',
+            );
+            return ms;
+          },
+        }),
       });
-      record(
-        writeId,
-        `writeFile ${size / MiB} MiB (atomic, fsync)`,
-        link,
-        writes,
-        size,
-        streamSize,
-        writeTarget,
+      results.push(
+        transferResult(
+          writeId,
+          `writeFile ${size / MiB} MiB (atomic, fsync)`,
+          link,
+          writes,
+          size,
+          writeTarget,
+          streamSize,
+        ),
       );
     } finally {
-      stream.close();
+      stream?.close();
       ours.manager.dispose();
       rmSync(remote, { force: true });
     }
@@ -241,6 +300,7 @@ async function memoryCase(env: BenchEnvironment): Promise<void> {
     target: '<= 1.25x',
     measured: `${measured.toFixed(2)}x`,
     holds: measured <= 1.25,
+    untimed: true,
   });
 }
 
@@ -404,70 +464,61 @@ async function copyCase(env: BenchEnvironment, sftpNoopMs: number): Promise<void
   });
 }
 
-function rows(samples: Map<string, number[]>): Row[] {
-  return [...samples].map(([contender, values]) => ({
-    contender,
-    samples: values,
-  }));
-}
-
-function record(
-  id: number,
-  title: string,
-  link: Link,
-  samples: Map<string, number[]>,
-  size: number,
-  streamSize: number,
-  target: number,
+function report(
+  withAddon: readonly CaseResult[],
+  withoutAddon: readonly CaseResult[],
+  editor: readonly CaseResult[],
+  binding: boolean,
+  seconds: number,
 ): void {
-  const ours = median(samples.get('this extension') ?? []);
-  const sftp = median(samples.get('OpenSSH sftp') ?? []);
-  results.push({
-    id,
-    title,
-    link: link.name,
-    rows: [...samples].map(([contender, values]) => ({
-      contender,
-      samples: values,
-      bytes: contender.startsWith("peers'") ? streamSize : size,
-    })),
-    target: `>= ${target}x OpenSSH sftp`,
-    measured: `${(sftp / ours).toFixed(2)}x`,
-    holds: sftp / ours >= target,
-  });
-}
-
-function report(): void {
-  const lines: string[] = [];
-  lines.push(`| # | case | link | contender | median ms | min-max ms | MB/s | target | measured | holds |`);
-  lines.push(`| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
-  for (const result of [...results].sort((a, b) => a.id - b.id)) {
-    result.rows.forEach((row, index) => {
-      const med = median(row.samples);
-      const mbps = row.bytes === undefined ? '' : (row.bytes / 1e6 / (med / 1000)).toFixed(0);
-      const first = index === 0;
-      const timing =
-        result.id === 9
-          ? ['', '']
-          : [med.toFixed(0), `${Math.min(...row.samples).toFixed(0)}-${Math.max(...row.samples).toFixed(0)}`];
-      lines.push(
-        `| ${first ? result.id : ''} | ${first ? result.title : ''} | ${first ? result.link : ''} | ${row.contender} | ${timing[0]} | ${timing[1]} | ${mbps} | ${first ? result.target : ''} | ${first ? result.measured : ''} | ${first ? (result.holds ? 'yes' : 'NO') : ''} |`,
+  const sections: string[] = [];
+  const section = (title: string, cases: readonly CaseResult[]): void => {
+    if (cases.length > 0) {
+      const text = `### ${title}\n\n${table(cases)}\n`;
+      sections.push(text);
+      console.log(`\n${text}`);
+      console.log(
+        `${title}: ${cases.filter((r) => r.holds).length} of ${cases.length} targets hold (${quick ? 'quick' : 'full'} run, ${ROUNDS} rounds)`,
       );
-    });
-  }
-  const table = lines.join('\n');
-  console.log(`\n${table}\n`);
+    }
+  };
+  section(`core, with native addon (ssh2 bindingAvailable=${binding})`, withAddon);
+  section('core, without addon (as the .vsix; ssh2 bindingAvailable=false)', withoutAddon);
+  section(
+    'in editor: packaged .vsix in code-server 4.100.3, vscode.workspace.fs, timed in the extension host',
+    editor,
+  );
+  const all = [...withAddon, ...withoutAddon, ...editor];
   console.log(
-    `bench: ${results.filter((r) => r.holds).length} of ${results.length} targets hold (${quick ? 'quick' : 'full'} run, ${ROUNDS} rounds)`,
+    `\nbench: ${all.filter((r) => r.holds).length} of ${all.length} targets hold; ${seconds.toFixed(0)} s (${quick ? 'quick' : 'full'} run)`,
   );
   const dir = join(PROJECT_ROOT, 'bench-results');
   mkdirSync(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const json = JSON.stringify({ quick, rounds: ROUNDS, node: process.version, results }, null, 2);
+  const json = JSON.stringify(
+    {
+      quick,
+      rounds: ROUNDS,
+      node: process.version,
+      seconds,
+      bindingAvailable: binding,
+      results: withAddon,
+      resultsWithoutAddon: withoutAddon,
+      resultsInEditor: editor,
+    },
+    null,
+    2,
+  );
   writeFileSync(join(dir, `${quick ? 'quick' : 'full'}-${stamp}.json`), json);
+  if (editor.length > 0) {
+    writeFileSync(
+      join(dir, 'in-editor.json'),
+      JSON.stringify({ quick, rounds: ROUNDS, codeServer: '4.100.3', results: editor }, null, 2),
+    );
+  }
   if (only === undefined) {
     writeFileSync(join(dir, `${quick ? 'quick' : 'full'}-latest.json`), json);
-    writeFileSync(join(dir, `${quick ? 'quick' : 'full'}-latest.md`), `${table}\n`);
+    writeFileSync(join(dir, `${quick ? 'quick' : 'full'}-latest.md`), sections.join('\n'));
   }
 }
 
