@@ -8,8 +8,8 @@ import { ConnectionManager } from '../../src/core/connection/connectionManager';
 import type { RemoteFileSystem } from '../../src/core/fs/remoteFileSystem';
 import { MAX_READ_LENGTH, SAFE_READ_LENGTH } from '../../src/core/sftp/readSize';
 import type { SftpSession } from '../../src/core/sftp/session';
-import { RecordingLogger, patternBytes, rejectsWith } from '../support/harness';
-import { HostileSftpServer, SFTP, type RequestSeen } from '../support/hostileSftpServer';
+import { RecordingLogger, patternBytes, randomSource, rejectsWith } from '../support/harness';
+import { HostileSftpServer, SFTP, frame, type RequestSeen } from '../support/hostileSftpServer';
 import { ScriptedPrompts } from '../support/scriptedPrompts';
 
 /**
@@ -198,5 +198,36 @@ describe('reads in flight sized to the file', () => {
       pastTheEnd(sent, content.length) <= 8,
       `${pastTheEnd(sent, content.length)} READs past the end`,
     );
+  });
+});
+
+describe('replies as the channel delivers them', () => {
+  test('DATA replies cut at any byte (headers split) and run together (several in one packet) read byte for byte', async () => {
+    // The client copies DATA straight into place as it arrives (receiveDataDirectly); ssh2's parser
+    // takes everything else. Both must agree where each reply starts, however the bytes come.
+    const content = patternBytes(3 * MAX_READ_LENGTH + 4321, 11);
+    state.server.tree.set(home('pieces.bin'), { kind: 'file', data: content });
+    const random = randomSource(42);
+    let held: Buffer | undefined;
+    state.server.rewrite = ({ packet }) => {
+      const whole = frame(packet);
+      if (held === undefined && packet[0] === SFTP.DATA && random(2) === 0) {
+        held = whole; // sent together with the next reply
+        return [];
+      }
+      const out = held === undefined ? whole : Buffer.concat([held, whole]);
+      held = undefined;
+      const pieces: Buffer[] = [];
+      for (let at = 0; at < out.length;) {
+        const size = [1, 2, 3, 5, 13, 14][random(6)] ?? 1;
+        const length = random(4) === 0 ? size : 1 + random(40_000);
+        pieces.push(out.subarray(at, at + length));
+        at += length;
+      }
+      return pieces;
+    };
+    for (let round = 0; round < 3; round++) {
+      assert.deepEqual(Buffer.from(await state.fs.readFile(home('pieces.bin'))), content);
+    }
   });
 });

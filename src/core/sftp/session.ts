@@ -7,6 +7,7 @@ import { ReadSize, SAFE_READ_LENGTH, type ReadSizeBasis } from './readSize';
 import {
   allowReadsOf,
   enlargeReceiveWindow,
+  receiveDataDirectly,
   guardReadReply,
   guardReplyParsing,
   readServerExtensions,
@@ -146,6 +147,11 @@ export class SftpSession {
     if (!enlargeReceiveWindow(sftp, RECEIVE_WINDOW)) {
       logger.warn(
         'Could not enlarge the SFTP receive window (ssh2 internals changed); downloads over slow links will be slower',
+      );
+    }
+    if (!receiveDataDirectly(sftp)) {
+      logger.warn(
+        'Could not copy reads straight into place (ssh2 internals changed); reads cost one more copy',
       );
     }
     const perPool = Math.max(
