@@ -69,6 +69,8 @@ export interface SshdOptions {
   readonly alias?: string;
   /** RLIMIT_NOFILE for sshd and the SFTP servers it starts: a server that runs out of handles. */
   readonly maxOpenFiles?: number;
+  /** The account that owns the served files and logs in (default: `ensureAccount()`'s test account). */
+  readonly account?: Account;
 }
 
 /** True when the harness can create the test account and set its password (password and PAM tests). */
@@ -78,7 +80,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdFixture>
   requireOpenSsh();
   const dir = mkdtempSync(join(tmpdir(), 'sftpfs-sshd-'));
   chmodSync(dir, 0o755);
-  const account = ensureAccount();
+  const account = options.account ?? ensureAccount();
 
   const hostKey = join(dir, 'host_ed25519');
   const clientKey = join(dir, 'client_ed25519');
@@ -275,7 +277,7 @@ function requireOpenSsh(): void {
   }
 }
 
-interface Account {
+export interface Account {
   readonly name: string;
   readonly uid: number;
   readonly gid: number;
