@@ -11,6 +11,7 @@ import { featureGaps } from '../sftp/serverFeatures';
 import type { SftpSessionOptions } from '../sftp/session';
 import type { CredentialPrompts } from '../ssh/credentials';
 import { remoteIdentity } from '../ssh/remoteIdentity';
+import { userFacingConnectError } from '../ssh/connectFailures';
 import { SshConnection, type NegotiatedDetails } from '../ssh/sshConnection';
 import {
   DEFAULT_LIFECYCLE,
@@ -230,8 +231,9 @@ export class ConnectionManager {
         throw error;
       }
     } catch (error) {
+      // The log keeps the technical account (errno, ssh2's words); callers get the sentence in words.
       logger.error(`Connecting failed: ${errorMessage(error)}`);
-      throw error;
+      throw userFacingConnectError(error, key);
     }
   }
 
