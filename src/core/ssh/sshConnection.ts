@@ -42,6 +42,8 @@ export interface ConnectOptions {
   readonly prompts?: CredentialPrompts;
   /** Resolves the hosts named in a ProxyJump through ssh_config (each jump host's own settings apply). */
   readonly resolveHost: (authority: Authority) => ResolvedHost;
+  /** Told when the server first asks for credentials (the host key is accepted by then): progress text. */
+  readonly onAuthenticating?: () => void;
 }
 
 /**
@@ -201,6 +203,9 @@ export class SshConnection {
         );
       },
       authHandler: (methodsLeft: AuthenticationType[] | null, partialSuccess: boolean, next) => {
+        if (methodsLeft === null) {
+          options.onAuthenticating?.();
+        }
         if (methodsLeft === null && !enableCertificateAuth(client)) {
           planner.certificatesAllowed = false;
           logger.warn(
