@@ -169,7 +169,11 @@ function pickHost(
     pick.onDidChangeValue((value) => show(typed(value)));
     pick.onDidTriggerItemButton(() => notices.showLog());
     pick.onDidAccept(async () => {
-      const selected = pick.selectedItems[0];
+      // Enter may come before the items caught up with the typing: what was typed is then used.
+      const selected = pick.selectedItems[0] ?? typed(pick.value);
+      if (selected?.problem === true) {
+        show(selected);
+      }
       if (checking || selected === undefined || selected.problem === true) {
         return;
       }
