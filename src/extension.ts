@@ -17,7 +17,9 @@ import { ConnectionManager } from './core/connection/connectionManager';
 import { WatchService } from './core/watch/watchService';
 import { registerConnectionCommands } from './ui/connectionCommands';
 import { maintainContextKeys } from './ui/contextKeys';
-import { showConnectionFailures } from './ui/connectionFailures';
+import { CommandRegistry } from './ui/commands';
+import { ConnectionFailureNotices } from './ui/connectionFailures';
+import { showConnectionProgress } from './ui/connectionProgress';
 import { registerFolderCommands } from './ui/folderCommands';
 import { HostCatalog } from './ui/hostCatalog';
 import { HostsView } from './ui/hostsView';
@@ -84,21 +86,27 @@ export function activate(context: vscode.ExtensionContext): void {
   const recent = new RecentFolders(context.globalState);
   const catalog = new HostCatalog(connections, () => listConfiguredHosts(sshConfig()), recent);
   const hostsView = new HostsView(catalog, connections);
+  const showLog = (): void => logger.channel.show();
+  const failures = new ConnectionFailureNotices(connections, showLog);
+  // Every command goes through one error policy: a failure is a message with Show Log, never a modal.
+  const commands = new CommandRegistry(logger, showLog, (message) => failures.wasShown(message));
+  const terminals = registerTerminalCommand(commands, connections, logger);
   context.subscriptions.push(
+    failures,
+    terminals,
     provider,
     hostsView,
     vscode.window.registerTreeDataProvider('sftpfs.hosts', hostsView),
-    vscode.commands.registerCommand('sftpfs.refreshHosts', () => hostsView.refresh()),
-    registerFolderCommands(connections, catalog, recent),
-    registerConnectionCommands(connections),
-    registerTerminalCommand(connections, logger),
-    registerSearchCommands(connections, logger),
-    registerTransferCommands(connections),
+    commands.register('sftpfs.refreshHosts', () => hostsView.refresh()),
+    registerFolderCommands(commands, failures, connections, catalog, recent),
+    registerConnectionCommands(commands, connections, (authority) => terminals.terminalsOn(authority)),
+    registerSearchCommands(commands, connections, logger),
+    registerTransferCommands(commands, connections),
+    showConnectionProgress(connections),
     showConnectionStatus(connections),
     maintainContextKeys(connections),
     vscode.workspace.registerFileSystemProvider(SFTP_SCHEME, provider, { isCaseSensitive: true }),
-    vscode.commands.registerCommand('sftpfs.showLog', () => logger.channel.show()),
-    showConnectionFailures(connections, () => logger.channel.show()),
+    commands.register('sftpfs.showLog', showLog),
     showSaveNotices(connections),
     followSettingChanges({
       pollInterval: () => watches.intervalChanged(),
@@ -107,7 +115,7 @@ export function activate(context: vscode.ExtensionContext): void {
         sshConfig(); // reports entries that are left out now
       },
     }),
-    vscode.commands.registerCommand('sftpfs.forgetCredentials', async () => {
+    commands.register('sftpfs.forgetCredentials', async () => {
       const count = await prompts.forgetAll();
       void vscode.window.showInformationMessage(
         vscode.l10n.t('Forgot {0} saved password(s) and passphrase(s).', count),

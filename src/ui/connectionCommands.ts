@@ -1,12 +1,17 @@
 import * as vscode from 'vscode';
 
 import { remotePathOf } from '../adapter/uri';
-import { errorMessage } from '../core/common/errors';
 import type { ConnectionInfo, ConnectionManager } from '../core/connection/connectionManager';
+import type { CommandRegistry } from './commands';
 import { targetHost, targetResource } from './targets';
 
 /** Disconnect, Reconnect, Show Connection Info and Copy Remote Path. */
-export function registerConnectionCommands(connections: ConnectionManager): vscode.Disposable {
+export function registerConnectionCommands(
+  commands: CommandRegistry,
+  connections: ConnectionManager,
+  /** The SSH terminals open on a host: Disconnect would end them, so it asks first. */
+  terminalsOn: (authority: string) => number,
+): vscode.Disposable {
   const connected = (): string[] =>
     connections
       .knownHosts()
@@ -15,39 +20,46 @@ export function registerConnectionCommands(connections: ConnectionManager): vsco
   const known = (): string[] => connections.knownHosts().map((host) => host.authority);
 
   return vscode.Disposable.from(
-    vscode.commands.registerCommand('sftpfs.disconnect', async (argument: unknown) => {
+    commands.register('sftpfs.disconnect', async (argument: unknown) => {
       const authority = await targetHost(
         argument,
         connections,
         connected,
         vscode.l10n.t('Host to disconnect'),
       );
-      if (authority !== undefined) {
-        connections.disconnect(authority);
+      if (authority === undefined) {
+        return;
       }
+      const terminals = terminalsOn(authority);
+      if (terminals > 0) {
+        const disconnect = vscode.l10n.t('Disconnect');
+        const answer = await vscode.window.showWarningMessage(
+          terminals === 1
+            ? vscode.l10n.t('Disconnect from {0}? Its open SSH terminal will end.', authority)
+            : vscode.l10n.t(
+                'Disconnect from {0}? Its {1} open SSH terminals will end.',
+                authority,
+                terminals,
+              ),
+          { modal: true },
+          disconnect,
+        );
+        if (answer !== disconnect) {
+          return;
+        }
+      }
+      connections.disconnect(authority);
     }),
-    vscode.commands.registerCommand('sftpfs.reconnect', async (argument: unknown) => {
+    commands.register('sftpfs.reconnect', async (argument: unknown) => {
       const authority = await targetHost(argument, connections, known, vscode.l10n.t('Host to reconnect'));
       if (authority === undefined) {
         return;
       }
-      await vscode.window.withProgress(
-        {
-          location: vscode.ProgressLocation.Notification,
-          title: vscode.l10n.t('Connecting to {0}…', authority),
-        },
-        async () => {
-          try {
-            await connections.reconnect(authority);
-          } catch (error) {
-            void vscode.window.showErrorMessage(
-              vscode.l10n.t('Cannot connect to {0}: {1}', authority, errorMessage(error)),
-            );
-          }
-        },
-      );
+      // The progress notification and the failure's message come from connectionProgress.ts and
+      // connectionFailures.ts, as for every connection; the command's own error would be a second one.
+      await connections.reconnect(authority).catch(() => undefined);
     }),
-    vscode.commands.registerCommand('sftpfs.showConnectionInfo', async (argument: unknown) => {
+    commands.register('sftpfs.showConnectionInfo', async (argument: unknown) => {
       const authority = await targetHost(argument, connections, connected, vscode.l10n.t('Host'));
       if (authority === undefined) {
         void vscode.window.showInformationMessage(vscode.l10n.t('No SFTP connection is open.'));
@@ -65,7 +77,7 @@ export function registerConnectionCommands(connections: ConnectionManager): vsco
         detail: describeConnection(info),
       });
     }),
-    vscode.commands.registerCommand('sftpfs.copyRemotePath', async (argument: unknown) => {
+    commands.register('sftpfs.copyRemotePath', async (argument: unknown) => {
       const resource = targetResource(argument);
       if (resource === undefined) {
         void vscode.window.showInformationMessage(vscode.l10n.t('No remote file or folder is selected.'));

@@ -1,9 +1,11 @@
 import * as vscode from 'vscode';
 
-import { errorMessage } from '../core/common/errors';
+import { errorMessage, isRemoteFsError } from '../core/common/errors';
 import { joinRemote, normalizeRemotePath, parentOf } from '../core/common/remotePath';
+import { parseTypedLocation } from '../core/config/typedLocation';
 import type { ConnectionManager } from '../core/connection/connectionManager';
 import { sftpUri } from '../adapter/uri';
+import type { ConnectionFailureNotices } from './connectionFailures';
 import type { HostCatalog } from './hostCatalog';
 import type { RecentFolders } from './recentFolders';
 
@@ -13,15 +15,22 @@ interface Destination {
   readonly path?: string;
 }
 
-type HostItem = vscode.QuickPickItem & { destination?: Destination };
-type FolderItem = vscode.QuickPickItem & { open?: true; path?: string };
+/** An item that says what is wrong with what was typed or chosen; accepting it does nothing. */
+interface ProblemItem extends vscode.QuickPickItem {
+  problem: true;
+}
+type HostItem = (vscode.QuickPickItem & { destination?: Destination; problem?: false }) | ProblemItem;
+type FolderItem = (vscode.QuickPickItem & { open?: true; path?: string; problem?: false }) | ProblemItem;
 
 /**
- * Open Remote Folder and Add Remote Folder to Workspace: a host (configured, recent, or typed as
- * `user@host[:port][/path]`), then a folder chosen by browsing the server. Answers the folder's URI.
+ * Open Remote Folder and Add Remote Folder to Workspace: a host (configured, recent, or typed as an
+ * sftp:// address, user@host:port/path, host:/path or an alias), then a folder chosen by browsing the
+ * server. Nothing is answered until the connection works and the folder exists and is a folder: what is
+ * wrong is said in the picker, where the user can fix it. Answers the folder's URI.
  */
 export async function pickRemoteFolder(
   connections: ConnectionManager,
+  notices: ConnectionFailureNotices,
   catalog: HostCatalog,
   recent: RecentFolders,
   title: string,
@@ -29,7 +38,7 @@ export async function pickRemoteFolder(
 ): Promise<vscode.Uri | undefined> {
   const destination =
     preselectedAuthority === undefined
-      ? await pickHost(connections, catalog, recent, title)
+      ? await pickHost(connections, notices, catalog, recent, title)
       : { authority: preselectedAuthority };
   if (destination === undefined) {
     return undefined;
@@ -41,8 +50,63 @@ export async function pickRemoteFolder(
   return path === undefined ? undefined : sftpUri(destination.authority, path);
 }
 
+function problemItem(text: string, showLog: boolean): ProblemItem {
+  return {
+    label: `$(error) ${text}`,
+    alwaysShow: true,
+    problem: true,
+    ...(showLog
+      ? { buttons: [{ iconPath: new vscode.ThemeIcon('output'), tooltip: vscode.l10n.t('Show Log') }] }
+      : {}),
+  };
+}
+
+/**
+ * Connects (failures are shown here, not as a notification) and, when a path was given, checks that
+ * it is a folder. Answers what is wrong, in words, or undefined when the destination can be opened.
+ */
+async function checkDestination(
+  connections: ConnectionManager,
+  notices: ConnectionFailureNotices,
+  destination: Destination,
+): Promise<string | undefined> {
+  const { authority, path } = destination;
+  try {
+    return await notices.quietly(authority, async () => {
+      if (path === undefined) {
+        await connections.session(authority);
+        return undefined;
+      }
+      const stat = await connections.fileSystem(authority).stat(path);
+      return stat.type.kind === 'directory'
+        ? undefined
+        : vscode.l10n.t('{0} on {1} is a file, not a folder', path, authority);
+    });
+  } catch (error) {
+    return folderProblem(error, authority, path ?? '/');
+  }
+}
+
+/** Why a folder cannot be opened or listed, in words. */
+function folderProblem(error: unknown, authority: string, path: string): string {
+  if (isRemoteFsError(error, 'ENOENT')) {
+    return vscode.l10n.t('{0} does not exist on {1}', path, authority);
+  }
+  if (isRemoteFsError(error, 'ENOTDIR')) {
+    return vscode.l10n.t('{0} on {1} is not a folder (or a part of the path is a file)', path, authority);
+  }
+  if (isRemoteFsError(error, 'EACCES')) {
+    return vscode.l10n.t('{0} on {1} cannot be read: permission denied', path, authority);
+  }
+  if (isRemoteFsError(error, 'EINVAL')) {
+    return vscode.l10n.t('{0} is not a valid remote path: {1}', path, errorMessage(error));
+  }
+  return errorMessage(error);
+}
+
 function pickHost(
   connections: ConnectionManager,
+  notices: ConnectionFailureNotices,
   catalog: HostCatalog,
   recent: RecentFolders,
   title: string,
@@ -51,7 +115,9 @@ function pickHost(
   pick.title = title;
   // Two steps with the network in between: a click elsewhere (or a page opening) must not lose them.
   pick.ignoreFocusOut = true;
-  pick.placeholder = vscode.l10n.t('Pick a host or a recent folder, or type user@host[:port][/path]');
+  pick.placeholder = vscode.l10n.t(
+    'Pick a host or a recent folder, or type sftp://host/path, user@host:port/path or host:/path',
+  );
   pick.matchOnDescription = true;
   const fixed: HostItem[] = [];
   const recentFolders = recent.list().flatMap((text) => {
@@ -76,35 +142,59 @@ function pickHost(
     })),
   );
   pick.items = fixed;
-  return new Promise((resolve) => {
-    const typed = (value: string): HostItem | undefined => {
-      const text = value.trim();
-      if (text === '' || /\s/.test(text)) {
-        return undefined;
-      }
-      const slash = text.indexOf('/');
-      const authority = slash === -1 ? text : text.slice(0, slash);
-      try {
-        connections.keyOf(authority);
-      } catch {
-        return undefined;
-      }
-      return {
-        label: `$(plug) ${text}`,
-        description: vscode.l10n.t('connect to this host'),
-        alwaysShow: true,
-        destination: slash === -1 ? { authority } : { authority, path: text.slice(slash) },
-      };
+  /** What the typed text is: a destination to offer, or a problem to show; nothing when empty. */
+  const typed = (value: string): HostItem | undefined => {
+    if (value.trim() === '') {
+      return undefined;
+    }
+    const location = parseTypedLocation(value);
+    if (!location.ok) {
+      return problemItem(location.problem, false);
+    }
+    return {
+      label: `$(plug) ${location.authority}${location.path ?? ''}`,
+      description: vscode.l10n.t('connect to this host'),
+      alwaysShow: true,
+      destination:
+        location.path === undefined
+          ? { authority: location.authority }
+          : { authority: location.authority, path: location.path },
     };
-    pick.onDidChangeValue((value) => {
-      const item = typed(value);
-      pick.items = item === undefined ? fixed : [item, ...fixed];
-    });
-    pick.onDidAccept(() => {
-      const chosen = pick.selectedItems[0]?.destination;
-      if (chosen !== undefined) {
+  };
+  return new Promise((resolve) => {
+    let checking = false;
+    const show = (first: HostItem | undefined): void => {
+      pick.items = first === undefined ? fixed : [first, ...fixed];
+    };
+    pick.onDidChangeValue((value) => show(typed(value)));
+    pick.onDidTriggerItemButton(() => notices.showLog());
+    pick.onDidAccept(async () => {
+      // Enter may come before the items caught up with the typing: what was typed is then used.
+      const selected = pick.selectedItems[0] ?? typed(pick.value);
+      if (selected?.problem === true) {
+        show(selected);
+      }
+      if (checking || selected === undefined || selected.problem === true) {
+        return;
+      }
+      const chosen = selected.destination;
+      if (chosen === undefined) {
+        return;
+      }
+      checking = true;
+      pick.busy = true;
+      pick.enabled = false;
+      pick.title = vscode.l10n.t('{0}: connecting to {1}…', title, chosen.authority);
+      const problem = await checkDestination(connections, notices, chosen);
+      checking = false;
+      pick.busy = false;
+      pick.enabled = true;
+      pick.title = title;
+      if (problem === undefined) {
         resolve(chosen);
         pick.hide();
+      } else {
+        show(problemItem(problem, true));
       }
     });
     pick.onDidHide(() => {
@@ -129,11 +219,14 @@ async function browseFolders(
   pick.busy = true;
   pick.show();
   let current = '/';
-  const show = async (typedPath: string): Promise<void> => {
+  let listed: FolderItem[] = [];
+  const showProblem = (text: string): void => {
+    pick.items = [problemItem(text, false), ...listed];
+  };
+  const show = async (typedPath: string, quietFailure = false): Promise<void> => {
     pick.busy = true;
     pick.enabled = false;
     try {
-      // A typed path may be relative or hold a NUL: that fails here, as a message, like a listing error.
       const path = normalizeRemotePath(typedPath);
       const entries = await fs.readDirectory(path);
       current = path;
@@ -143,15 +236,17 @@ async function browseFolders(
         .filter(([, type]) => type.kind === 'directory')
         .map(([name]) => name)
         .sort((a, b) => a.localeCompare(b));
-      pick.items = [
+      listed = [
         { label: `$(check) ${vscode.l10n.t('Open {0}', path)}`, open: true, alwaysShow: true },
         ...(path === '/' ? [] : [{ label: '$(arrow-up) ..', path: parentOf(path), alwaysShow: true }]),
         ...folders.map((name) => ({ label: `$(folder) ${name}`, path: joinRemote(path, name) })),
       ];
+      pick.items = listed;
     } catch (error) {
-      void vscode.window.showErrorMessage(
-        vscode.l10n.t('Cannot list {0}: {1}', typedPath, errorMessage(error)),
-      );
+      if (quietFailure) {
+        throw error;
+      }
+      showProblem(folderProblem(error, authority, typedPath));
     } finally {
       pick.busy = false;
       pick.enabled = true;
@@ -159,11 +254,31 @@ async function browseFolders(
   };
   // Handlers first: the user may close the picker while the first listing is still on its way.
   const chosen = new Promise<string | undefined>((resolve) => {
+    pick.onDidChangeValue(() => {
+      if (pick.items[0]?.problem === true) {
+        pick.items = listed;
+      }
+    });
     pick.onDidAccept(() => {
       const typed = pick.value.trim();
       const selected = pick.selectedItems[0];
-      if (typed.startsWith('/') && selected?.label.includes(typed) !== true) {
+      if (selected?.problem === true) {
+        return;
+      }
+      const selectedMatches = selected?.label.toLowerCase().includes(typed.toLowerCase()) === true;
+      const isFolder = selected?.path !== undefined && selected.alwaysShow !== true;
+      if (typed.startsWith('/') && !selectedMatches) {
         void show(typed);
+      } else if (isFolder && selected.path !== undefined) {
+        void show(selected.path);
+      } else if (typed !== '' && !selectedMatches) {
+        // Without this, Enter on a relative path would open the folder already shown.
+        showProblem(
+          vscode.l10n.t(
+            '"{0}" is not an absolute path: type a path that starts with /, or pick a folder',
+            typed,
+          ),
+        );
       } else if (selected?.open === true) {
         resolve(current);
         pick.hide();
@@ -176,16 +291,14 @@ async function browseFolders(
       pick.dispose();
     });
   });
+  let home: string;
   try {
-    await show(await fs.homeFolder());
-    if (pick.items.length === 0) {
-      await show('/');
-    }
-  } catch (error) {
+    home = await fs.homeFolder();
+  } catch {
+    // A connection that fails here is reported once, by connectionFailures.ts.
     pick.hide();
-    void vscode.window.showErrorMessage(
-      vscode.l10n.t('Cannot connect to {0}: {1}', authority, errorMessage(error)),
-    );
+    return chosen;
   }
+  await show(home, true).catch(() => show('/'));
   return chosen;
 }

@@ -8,14 +8,21 @@ import { parentOf } from '../core/common/remotePath';
 import type { ConnectionManager } from '../core/connection/connectionManager';
 import { hasShell, loginShellIn } from '../core/ssh/remoteCommand';
 import type { SshConnection } from '../core/ssh/sshConnection';
+import type { CommandRegistry } from './commands';
 import { targetResource } from './targets';
 
 /**
  * Open SSH Terminal Here: a login shell over the connection the files already use (no second login,
  * no second host-key check), started in the chosen folder, or the folder of the chosen file.
  */
-export function registerTerminalCommand(connections: ConnectionManager, logger: Logger): vscode.Disposable {
-  return vscode.commands.registerCommand('sftpfs.openTerminal', async (argument: unknown) => {
+export function registerTerminalCommand(
+  commands: CommandRegistry,
+  connections: ConnectionManager,
+  logger: Logger,
+): vscode.Disposable & { terminalsOn(authority: string): number } {
+  const open = new Map<vscode.Terminal, string>();
+  const closed = vscode.window.onDidCloseTerminal((terminal) => open.delete(terminal));
+  const command = commands.register('sftpfs.openTerminal', async (argument: unknown) => {
     const resource = targetResource(argument);
     if (resource === undefined) {
       void vscode.window.showInformationMessage(vscode.l10n.t('Open a remote folder or file first.'));
@@ -24,8 +31,10 @@ export function registerTerminalCommand(connections: ConnectionManager, logger: 
     const authority = connections.keyOf(resource.authority);
     try {
       let folder = remotePathOf(resource);
-      if ((await connections.fileSystem(authority).stat(folder)).type.kind !== 'directory') {
+      let stat = await connections.fileSystem(authority).stat(folder);
+      if (stat.type.kind !== 'directory') {
         folder = parentOf(folder);
+        stat = await connections.fileSystem(authority).stat(folder);
       }
       const connection = await connections.sshConnection(authority);
       const shell = await hasShell(connection);
@@ -37,10 +46,16 @@ export function registerTerminalCommand(connections: ConnectionManager, logger: 
       }
       if (!shell) {
         void vscode.window.showErrorMessage(
-          vscode.l10n.t(
-            '{0} allows SFTP only: this account has no shell, so a terminal cannot be opened there. Files can still be opened and saved.',
-            authority,
-          ),
+          stat.notWritable === true
+            ? vscode.l10n.t(
+                '{0} allows SFTP only: this account has no shell, so a terminal cannot be opened there. Files can still be opened; {1} is read-only for this account.',
+                authority,
+                folder,
+              )
+            : vscode.l10n.t(
+                '{0} allows SFTP only: this account has no shell, so a terminal cannot be opened there. Files can still be opened and saved.',
+                authority,
+              ),
         );
         return;
       }
@@ -49,12 +64,17 @@ export function registerTerminalCommand(connections: ConnectionManager, logger: 
         iconPath: new vscode.ThemeIcon('remote'),
         pty: new SshPseudoterminal(connection, folder, logger),
       });
+      open.set(terminal, authority);
       terminal.show();
     } catch (error) {
       void vscode.window.showErrorMessage(
         vscode.l10n.t('Cannot open a terminal on {0}: {1}', authority, errorMessage(error)),
       );
     }
+  });
+  return Object.assign(vscode.Disposable.from(command, closed), {
+    terminalsOn: (authority: string): number =>
+      [...open.values()].filter((host) => host === connections.keyOf(authority)).length,
   });
 }
 

@@ -1,8 +1,10 @@
 import * as vscode from 'vscode';
 
+import type { CommandRegistry } from './commands';
+
 import { settings } from '../adapter/settings';
 import { remotePathOf, sftpUri } from '../adapter/uri';
-import { errorMessage, isRemoteFsError } from '../core/common/errors';
+import { isRemoteFsError } from '../core/common/errors';
 import type { Logger } from '../core/common/logger';
 import type { ConnectionManager } from '../core/connection/connectionManager';
 import {
@@ -21,7 +23,11 @@ const WALK_MAX_FILE_BYTES = 4 * 1024 * 1024;
  * Find File and Find in Files on the server. VS Code's own search cannot search a custom scheme without
  * proposed API (it waits forever for a provider), so these are commands with their own results list.
  */
-export function registerSearchCommands(connections: ConnectionManager, logger: Logger): vscode.Disposable {
+export function registerSearchCommands(
+  commands: CommandRegistry,
+  connections: ConnectionManager,
+  logger: Logger,
+): vscode.Disposable {
   const targetFor = (authority: string): SearchTarget => {
     const fs = connections.fileSystem(authority);
     return {
@@ -33,7 +39,7 @@ export function registerSearchCommands(connections: ConnectionManager, logger: L
   };
 
   return vscode.Disposable.from(
-    vscode.commands.registerCommand('sftpfs.findFile', async (argument: unknown) => {
+    commands.register('sftpfs.findFile', async (argument: unknown) => {
       const root = await searchRoot(argument);
       if (root === undefined) {
         return;
@@ -60,7 +66,7 @@ export function registerSearchCommands(connections: ConnectionManager, logger: L
         await vscode.window.showTextDocument(sftpUri(root.authority, picked.path));
       }
     }),
-    vscode.commands.registerCommand('sftpfs.findInFiles', async (argument: unknown) => {
+    commands.register('sftpfs.findInFiles', async (argument: unknown) => {
       const root = await searchRoot(argument);
       if (root === undefined) {
         return;
@@ -146,10 +152,11 @@ async function withSearchProgress<T>(
           signal: controller.signal,
         });
       } catch (error) {
-        if (!isRemoteFsError(error, 'ECANCELED')) {
-          void vscode.window.showErrorMessage(vscode.l10n.t('Search failed: {0}', errorMessage(error)));
+        if (isRemoteFsError(error, 'ECANCELED')) {
+          return undefined;
         }
-        return undefined;
+        // The command's error policy (commands.ts) shows it once, with Show Log.
+        throw error;
       } finally {
         cancelled.dispose();
       }

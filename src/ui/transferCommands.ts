@@ -2,20 +2,24 @@ import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 
 import { workspaceLocalFiles } from '../adapter/localFiles';
-import { remotePathOf } from '../adapter/uri';
+import { remotePathOf, sftpUri } from '../adapter/uri';
 import { errorMessage, isRemoteFsError } from '../core/common/errors';
 import { baseName, joinRemote, parentOf } from '../core/common/remotePath';
 import type { ConnectionManager } from '../core/connection/connectionManager';
 import { download, localTargetFor, upload, type TransferOptions } from '../core/transfer/treeTransfer';
+import type { CommandRegistry } from './commands';
 import { targetResource } from './targets';
 
 /**
  * Download... and Upload... between the server and this machine, with progress and Cancel (checked
  * between files; each file itself goes through the core's pipelined transfer and atomic save).
  */
-export function registerTransferCommands(connections: ConnectionManager): vscode.Disposable {
+export function registerTransferCommands(
+  commands: CommandRegistry,
+  connections: ConnectionManager,
+): vscode.Disposable {
   return vscode.Disposable.from(
-    vscode.commands.registerCommand('sftpfs.download', async (argument: unknown) => {
+    commands.register('sftpfs.download', async (argument: unknown) => {
       const source = targetResource(argument);
       if (source === undefined) {
         return;
@@ -44,11 +48,22 @@ export function registerTransferCommands(connections: ConnectionManager): vscode
         return;
       }
       const fs = connections.fileSystem(source.authority);
-      await withTransferProgress(vscode.l10n.t('Downloading {0}', baseName(sourcePath)), (options) =>
-        download(fs, sourcePath, workspaceLocalFiles, target, options),
+      const done = await withTransferProgress(
+        vscode.l10n.t('Downloading {0}', baseName(sourcePath)),
+        (options) => download(fs, sourcePath, workspaceLocalFiles, target, options),
       );
+      if (done) {
+        const reveal = vscode.l10n.t('Reveal');
+        const answer = await vscode.window.showInformationMessage(
+          vscode.l10n.t('Downloaded {0} to {1}', baseName(sourcePath), target),
+          reveal,
+        );
+        if (answer === reveal) {
+          await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(target));
+        }
+      }
     }),
-    vscode.commands.registerCommand('sftpfs.upload', async (argument: unknown) => {
+    commands.register('sftpfs.upload', async (argument: unknown) => {
       const folder = targetResource(argument);
       if (folder === undefined) {
         return;
@@ -64,6 +79,7 @@ export function registerTransferCommands(connections: ConnectionManager): vscode
         canSelectMany: true,
         openLabel: vscode.l10n.t('Upload'),
       });
+      const uploaded: vscode.Uri[] = [];
       for (const source of sources ?? []) {
         const targetPath = joinRemote(folderPath, baseName(source.path));
         const exists = await fs.stat(targetPath).then(
@@ -73,9 +89,30 @@ export function registerTransferCommands(connections: ConnectionManager): vscode
         if (!(await confirmReplace(`${folder.authority}:${targetPath}`, exists))) {
           continue;
         }
-        await withTransferProgress(vscode.l10n.t('Uploading {0}', baseName(source.path)), (options) =>
-          upload(workspaceLocalFiles, source.fsPath, fs, targetPath, options),
+        const done = await withTransferProgress(
+          vscode.l10n.t('Uploading {0}', baseName(source.path)),
+          (options) => upload(workspaceLocalFiles, source.fsPath, fs, targetPath, options),
         );
+        if (done) {
+          uploaded.push(sftpUri(folder.authority, targetPath));
+        }
+      }
+      const [first] = uploaded;
+      if (first !== undefined) {
+        const reveal = vscode.l10n.t('Reveal');
+        const answer = await vscode.window.showInformationMessage(
+          uploaded.length === 1
+            ? vscode.l10n.t('Uploaded {0} to {1}', baseName(first.path), `${folder.authority}:${folderPath}`)
+            : vscode.l10n.t(
+                'Uploaded {0} items to {1}',
+                uploaded.length,
+                `${folder.authority}:${folderPath}`,
+              ),
+          reveal,
+        );
+        if (answer === reveal) {
+          await vscode.commands.executeCommand('revealInExplorer', first);
+        }
       }
     }),
   );
@@ -94,12 +131,12 @@ async function confirmReplace(target: string, exists: boolean): Promise<boolean>
   return answer === replace;
 }
 
-/** A cancellable progress notification counting files and bytes. */
+/** A cancellable progress notification counting files and bytes; true when the transfer completed. */
 async function withTransferProgress(
   title: string,
   run: (options: TransferOptions) => Promise<void>,
-): Promise<void> {
-  await vscode.window.withProgress(
+): Promise<boolean> {
+  return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title, cancellable: true },
     async (progress, token) => {
       const controller = new AbortController();
@@ -119,6 +156,7 @@ async function withTransferProgress(
             reported = percent;
           },
         });
+        return true;
       } catch (error) {
         if (isRemoteFsError(error, 'ECANCELED')) {
           void vscode.window.showInformationMessage(
@@ -127,6 +165,7 @@ async function withTransferProgress(
         } else {
           void vscode.window.showErrorMessage(vscode.l10n.t('{0} failed: {1}', title, errorMessage(error)));
         }
+        return false;
       } finally {
         onCancel.dispose();
       }

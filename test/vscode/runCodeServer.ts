@@ -8,6 +8,7 @@ import { launchChromium } from '../support/browser';
 import { PROJECT_ROOT, installExtension, startCodeServer, type CodeServer } from '../support/codeServer';
 import { TEST_PASSWORD, canManageAccounts, type SshdFixture } from '../support/sshd';
 import { runEditorIntegrationStories, type Outcome } from './editorStories';
+import { runFirstContactStories } from './firstContactStories';
 import { runRealServerStories } from './realServerStories';
 import { prepareSuiteEnvironment, type SuiteEnvironment } from './suiteEnvironment';
 
@@ -52,6 +53,11 @@ async function main(): Promise<number> {
     if (wanted('editor')) {
       const page = await browser.context.newPage();
       outcomes.push(...(await runEditorIntegrationStories(page, server, sshd, ARTIFACTS)));
+      await page.close();
+    }
+    if (wanted('contact')) {
+      const page = await browser.context.newPage();
+      outcomes.push(...(await runFirstContactStories(page, server, sshd, ARTIFACTS)));
       await page.close();
     }
     if (wanted('real')) {

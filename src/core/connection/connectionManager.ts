@@ -11,6 +11,7 @@ import { featureGaps } from '../sftp/serverFeatures';
 import type { SftpSessionOptions } from '../sftp/session';
 import type { CredentialPrompts } from '../ssh/credentials';
 import { remoteIdentity } from '../ssh/remoteIdentity';
+import { userFacingConnectError } from '../ssh/connectFailures';
 import { SshConnection, type NegotiatedDetails } from '../ssh/sshConnection';
 import {
   DEFAULT_LIFECYCLE,
@@ -25,6 +26,12 @@ export interface ConnectionStateChange {
   readonly authority: string;
   readonly state: ConnectionState;
   readonly error?: string;
+}
+
+/** A step of a connection attempt worth telling the user while it lasts. */
+export interface ConnectionProgress {
+  readonly authority: string;
+  readonly step: 'authenticating';
 }
 
 export interface ConnectionInfo extends NegotiatedDetails {
@@ -64,6 +71,7 @@ export class ConnectionManager {
   private readonly hosts = new Map<string, HostEntry>();
   private readonly stateListeners = new Set<(change: ConnectionStateChange) => void>();
   private readonly noticeListeners = new Set<(notice: HostNotice) => void>();
+  private readonly progressListeners = new Set<(progress: ConnectionProgress) => void>();
   private readonly lifecycle: LifecycleOptions;
 
   constructor(private readonly options: ConnectionManagerOptions) {
@@ -85,6 +93,12 @@ export class ConnectionManager {
   onDidChangeState(listener: (change: ConnectionStateChange) => void): { dispose(): void } {
     this.stateListeners.add(listener);
     return { dispose: () => this.stateListeners.delete(listener) };
+  }
+
+  /** Steps of connection attempts (the server asks for credentials), for progress text. */
+  onDidProgress(listener: (progress: ConnectionProgress) => void): { dispose(): void } {
+    this.progressListeners.add(listener);
+    return { dispose: () => this.progressListeners.delete(listener) };
   }
 
   /** Things the user should know about operations that succeeded (a save that could not be atomic). */
@@ -169,6 +183,7 @@ export class ConnectionManager {
     this.hosts.clear();
     this.stateListeners.clear();
     this.noticeListeners.clear();
+    this.progressListeners.clear();
   }
 
   private entry(authorityText: string): HostEntry {
@@ -214,6 +229,11 @@ export class ConnectionManager {
       const connection = await SshConnection.open(host, {
         logger,
         resolveHost: this.options.resolveHost,
+        onAuthenticating: () => {
+          for (const listener of this.progressListeners) {
+            listener({ authority: key, step: 'authenticating' });
+          }
+        },
         ...(this.options.prompts === undefined ? {} : { prompts: this.options.prompts }),
       });
       try {
@@ -230,8 +250,9 @@ export class ConnectionManager {
         throw error;
       }
     } catch (error) {
+      // The log keeps the technical account (errno, ssh2's words); callers get the sentence in words.
       logger.error(`Connecting failed: ${errorMessage(error)}`);
-      throw error;
+      throw userFacingConnectError(error, key);
     }
   }
 

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { utils, type AnyAuthMethod, type ParsedKey } from 'ssh2';
 
 import { RemoteFsError, errorMessage } from '../common/errors';
@@ -11,6 +12,20 @@ import { certificateIdentities, certificatesFor, readCertificateFile } from './u
 
 /** How many times a password, a passphrase or a keyboard-interactive login is asked, as OpenSSH's NumberOfPasswordPrompts. */
 const MAX_PROMPTS = 3;
+
+/** Why an identity file could not be read, in words (the log keeps the errno). */
+const READ_FAILURES: Readonly<Record<string, string>> = {
+  EISDIR: 'it is a folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ELOOP: 'too many symbolic links',
+};
+
+/** `~/…` for paths in the user's home folder: shorter to read in a message. */
+function tildePath(text: string): string {
+  const home = homedir();
+  return home.length > 1 ? text.split(`${home}/`).join('~/') : text;
+}
 
 interface KeyCandidate {
   readonly description: string;
@@ -31,6 +46,10 @@ export class AuthPlanner {
   private readonly tried: string[] = [];
   /** Identity files that exist but could not be used, with why: the user named them, so they are told. */
   private readonly unusable: string[] = [];
+  /** Identity files that do not exist (normal for ssh's defaults; named when the login fails). */
+  private readonly missing: string[] = [];
+  /** The methods the server last said it accepts (its USERAUTH_FAILURE list), once it has said. */
+  private serverMethods: readonly string[] | undefined;
   /** Set when the user cancelled a prompt: the attempt ends with this error. */
   cancelled: RemoteFsError | undefined;
   /** Cleared when the host key could not be verified (StrictHostKeyChecking no with a changed key). */
@@ -46,13 +65,41 @@ export class AuthPlanner {
     private readonly abort: () => void,
   ) {}
 
-  /** What was tried, for the error message when everything failed. */
+  /**
+   * What was tried, what could not be, and what the server accepts, for the message when everything
+   * failed: "tried the key ~/.ssh/id_ed25519; the key files ~/.ssh/id_rsa do not exist; no SSH agent
+   * is running; the server accepts publickey, password".
+   */
   describeAttempts(): string {
-    const attempts =
+    const parts = [
       this.tried.length === 0
         ? 'no usable key, agent or password could be offered'
-        : `tried ${this.tried.join(', ')}`;
-    return this.unusable.length === 0 ? attempts : `${attempts}; could not use ${this.unusable.join(', ')}`;
+        : `tried ${this.tried.map(tildePath).join(', ')}`,
+    ];
+    if (this.missing.length > 0) {
+      parts.push(
+        `${this.missing.length === 1 ? 'the key file' : 'the key files'} ${this.missing.map(tildePath).join(', ')} ${this.missing.length === 1 ? 'does' : 'do'} not exist`,
+      );
+    }
+    if (this.unusable.length > 0) {
+      parts.push(`could not use ${this.unusable.map(tildePath).join(', ')}`);
+    }
+    if (
+      this.keys !== undefined &&
+      this.host.agentSocket === undefined &&
+      this.host.agentUnavailable === undefined &&
+      !this.host.identitiesOnly
+    ) {
+      parts.push('no SSH agent is running');
+    }
+    if (this.serverMethods !== undefined) {
+      parts.push(
+        this.serverMethods.length === 0
+          ? 'the server named no method it accepts'
+          : `the server accepts ${this.serverMethods.join(', ')}`,
+      );
+    }
+    return parts.join('; ');
   }
 
   /** The login finished: the last secret offered worked. */
@@ -70,6 +117,9 @@ export class AuthPlanner {
         this.secretInFlight.rejected?.();
       }
       this.secretInFlight = undefined;
+    }
+    if (methodsLeft !== null) {
+      this.serverMethods = [...methodsLeft];
     }
     if (this.cancelled !== undefined) {
       return false;
@@ -136,10 +186,11 @@ export class AuthPlanner {
       } catch (error) {
         // A missing file is normal (ssh tries id_ed25519, id_ecdsa, id_rsa whether they exist or not);
         // one that exists but cannot be read is a mistake the user should hear about.
-        const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-        const reason = (error as NodeJS.ErrnoException).code ?? errorMessage(error);
-        if (missing) {
+        const code = (error as NodeJS.ErrnoException).code;
+        const reason = (code === undefined ? undefined : READ_FAILURES[code]) ?? errorMessage(error);
+        if (code === 'ENOENT') {
           this.logger.debug(`Skipping identity file ${file}: it does not exist`);
+          this.missing.push(file);
         } else {
           this.logger.warn(`Skipping identity file ${file}: it cannot be read (${errorMessage(error)})`);
           this.unusable.push(`${file} (cannot be read: ${reason})`);

@@ -17,6 +17,7 @@ import { asSsh2Algorithms, chooseAlgorithms } from './algorithms';
 import { AuthPlanner } from './authPlanner';
 import { enableCertificateAuth } from './certificateAuth';
 import { coalesceWritesPerTick } from './coalescedWrites';
+import { ConnectFailure, socketFailureKind } from './connectFailures';
 import type { CredentialPrompts } from './credentials';
 import { hostCertificateFor, preferCertifiedKey, type HostCertificateVerdict } from './hostCertificates';
 import { hostKeyOfferFor } from './hostKeyOrder';
@@ -41,6 +42,8 @@ export interface ConnectOptions {
   readonly prompts?: CredentialPrompts;
   /** Resolves the hosts named in a ProxyJump through ssh_config (each jump host's own settings apply). */
   readonly resolveHost: (authority: Authority) => ResolvedHost;
+  /** Told when the server first asks for credentials (the host key is accepted by then): progress text. */
+  readonly onAuthenticating?: () => void;
 }
 
 /**
@@ -200,6 +203,9 @@ export class SshConnection {
         );
       },
       authHandler: (methodsLeft: AuthenticationType[] | null, partialSuccess: boolean, next) => {
+        if (methodsLeft === null) {
+          options.onAuthenticating?.();
+        }
         if (methodsLeft === null && !enableCertificateAuth(client)) {
           planner.certificatesAllowed = false;
           logger.warn(
@@ -233,10 +239,13 @@ export class SshConnection {
       );
     });
     await new Promise<void>((resolve, reject) => {
+      // ssh2 keeps the server's version string only in a private field; it is set once SSH was spoken.
+      const spokeSsh = (): boolean => (client as unknown as { _remoteVer?: string })._remoteVer !== undefined;
       const failure = (fallback: () => RemoteFsError): RemoteFsError =>
         handshakeTimedOut
-          ? new RemoteFsError(
-              'ETIMEDOUT',
+          ? new ConnectFailure(
+              spokeSsh() ? 'slow-handshake' : 'silent',
+              { hostName: host.hostName, port: host.port, timeoutMs: host.connectTimeoutMs },
               `${host.hostName}:${host.port} did not complete the SSH handshake within ${host.connectTimeoutMs / 1000} s`,
             )
           : (hostKeyFailure ?? planner.cancelled ?? fallback());
@@ -262,9 +271,10 @@ export class SshConnection {
         reject(
           failure(
             () =>
-              new RemoteFsError(
-                'ECONNLOST',
-                `${host.hostName}:${host.port} closed the connection during login`,
+              new ConnectFailure(
+                spokeSsh() ? 'closed' : 'not-ssh',
+                { hostName: host.hostName, port: host.port },
+                `${host.hostName}:${host.port} closed the connection during login${spokeSsh() ? '' : ' without speaking SSH'}`,
               ),
           ),
         );
@@ -608,25 +618,39 @@ function classifyConnectError(
   attempts = 'no method could be offered',
 ): RemoteFsError {
   const where = `${host.user}@${host.hostName}:${host.port}`;
+  const facts = { hostName: host.hostName, port: host.port };
   if (error.level === 'client-authentication') {
-    return new RemoteFsError('EAUTH', `Authentication to ${where} failed: ${attempts}`, { cause: error });
+    return new ConnectFailure(
+      'login-refused',
+      { ...facts, detail: attempts },
+      `Authentication to ${where} failed: ${attempts}`,
+      error,
+    );
   }
   if (error.level === 'client-timeout') {
-    return new RemoteFsError('ETIMEDOUT', `Timed out waiting for the SSH handshake with ${where}`, {
-      cause: error,
-    });
+    return new ConnectFailure(
+      'silent',
+      { ...facts, timeoutMs: host.connectTimeoutMs },
+      `Timed out waiting for the SSH handshake with ${where}`,
+      error,
+    );
   }
   const code = typeof error.code === 'string' ? error.code : undefined;
-  if (
-    code === 'ECONNREFUSED' ||
-    code === 'ENOTFOUND' ||
-    code === 'EHOSTUNREACH' ||
-    code === 'ECONNRESET' ||
-    code === 'EAI_AGAIN'
-  ) {
-    return new RemoteFsError('ECONNECT', `Could not connect to ${host.hostName}:${host.port} (${code})`, {
-      cause: error,
-    });
+  if (code !== undefined) {
+    return new ConnectFailure(
+      socketFailureKind(code),
+      facts,
+      `Could not connect to ${host.hostName}:${host.port} (${code})`,
+      error,
+    );
   }
-  return new RemoteFsError('ECONNECT', `Could not connect to ${where}: ${error.message}`, { cause: error });
+  if (/identification/i.test(error.message)) {
+    return new ConnectFailure('not-ssh', facts, `${where} does not speak SSH: ${error.message}`, error);
+  }
+  return new ConnectFailure(
+    'handshake',
+    { ...facts, detail: error.message },
+    `Could not connect to ${where}: ${error.message}`,
+    error,
+  );
 }

@@ -6,6 +6,7 @@ import { RemoteFsError, errorMessage } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { isSafeHostName, isSafeUserName } from '../config/authority';
 import type { ResolvedHost } from '../config/hostResolver';
+import { ConnectFailure, socketFailureKind } from './connectFailures';
 
 /** The byte stream an SSH connection runs over, and how to end what was started for it. */
 export interface Transport {
@@ -22,7 +23,13 @@ export function openTcp(host: ResolvedHost): Promise<Transport> {
     socket.setNoDelay(true);
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new RemoteFsError('ETIMEDOUT', `Timed out connecting to ${host.hostName}:${host.port}`));
+      reject(
+        new ConnectFailure(
+          'no-answer',
+          { hostName: host.hostName, port: host.port, timeoutMs: host.connectTimeoutMs },
+          `Timed out connecting to ${host.hostName}:${host.port}`,
+        ),
+      );
     }, host.connectTimeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);
@@ -33,9 +40,12 @@ export function openTcp(host: ResolvedHost): Promise<Transport> {
       clearTimeout(timer);
       const code = error.code ?? 'error';
       reject(
-        new RemoteFsError('ECONNECT', `Could not connect to ${host.hostName}:${host.port} (${code})`, {
-          cause: error,
-        }),
+        new ConnectFailure(
+          socketFailureKind(error.code),
+          { hostName: host.hostName, port: host.port },
+          `Could not connect to ${host.hostName}:${host.port} (${code})`,
+          error,
+        ),
       );
     });
   });
