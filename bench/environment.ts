@@ -11,12 +11,20 @@ import type { SftpSession } from '../src/core/sftp/session';
 import { sshConfigHostBlock, startSshd, type SshdFixture } from '../test/support/sshd';
 import { startLatencyProxyProcess, type LatencyProxy } from './latencyProxyProcess';
 
-/** One way to reach the server: straight to sshd, or through the latency line. */
+/** One way to reach the server: straight to sshd, or through a latency line (with a rate limit for the shaped ones). */
 export interface Link {
-  readonly name: 'loopback' | '50 ms RTT';
+  readonly name: 'loopback' | '50 ms RTT' | '1 Gbit/s, 100 ms RTT' | '20 Mbit/s, 40 ms RTT';
   readonly port: number;
   readonly rttMs: number;
+  /** The line rate in bytes per second, for shaped lines. */
+  readonly bytesPerSecond?: number;
 }
+
+/** The shaped lines of the performance issue: a long fat line and a thin one. */
+const SHAPED_LINES = {
+  longFat: { name: '1 Gbit/s, 100 ms RTT', rttMs: 100, bitsPerSecond: 1e9 },
+  thin: { name: '20 Mbit/s, 40 ms RTT', rttMs: 40, bitsPerSecond: 20e6 },
+} as const;
 
 /**
  * Everything a benchmark needs: a real sshd, data on tmpfs where the machine has it (so disks do not
@@ -32,6 +40,17 @@ export class BenchEnvironment {
     private readonly proxy: LatencyProxy,
     private readonly knownHosts: string,
   ) {}
+
+  private readonly shapedProxies: LatencyProxy[] = [];
+
+  /** A shaped line to the server, started on first use (its relay process ends with the environment). */
+  async shaped(which: keyof typeof SHAPED_LINES): Promise<Link> {
+    const line = SHAPED_LINES[which];
+    const proxy = await startLatencyProxyProcess(this.sshd.port, line.rttMs / 2, line.bitsPerSecond);
+    this.shapedProxies.push(proxy);
+    writeFileSync(this.knownHosts, `[127.0.0.1]:${proxy.port} ${this.sshd.hostPublicKey}\n`, { flag: 'a' });
+    return { name: line.name, port: proxy.port, rttMs: line.rttMs, bytesPerSecond: line.bitsPerSecond / 8 };
+  }
 
   static async start(): Promise<BenchEnvironment> {
     const sshd = await startSshd();
@@ -57,6 +76,7 @@ export class BenchEnvironment {
   }
 
   async stop(): Promise<void> {
+    await Promise.all(this.shapedProxies.map((proxy) => proxy.close()));
     await this.proxy.close();
     await this.sshd.stop();
     rmSync(this.dataDir, { recursive: true, force: true });

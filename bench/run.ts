@@ -44,10 +44,15 @@ const only = process.argv
   .find((arg) => arg.startsWith('--only='))
   ?.slice('--only='.length)
   .split(',');
-type Group = 'transfer' | 'memory' | 'metadata' | 'copy' | 'editor';
-const CORE_GROUPS: readonly Group[] = ['transfer', 'memory', 'metadata', 'copy'];
+type Group = 'transfer' | 'memory' | 'metadata' | 'copy' | 'lines' | 'editor';
+const CORE_GROUPS: readonly Group[] = ['transfer', 'memory', 'metadata', 'copy', 'lines'];
+/**
+ * The shaped lines run once, in the no-addon child: the configuration users have (the .vsix), and on
+ * these lines the link, not the cipher, sets the pace.
+ */
 const runs = (group: Group): boolean =>
-  (only === undefined || only.includes(group)) && (childResults === undefined || group !== 'editor');
+  (only === undefined || only.includes(group)) &&
+  (childResults === undefined ? group !== 'lines' : group !== 'editor');
 const ROUNDS = quick ? 3 : 5;
 const BIG = (quick ? 64 : 256) * MiB;
 const SLOW_SIZE = (quick ? 16 : 64) * MiB;
@@ -67,6 +72,8 @@ async function main(): Promise<void> {
   const started = Date.now();
   const binding = bindingAvailable();
   const coreWanted = CORE_GROUPS.some(runs);
+  /** The no-addon child runs the core groups asked for, the shaped lines among them. */
+  const childWanted = CORE_GROUPS.some((group) => only === undefined || only.includes(group));
   if (childResults !== undefined) {
     console.log(`core, without addon: ssh2 bindingAvailable=${binding}`);
     check(!binding, 'the no-addon child still loaded sshcrypto.node');
@@ -90,7 +97,7 @@ async function main(): Promise<void> {
   }
   const withAddon = [...results];
   let withoutAddon: CaseResult[] = [];
-  if (coreWanted) {
+  if (childWanted) {
     withoutAddon = await noAddonChild();
   }
   report(withAddon, withoutAddon, editor, binding, (Date.now() - started) / 1000);
@@ -124,6 +131,9 @@ async function coreRun(withEditor = false): Promise<CaseResult[]> {
     }
     if (runs('copy')) {
       await copyCase(env, sftpNoop.loopback);
+    }
+    if (runs('lines')) {
+      await shapedLineCases(env, noop);
     }
     if (withEditor) {
       editor = await editorCases(env, sftpNoop, { quick, rounds: ROUNDS });
@@ -260,6 +270,111 @@ async function transferCases(
       stream?.close();
       ours.manager.dispose();
       rmSync(remote, { force: true });
+    }
+  }
+}
+
+/**
+ * Targets 11-14: a long fat line (1 Gbit/s, 100 ms RTT) and a thin one (20 Mbit/s, 40 ms RTT), each
+ * with a router queue of one bandwidth-delay product. Transfers are measured against the line rate;
+ * on the thin line a STAT is sent on the same connection at a quarter, half and three quarters of the
+ * transfer, and must be answered within three round trips (small requests are not stuck behind
+ * megabytes of queued data). OpenSSH's sftp runs alongside for reference.
+ */
+async function shapedLineCases(env: BenchEnvironment, noop: (link: Link) => Promise<number>): Promise<void> {
+  for (const [which, size, readId, writeId, share, statRoundTrips] of [
+    ['longFat', (quick ? 32 : 256) * MiB, 11, 12, 0.85, undefined],
+    ['thin', (quick ? 2 : 16) * MiB, 13, 14, 0.9, 3],
+  ] as const) {
+    const link = await env.shaped(which);
+    const lineRate = link.bytesPerSecond ?? Infinity;
+    const rounds = quick ? 1 : 3;
+    const noopMs = await noop(link);
+    const content = patternBytes(size, size + 1);
+    const digest = sha(content);
+    const remote = env.writeRemote(`line-${size}.bin`, content);
+    const target = env.remote(`line-upload-${size}.bin`);
+    const localCopy = join(env.localDir, 'line-download.bin');
+    const localSource = join(env.localDir, 'line-upload.bin');
+    writeFileSync(localSource, content);
+    const ours = env.ours(link);
+    const session = await ours.session();
+    const statLatencies: Record<'read' | 'write', number[]> = { read: [], write: [] };
+    /** STATs at a quarter, half and three quarters of the time the line needs for the transfer. */
+    const probing = (into: number[]): (() => Promise<void>) => {
+      if (statRoundTrips === undefined) {
+        return () => Promise.resolve();
+      }
+      const lineMs = (size / lineRate) * 1000;
+      const probes = [0.25, 0.5, 0.75].map(
+        (at) =>
+          new Promise<void>((resolve) =>
+            setTimeout(() => {
+              void time(() => session.stat(env.sshd.root)).then((ms) => {
+                into.push(ms);
+                resolve();
+              });
+            }, at * lineMs),
+          ),
+      );
+      return () => Promise.all(probes).then(() => undefined);
+    };
+    try {
+      for (const direction of ['read', 'write'] as const) {
+        const samples = await interleavedRounds(
+          {
+            'this extension': async () => {
+              const probesDone = probing(statLatencies[direction]);
+              let ms: number;
+              if (direction === 'read') {
+                let data: Uint8Array = new Uint8Array();
+                ms = await time(async () => (data = await ours.fs.readFile(remote)));
+                check(sha(data) === digest, 'readFile content');
+              } else {
+                ms = await time(() => ours.fs.writeFile(target, content, { create: true, overwrite: true }));
+                check(sha(readFileSync(target)) === digest, 'writeFile content');
+              }
+              await probesDone();
+              return ms;
+            },
+            'OpenSSH sftp': async () => {
+              const command =
+                direction === 'read' ? `get ${remote} ${localCopy}` : `put ${localSource} ${target}`;
+              const ms = (await env.sftpBatch(link, [command])) - noopMs;
+              check(sha(readFileSync(direction === 'read' ? localCopy : target)) === digest, 'sftp content');
+              return ms;
+            },
+          },
+          rounds,
+        );
+        const oursMs = median(samples.get('this extension') ?? []);
+        const reached = size / (oursMs / 1000) / lineRate;
+        const stats = statLatencies[direction];
+        const slowestStat = stats.length === 0 ? 0 : Math.max(...stats);
+        const statOk = statRoundTrips === undefined || slowestStat <= statRoundTrips * link.rttMs;
+        results.push({
+          id: direction === 'read' ? readId : writeId,
+          title: `${direction === 'read' ? 'readFile' : 'writeFile'} ${size / MiB} MiB`,
+          link: link.name,
+          rows: [
+            ...[...samples].map(([contender, values]) => ({ contender, samples: values, bytes: size })),
+            ...(stats.length === 0 ? [] : [{ contender: 'STAT during the transfer', samples: stats }]),
+          ],
+          target:
+            `>= ${share * 100}% of the line rate` +
+            (statRoundTrips === undefined
+              ? ''
+              : `; a STAT within ${statRoundTrips} RTT (${statRoundTrips * link.rttMs} ms)`),
+          measured:
+            `${(reached * 100).toFixed(0)}% of the line` +
+            (statRoundTrips === undefined ? '' : `; slowest STAT ${slowestStat.toFixed(0)} ms`),
+          holds: reached >= share && statOk,
+        });
+      }
+    } finally {
+      ours.manager.dispose();
+      rmSync(remote, { force: true });
+      rmSync(target, { force: true });
     }
   }
 }

@@ -75,13 +75,14 @@ interface Ssh2ChannelPrivate {
 }
 
 /**
- * Grows the SFTP channel's receive window to `bytes` and keeps it there. ssh2 opens every channel with
+ * Grows the SFTP channel's receive window to `target` (bytes, or asked each time) and keeps it there. ssh2 opens every channel with
  * a fixed 2 MiB window and tops it up to that size only: at 50 ms round trip that caps a download at
  * about 20 MB/s however many READs are in flight. The window is topped up after each incoming packet,
  * before ssh2's own check, which then never fires. Answers false when ssh2's internals are not as
  * expected (the integration test fails loudly in that case).
  */
-export function enlargeReceiveWindow(sftp: SFTPWrapper, bytes: number): boolean {
+export function enlargeReceiveWindow(sftp: SFTPWrapper, target: number | (() => number)): boolean {
+  const bytes = typeof target === 'number' ? () => target : target;
   const channel = sftp as unknown as Ssh2ChannelPrivate;
   const incoming = channel.incoming;
   const outgoing = channel.outgoing;
@@ -98,7 +99,7 @@ export function enlargeReceiveWindow(sftp: SFTPWrapper, bytes: number): boolean 
     return false;
   }
   const topUp = (): void => {
-    const amount = bytes - incoming.window;
+    const amount = bytes() - incoming.window;
     if (amount > 0 && outgoing.state !== 'closed') {
       incoming.window += amount;
       protocol.channelWindowAdjust(outgoing.id, amount);
@@ -106,7 +107,7 @@ export function enlargeReceiveWindow(sftp: SFTPWrapper, bytes: number): boolean 
   };
   channel.push = (data: Buffer | null): unknown => {
     const result = originalPush.call(sftp, data);
-    if (data !== null && incoming.window <= bytes / 2) {
+    if (data !== null && incoming.window <= bytes() / 2) {
       topUp();
     }
     return result;

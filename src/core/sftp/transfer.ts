@@ -1,4 +1,5 @@
 import { RemoteFsError, throwIfCancelled } from '../common/errors';
+import type { FlowControl } from './flowControl';
 import type { Handle, SftpSession } from './session';
 
 /**
@@ -34,6 +35,8 @@ export async function readWholeFile(
   lanes: readonly SftpSession[] = [],
 ): Promise<Buffer> {
   const chunk = session.readLength;
+  // The main session's flow control paces every channel of the connection.
+  const flow = session.flow;
   if (sizeHint > maxBytes) {
     throw tooLarge(path, sizeHint, maxBytes);
   }
@@ -46,13 +49,18 @@ export async function readWholeFile(
       if (range.offset >= eofAt) {
         return;
       }
-      // A range longer than the session now reads (it learned the server's cap meanwhile) goes out
-      // in part; the rest is queued at once, so it can go out in the same flight.
-      const length = Math.min(range.length, reader.readLength);
+      // A range longer than the session now reads (it learned the server's cap meanwhile, or the line
+      // is thin: see FlowControl) goes out in part; the rest is queued at once, for the same flight.
+      const length = await flow.admit(Math.min(range.length, reader.readLength));
       if (length < range.length) {
         requeue({ offset: range.offset + length, length: range.length - length });
       }
-      const got = await reader.read(readerHandle, buffer, range.offset, length, range.offset, path);
+      let got = 0;
+      try {
+        got = await reader.read(readerHandle, buffer, range.offset, length, range.offset, path);
+      } finally {
+        flow.done(length, got);
+      }
       if (got > 0 && range.afterShort !== undefined) {
         reader.readAnsweredShort(range.afterShort);
       }
@@ -67,6 +75,9 @@ export async function readWholeFile(
     });
 
   const stripes = stripesOf(sizeHint, chunk, 1 + lanes.length);
+  for (const lane of lanes) {
+    lane.shareRoundTripOf(session);
+  }
   await Promise.all([
     readRanges(session, handle, [
       ...chunked(stripes[0] ?? [0, 0], chunk),
@@ -163,12 +174,12 @@ export async function writeWholeFile(
     const stripe = stripes[index + 1];
     return stripe === undefined || stripe[0] === stripe[1]
       ? []
-      : [writeStripeOnLane(lane, path, source, stripe)];
+      : [writeStripeOnLane(lane, path, source, stripe, session.flow)];
   });
   const settled = Promise.all(onLanes.map((lane) => lane.closed)).then(() => undefined);
   settled.catch(() => undefined); // reported to whoever awaits it; not unhandled if the writes fail first
   await Promise.all([
-    writeRange(session, handle, path, source, stripes[0] ?? [0, 0]),
+    writeRange(session, handle, path, source, stripes[0] ?? [0, 0], session.flow),
     ...onLanes.map((lane) => lane.written),
   ]);
   return { bytes: source.length, settled };
@@ -180,11 +191,12 @@ function writeStripeOnLane(
   path: string,
   source: Buffer,
   stripe: readonly [number, number],
+  flow: FlowControl,
 ): { written: Promise<void>; closed: Promise<void> } {
   let acknowledged = (): void => undefined;
   const written = new Promise<void>((resolve) => (acknowledged = resolve));
   const closed = lane.withFile(path, 'r+', {}, async (laneHandle) => {
-    await writeRange(lane, laneHandle, path, source, stripe);
+    await writeRange(lane, laneHandle, path, source, stripe, flow);
     acknowledged();
   });
   // A failed OPEN or WRITE rejects `closed` before `written` could resolve.
@@ -197,10 +209,21 @@ async function writeRange(
   path: string,
   source: Buffer,
   stripe: readonly [number, number],
+  flow: FlowControl,
 ): Promise<void> {
-  await runRanges(chunked(stripe, session.limits.maxWriteLength), WRITE_DEPTH, (range) =>
-    session.write(handle, source, range.offset, range.length, range.offset, path),
-  );
+  await runRanges(chunked(stripe, session.limits.maxWriteLength), WRITE_DEPTH, async (range, requeue) => {
+    const length = await flow.admit(range.length);
+    if (length < range.length) {
+      requeue({ offset: range.offset + length, length: range.length - length });
+    }
+    let written = 0;
+    try {
+      await session.write(handle, source, range.offset, length, range.offset, path);
+      written = length;
+    } finally {
+      flow.done(length, written);
+    }
+  });
 }
 
 /**

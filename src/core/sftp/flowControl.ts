@@ -1,0 +1,230 @@
+/**
+ * How much a connection's transfers keep in flight, sized from what the link shows instead of fixed.
+ *
+ * Fixed depths (64 READs of 255 KiB per channel, eight channels) fill any pipe, but on a thin line
+ * everything beyond the bandwidth-delay product only waits in queues (the server's socket, a router),
+ * and a STAT or a listing the user asks for meanwhile waits behind it: seconds on a 20 Mbit/s line.
+ * So transfers ask for admission here. The limit:
+ * - starts at 2 MiB (about what OpenSSH's sftp keeps in flight) and grows by every byte answered;
+ *   once a few answers show the delivery rate it jumps to twice what that rate carries in a round
+ *   trip plus the allowed delay, so a fast link is not made to double its way up;
+ * - stops growing, and drops to what the rate carries in that time, when more is in flight than
+ *   twice that (a thin line, found from the answers alone) or when a probe waits too long;
+ * - follows probes (a REALPATH, answered at once by any server, at most one per two round trips
+ *   while a transfer runs): down by a tenth while they wait longer than the allowed delay, up by a
+ *   tenth while they wait less than half of it, never below a round trip's worth at the rate.
+ * The allowed delay is 1.5 round trips (at least 20 ms), so a small request is answered within about
+ * three round trips while a transfer runs. Links under 5 ms round trip are not governed: their queues
+ * drain in milliseconds, and every request in flight keeps this client busy.
+ *
+ * Requests are also kept short on thin lines (`requestCap`): one 255 KiB reply takes 100 ms on a
+ * 20 Mbit/s line, and a small answer on the same channel waits behind it.
+ */
+export class FlowControl {
+  private limit = INITIAL_LIMIT;
+  private inFlight = 0;
+  private growing = true;
+  private readonly waiting: Array<{ readonly wanted: number; readonly admitted: (bytes: number) => void }> =
+    [];
+  private probing = false;
+  private lastProbeAt = -Infinity;
+  /** Completions in the last rate window: when, and how many bytes. */
+  private readonly completions: Array<{ readonly at: number; readonly bytes: number }> = [];
+  private deliveredInWindow = 0;
+
+  constructor(
+    /** Times one small request on the connection; resolves with its round trip in ms. */
+    private readonly probe: () => Promise<number>,
+    /** The link's own round trip (the fastest small answer seen), once known. */
+    private readonly baseRoundTripMs: () => number | undefined,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Bytes the connection's transfers may have in flight now. */
+  get currentLimit(): number {
+    return this.limit;
+  }
+
+  /**
+   * The longest request worth sending now (undefined: no cap). Half a round trip's worth of data at
+   * the measured rate, at least 32 KiB: on fast links this is far above any server's limit.
+   */
+  get requestCap(): number | undefined {
+    const base = this.baseRoundTripMs();
+    const rate = base === undefined ? undefined : this.deliveryRate(base);
+    if (rate === undefined || base === undefined) {
+      return undefined;
+    }
+    return Math.max(MIN_REQUEST, Math.floor((rate * Math.max(base, 10)) / 2));
+  }
+
+  /**
+   * Resolves when a request may go out, with how long it may be: `wanted`, or less when the line is
+   * thin (requestCap at that moment; the caller sends the rest as another request). `done` must
+   * follow with the admitted length when it is answered or has failed.
+   */
+  admit(wanted: number): Promise<number> {
+    if (!this.governs()) {
+      this.inFlight += wanted;
+      return Promise.resolve(wanted);
+    }
+    this.maybeProbe();
+    const bytes = this.capped(wanted);
+    const fits = this.inFlight === 0 || this.inFlight + bytes <= this.limit;
+    if (this.waiting.length === 0 && fits) {
+      this.inFlight += bytes;
+      return Promise.resolve(bytes);
+    }
+    return new Promise((admitted) => this.waiting.push({ wanted, admitted }));
+  }
+
+  done(bytes: number, delivered: number): void {
+    this.inFlight = Math.max(0, this.inFlight - bytes);
+    this.recordDelivery(delivered);
+    if (!this.governs()) {
+      // The round trip turned out short after all: nothing waits any more.
+      for (const { wanted, admitted } of this.waiting.splice(0)) {
+        this.inFlight += wanted;
+        admitted(wanted);
+      }
+      return;
+    }
+    const rate = this.deliveryRate(0);
+    const fitted = rate === undefined ? undefined : rate * this.delayBudgetMs();
+    if (this.growing) {
+      if (fitted !== undefined && this.inFlight > 2 * fitted) {
+        // More in flight than twice what the link's rate can carry within the allowed delay: a thin
+        // line. Stop here and let the queue drain, rather than wait for a probe stuck behind it.
+        this.growing = false;
+        this.limit = Math.max(MIN_LIMIT, Math.floor(fitted));
+      } else {
+        // Slow start, with a shortcut: once a few answers show the rate, the limit jumps to twice
+        // what that rate fills in the budget, so a fast link does not double its way up for rounds.
+        this.limit = Math.min(MAX_LIMIT, Math.max(this.limit + delivered, 2 * (fitted ?? 0)));
+      }
+    }
+    this.admitWaiting();
+    this.maybeProbe();
+  }
+
+  /** Applies what one probe saw; public for tests that script the link. */
+  observeProbe(roundTripMs: number): void {
+    const base = this.baseRoundTripMs() ?? roundTripMs;
+    const queueing = roundTripMs - base;
+    const allowed = this.allowedDelayMs(base);
+    const rate = this.deliveryRate(base);
+    if (queueing > allowed) {
+      this.growing = false;
+      // Down to what the measured rate keeps busy for a round trip plus the allowed delay (at once:
+      // each probe waits behind the queue, so shrinking a little per probe would take seconds), and
+      // by a tenth when already there.
+      const fitted = rate === undefined ? Infinity : rate * (base + allowed);
+      this.limit = this.limit > fitted ? fitted : this.limit * 0.9;
+    } else if (!this.growing && queueing < allowed / 2) {
+      this.limit = this.limit * 1.1;
+    }
+    // Never less than keeps the line busy: a round trip's worth at the measured rate, and a quarter more.
+    const busy = rate === undefined ? 0 : 1.25 * rate * base;
+    this.limit = Math.floor(Math.min(MAX_LIMIT, Math.max(MIN_LIMIT, busy, this.limit)));
+    this.admitWaiting();
+  }
+
+  /**
+   * Only links with a real round trip are governed: below GOVERNED_FROM_MS (loopback, a LAN) a queue
+   * drains in tens of milliseconds at most, and every request in flight keeps this client busy.
+   */
+  private governs(): boolean {
+    const base = this.baseRoundTripMs();
+    return base !== undefined && base >= GOVERNED_FROM_MS;
+  }
+
+  /** How much queueing a small request may meet: 1.5 round trips, at least 20 ms. */
+  private allowedDelayMs(base: number): number {
+    return Math.max(1.5 * base, MIN_ALLOWED_DELAY_MS);
+  }
+
+  /** A round trip plus the allowed delay: the time whose worth of data may be in flight. */
+  private delayBudgetMs(): number {
+    const base = this.baseRoundTripMs() ?? 0;
+    return base + this.allowedDelayMs(base);
+  }
+
+  private admitWaiting(): void {
+    for (let next = this.waiting[0]; next !== undefined; next = this.waiting[0]) {
+      const bytes = this.capped(next.wanted);
+      if (this.inFlight > 0 && this.inFlight + bytes > this.limit) {
+        return;
+      }
+      this.waiting.shift();
+      this.inFlight += bytes;
+      next.admitted(bytes);
+    }
+  }
+
+  private capped(wanted: number): number {
+    return Math.min(wanted, this.requestCap ?? wanted);
+  }
+
+  /** While requests are in flight, one probe at a time, at most every two round trips (25 ms at least). */
+  private maybeProbe(): void {
+    const base = this.baseRoundTripMs();
+    if (this.probing || base === undefined || this.inFlight === 0) {
+      return;
+    }
+    const now = this.now();
+    if (now - this.lastProbeAt < Math.max(2 * base, MIN_PROBE_INTERVAL_MS)) {
+      return;
+    }
+    this.probing = true;
+    this.lastProbeAt = now;
+    this.probe().then(
+      (roundTripMs) => {
+        this.probing = false;
+        this.observeProbe(roundTripMs);
+      },
+      () => {
+        this.probing = false; // a failed probe says nothing about the link
+      },
+    );
+  }
+
+  private recordDelivery(bytes: number): void {
+    const now = this.now();
+    this.completions.push({ at: now, bytes });
+    this.deliveredInWindow += bytes;
+    const window = this.rateWindowMs();
+    // The window keeps its last eight answers however old: on a thin line they are 100 ms apart.
+    while (this.completions.length > 8 && now - (this.completions[0]?.at ?? now) > window) {
+      this.deliveredInWindow -= this.completions.shift()?.bytes ?? 0;
+    }
+  }
+
+  /** Bytes per ms answered over the last window, once at least four answers span `minSpanMs`. */
+  private deliveryRate(minSpanMs: number): number | undefined {
+    const first = this.completions[0];
+    const last = this.completions[this.completions.length - 1];
+    if (first === undefined || last === undefined || this.completions.length < 4) {
+      return undefined;
+    }
+    const span = last.at - first.at;
+    if (span <= 0 || span < minSpanMs) {
+      return undefined;
+    }
+    return (this.deliveredInWindow - first.bytes) / span;
+  }
+
+  private rateWindowMs(): number {
+    return Math.max(4 * (this.baseRoundTripMs() ?? 25), 100);
+  }
+}
+
+const MiB = 1024 * 1024;
+/** OpenSSH's sftp keeps about this much in flight; a thin line drains it in under a second. */
+const INITIAL_LIMIT = 2 * MiB;
+/** Never below what a thin line needs to stay busy. */
+const MIN_LIMIT = 64 * 1024;
+const MAX_LIMIT = 256 * MiB;
+const MIN_REQUEST = 32 * 1024;
+const MIN_ALLOWED_DELAY_MS = 20;
+const MIN_PROBE_INTERVAL_MS = 25;
+const GOVERNED_FROM_MS = 5;

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { FlowControl } from '../../src/core/sftp/flowControl';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/**
+ * A scripted link: time is advanced by hand, probes answer what the test says, and requests are
+ * admitted and answered in the order the test drives them.
+ */
+function scripted(baseRoundTripMs: number | undefined): {
+  flow: FlowControl;
+  advance(ms: number): void;
+  probes: number;
+} {
+  let now = 0;
+  const state = {
+    probes: 0,
+    flow: new FlowControl(
+      () => {
+        state.probes++;
+        return new Promise<number>(() => undefined); // answered by observeProbe in the tests
+      },
+      () => baseRoundTripMs,
+      () => now,
+    ),
+    advance(ms: number): void {
+      now += ms;
+    },
+  };
+  return state;
+}
+
+describe('flow control', () => {
+  test('on loopback and LANs (round trip under 5 ms) it never holds a request back', async () => {
+    const { flow } = scripted(0.3);
+    for (let i = 0; i < 200; i++) {
+      assert.equal(await flow.admit(255 * KiB), 255 * KiB);
+    }
+  });
+
+  test('starts with 2 MiB in flight and holds further requests until answers come', async () => {
+    const link = scripted(40);
+    const admitted: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      void link.flow.admit(255 * KiB).then((bytes) => admitted.push(bytes));
+    }
+    await Promise.resolve();
+    assert.equal(admitted.length, 8, 'eight 255 KiB requests fit 2 MiB');
+    link.advance(50);
+    link.flow.done(255 * KiB, 255 * KiB);
+    await Promise.resolve();
+    assert.ok(admitted.length > 8, 'an answer lets more out (and slow start grows the limit)');
+  });
+
+  test('a thin line is found from the answers alone: the limit drops to what the rate carries in 1.5 round trips plus one', async () => {
+    const link = scripted(40);
+    // 2 MiB in flight, answered at 20 Mbit/s (2.5 bytes per µs): one 255 KiB answer per ~104 ms.
+    for (let i = 0; i < 8; i++) {
+      void link.flow.admit(255 * KiB);
+    }
+    for (let i = 0; i < 6; i++) {
+      link.advance(104);
+      link.flow.done(255 * KiB, 255 * KiB);
+    }
+    const rateBytesPerMs = 2.5 * KiB;
+    assert.ok(
+      link.flow.currentLimit <= 2 * rateBytesPerMs * (40 + 60),
+      `limit ${link.flow.currentLimit} bytes after the thin line showed`,
+    );
+    assert.ok(link.flow.currentLimit >= 64 * KiB);
+    // And requests are cut to what half a round trip carries: a small answer is not stuck behind one.
+    const cap = link.flow.requestCap ?? Infinity;
+    assert.ok(cap < 100 * KiB && cap >= 32 * KiB, `request cap ${cap}`);
+  });
+
+  test('a probe that waited longer than 1.5 round trips shrinks the limit; quick probes grow it back', () => {
+    const link = scripted(100);
+    const start = link.flow.currentLimit;
+    link.flow.observeProbe(100 + 200);
+    const shrunk = link.flow.currentLimit;
+    assert.ok(shrunk < start, 'queueing beyond the allowed delay shrinks it');
+    link.flow.observeProbe(100 + 10);
+    assert.ok(link.flow.currentLimit > shrunk, 'a quick probe grows it again');
+  });
+
+  test('a fast long link jumps to twice what its rate fills, instead of doubling for round trips', () => {
+    const link = scripted(100);
+    for (let i = 0; i < 8; i++) {
+      void link.flow.admit(255 * KiB);
+    }
+    // 1 Gbit/s: 125 bytes per µs, a 255 KiB answer every 2 ms.
+    for (let i = 0; i < 6; i++) {
+      link.advance(2);
+      link.flow.done(255 * KiB, 255 * KiB);
+    }
+    assert.ok(link.flow.currentLimit > 16 * MiB, `limit ${link.flow.currentLimit}`);
+  });
+
+  test('requests are never held back forever: with nothing in flight one is always admitted', async () => {
+    const link = scripted(40);
+    link.flow.observeProbe(10_000); // a terrible probe
+    assert.equal(await link.flow.admit(10 * MiB), 10 * MiB);
+  });
+});
