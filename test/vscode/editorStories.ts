@@ -228,7 +228,7 @@ export async function runEditorIntegrationStories(
   }
 
   await step('Find in Files searches on the server and opens the result at its line', async () => {
-    await palette('SFTP: Find in Files');
+    await palette('SFTP: Find in Files on Server');
     const input = page.locator('.quick-input-widget input');
     await page
       .locator('.quick-input-widget')
