@@ -128,10 +128,12 @@ export function registerSearchCommands(
     }),
     commands.register('sftpfs.replaceInFiles', async () => {
       const run = results.run;
-      if (run === undefined || running !== undefined) {
-        void vscode.window.showInformationMessage(
-          vscode.l10n.t(running === undefined ? 'Find in Files first.' : 'Wait for the search to finish.'),
-        );
+      if (run === undefined) {
+        void vscode.window.showInformationMessage(vscode.l10n.t('Find in Files on Server first.'));
+        return;
+      }
+      if (running !== undefined) {
+        void vscode.window.showInformationMessage(vscode.l10n.t('Wait for the search to finish.'));
         return;
       }
       const replacement = await vscode.window.showInputBox({
@@ -178,9 +180,12 @@ async function goToFile(root: vscode.Uri, target: SearchTarget): Promise<void> {
     return item;
   };
   let timer: NodeJS.Timeout | undefined;
+  // Names coming in are taken in at most every PICKER_REFRESH_MS, less often when ranking takes long.
+  let refreshEvery = PICKER_REFRESH_MS;
   const refresh = (): void => {
     clearTimeout(timer);
     timer = undefined;
+    const started = Date.now();
     const active = picker.activeItems[0];
     picker.items = rankPaths(picker.value, names, settings.searchMaxResults()).map((ranked) =>
       itemFor(ranked.path),
@@ -188,6 +193,7 @@ async function goToFile(root: vscode.Uri, target: SearchTarget): Promise<void> {
     if (active !== undefined && picker.items.includes(active) && picker.value !== '') {
       picker.activeItems = [active];
     }
+    refreshEvery = Math.max(PICKER_REFRESH_MS, 4 * (Date.now() - started));
   };
   const controller = new AbortController();
   return new Promise<void>((resolve, reject) => {
@@ -231,7 +237,7 @@ async function goToFile(root: vscode.Uri, target: SearchTarget): Promise<void> {
       },
       (path) => {
         names.push(relativeTo(base, path));
-        timer ??= setTimeout(refresh, PICKER_REFRESH_MS);
+        timer ??= setTimeout(refresh, refreshEvery);
       },
     ).then(
       (outcome) => {

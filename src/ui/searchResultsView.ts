@@ -146,20 +146,18 @@ export class SearchResultsView implements vscode.TreeDataProvider<Node>, vscode.
       return undefined;
     }
     const where = run.root.authority + run.base;
-    const found = this.matches.length;
-    const files = this.groups.length;
+    const found =
+      this.matches.length === 1
+        ? vscode.l10n.t('1 match')
+        : vscode.l10n.t('{0} matches', this.matches.length);
+    const files =
+      this.groups.length === 1 ? vscode.l10n.t('1 file') : vscode.l10n.t('{0} files', this.groups.length);
     if (this.outcome === undefined) {
-      return vscode.l10n.t(
-        'Searching {0} for {1}… {2} matches in {3} files so far',
-        where,
-        run.input,
-        found,
-        files,
-      );
+      return vscode.l10n.t('Searching {0} for {1}… {2} in {3} so far', where, run.input, found, files);
     }
     const counted = this.outcome.truncated
-      ? vscode.l10n.t('First {0} matches in {1} files for {2} in {3}', found, files, run.input, where)
-      : vscode.l10n.t('{0} matches in {1} files for {2} in {3}', found, files, run.input, where);
+      ? vscode.l10n.t('The first {0} in {1} for {2} in {3}', found, files, run.input, where)
+      : vscode.l10n.t('{0} in {1} for {2} in {3}', found, files, run.input, where);
     return this.outcome.method === 'walk'
       ? `${counted} ${vscode.l10n.t('(searched over SFTP: no shell)')}`
       : counted;

@@ -34,13 +34,12 @@ export function fuzzyMatch(query: string, path: string): FuzzyMatch | undefined 
     return undefined;
   }
   const nameStart = path.lastIndexOf('/') + 1;
-  const bonus = new Float64Array(n);
+  const { bonus, best, from } = scratch(m, n);
   for (let j = 0; j < n; j++) {
     bonus[j] = 1 + positionBonus(path, j) + (j >= nameStart ? NAME_BONUS : 0);
   }
   // best[i * n + j]: the best score of query[0..i] with query[i] at path[j]; from: where query[i-1] was.
-  const best = new Float64Array(m * n).fill(-Infinity);
-  const from = new Int32Array(m * n).fill(-1);
+  best.fill(-Infinity, 0, m * n);
   for (let j = 0; j < n; j++) {
     if (lower[j] === wanted[0]) {
       best[j] = bonus[j] as number;
@@ -99,18 +98,46 @@ export function rankPaths(query: string, paths: readonly string[], limit: number
   if (query.replace(/\s+/g, '') === '') {
     return paths.slice(0, limit).map((path) => ({ path, score: 0, positions: [] }));
   }
-  const ranked: RankedPath[] = [];
-  for (const path of paths) {
+  const found: number[] = [];
+  const scores = new Float64Array(paths.length);
+  const positions: Array<readonly number[]> = [];
+  paths.forEach((path, index) => {
     const match = fuzzyMatch(query, path);
     if (match !== undefined) {
-      ranked.push({ path, ...match });
+      found.push(index);
+      scores[index] = match.score;
+      positions[index] = match.positions;
     }
+  });
+  found.sort((a, b) => {
+    const pathA = paths[a] as string;
+    const pathB = paths[b] as string;
+    return (
+      (scores[b] as number) - (scores[a] as number) ||
+      pathA.length - pathB.length ||
+      (pathA < pathB ? -1 : pathA > pathB ? 1 : 0)
+    );
+  });
+  return found.slice(0, limit).map((index) => ({
+    path: paths[index] as string,
+    score: scores[index] as number,
+    positions: positions[index] as readonly number[],
+  }));
+}
+
+/** Buffers reused from one path to the next: ranking calls this for every file name on each keystroke. */
+let buffers = { bonus: new Float64Array(256), best: new Float64Array(4096), from: new Int32Array(4096) };
+
+function scratch(m: number, n: number): typeof buffers {
+  if (buffers.bonus.length < n || buffers.best.length < m * n) {
+    const size = Math.max(m * n, 2 * buffers.best.length);
+    buffers = {
+      bonus: new Float64Array(Math.max(n, 2 * buffers.bonus.length)),
+      best: new Float64Array(size),
+      from: new Int32Array(size),
+    };
   }
-  ranked.sort(
-    (a, b) =>
-      b.score - a.score || a.path.length - b.path.length || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
-  );
-  return ranked.slice(0, limit);
+  return buffers;
 }
 
 function isSubsequence(wanted: string, lower: string): boolean {
@@ -127,16 +154,18 @@ function positionBonus(path: string, j: number): number {
   if (j === 0) {
     return WORD_START_BONUS;
   }
-  const before = path[j - 1] as string;
-  if (before === '/') {
+  const before = path.charCodeAt(j - 1);
+  if (before === 0x2f /* / */) {
     return WORD_START_BONUS;
   }
-  if (before === '.' || before === '_' || before === '-' || before === ' ') {
+  if (before === 0x2e /* . */ || before === 0x5f /* _ */ || before === 0x2d /* - */ || before === 0x20) {
     return SEPARATOR_BONUS;
   }
-  const current = path[j] as string;
-  if (before !== before.toUpperCase() && current !== current.toLowerCase()) {
-    return CAMEL_BONUS;
+  const current = path.charCodeAt(j);
+  if (before < 0x80 && current < 0x80) {
+    return before >= 0x61 && before <= 0x7a && current >= 0x41 && current <= 0x5a ? CAMEL_BONUS : 0;
   }
-  return 0;
+  const was = path[j - 1] as string;
+  const is = path[j] as string;
+  return was !== was.toUpperCase() && is !== is.toLowerCase() ? CAMEL_BONUS : 0;
 }
