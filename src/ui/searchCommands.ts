@@ -182,7 +182,8 @@ async function goToFile(root: vscode.Uri, target: SearchTarget): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   // Names coming in are taken in at most every PICKER_REFRESH_MS, less often when ranking takes long.
   let refreshEvery = PICKER_REFRESH_MS;
-  const refresh = (): void => {
+  /** `keepActive`: names came in, so the row the user moved to stays; a new query starts at the best. */
+  const refresh = (keepActive: boolean): void => {
     clearTimeout(timer);
     timer = undefined;
     const started = Date.now();
@@ -190,16 +191,16 @@ async function goToFile(root: vscode.Uri, target: SearchTarget): Promise<void> {
     picker.items = rankPaths(picker.value, names, settings.searchMaxResults()).map((ranked) =>
       itemFor(ranked.path),
     );
-    if (active !== undefined && picker.items.includes(active) && picker.value !== '') {
-      picker.activeItems = [active];
-    }
+    const kept = keepActive && active !== undefined && picker.items.includes(active) ? active : undefined;
+    const first = picker.items[0];
+    picker.activeItems = kept !== undefined ? [kept] : first !== undefined ? [first] : [];
     refreshEvery = Math.max(PICKER_REFRESH_MS, 4 * (Date.now() - started));
   };
   const controller = new AbortController();
   return new Promise<void>((resolve, reject) => {
     let failed: unknown;
     const subscriptions = [
-      picker.onDidChangeValue(refresh),
+      picker.onDidChangeValue(() => refresh(false)),
       picker.onDidAccept(() => {
         const picked = picker.selectedItems[0] ?? picker.activeItems[0];
         if (picked === undefined) {
@@ -237,7 +238,7 @@ async function goToFile(root: vscode.Uri, target: SearchTarget): Promise<void> {
       },
       (path) => {
         names.push(relativeTo(base, path));
-        timer ??= setTimeout(refresh, refreshEvery);
+        timer ??= setTimeout(() => refresh(true), refreshEvery);
       },
     ).then(
       (outcome) => {
@@ -247,7 +248,7 @@ async function goToFile(root: vscode.Uri, target: SearchTarget): Promise<void> {
           : vscode.l10n.t('{0} files', names.length);
         const how = outcome.method === 'walk' ? ` ${vscode.l10n.t('(listed over SFTP: no shell)')}` : '';
         picker.title = vscode.l10n.t('Go to File on {0}: {1}', where, count) + how;
-        refresh();
+        refresh(true);
       },
       (error: unknown) => {
         if (!isRemoteFsError(error, 'ECANCELED')) {
