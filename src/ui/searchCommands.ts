@@ -261,18 +261,40 @@ async function goToFile(root: vscode.Uri, target: SearchTarget): Promise<void> {
 }
 
 /**
- * Replace in Files: one edit per matching line, in VS Code's Refactor Preview (the user sees and may
- * uncheck each), then each changed file saved through the provider's ordinary save.
+ * Replace in Files: one edit per matching line, applied at once after a modal names how many, or
+ * through VS Code's Refactor Preview, where the user ticks the changes to make (edits that need
+ * confirmation start unticked there); then each changed file is saved through the ordinary save.
  */
 async function replaceInFiles(
   results: SearchResultsView,
   run: SearchRun,
   replacement: string,
 ): Promise<void> {
+  const files = results.fileMatches;
+  const lines = files.reduce((sum, file) => sum + file.matches.length, 0);
+  const replaceAll = vscode.l10n.t('Replace All');
+  const showPreview = vscode.l10n.t('Preview…');
+  const choice = await vscode.window.showWarningMessage(
+    vscode.l10n.t(
+      'Replace {0} with {1} on {2} line(s) in {3} file(s) on {4}?',
+      run.input,
+      replacement,
+      lines,
+      files.length,
+      run.root.authority,
+    ),
+    { modal: true, detail: vscode.l10n.t('Preview shows each change; tick the ones to make.') },
+    replaceAll,
+    showPreview,
+  );
+  if (choice === undefined) {
+    return;
+  }
+  const preview = choice === showPreview;
   const edit = new vscode.WorkspaceEdit();
   const touched: vscode.Uri[] = [];
   let skipped = 0;
-  for (const { path, matches } of results.fileMatches) {
+  for (const { path, matches } of files) {
     const uri = sftpUri(run.root.authority, path);
     const document = await vscode.workspace.openTextDocument(uri);
     const label = relativeTo(run.base, path);
@@ -292,7 +314,7 @@ async function replaceInFiles(
         uri,
         new vscode.Range(match.line - 1, change.start, match.line - 1, change.end),
         change.text,
-        { label, needsConfirmation: true },
+        { label, needsConfirmation: preview },
       );
       edited = true;
     }

@@ -121,7 +121,12 @@ export class SearchResultsView implements vscode.TreeDataProvider<Node>, vscode.
       title: vscode.l10n.t('Open'),
       arguments: [uri, { selection, preview: true }],
     };
-    item.tooltip = `${relativeTo(run?.base ?? '', match.path)}:${match.line}`;
+    const relative = relativeTo(run?.base ?? '', match.path);
+    item.tooltip = `${relative}:${match.line}`;
+    // Read out (and found by tests) as the line first, then where it is; the tooltip alone would be read.
+    item.accessibilityInformation = {
+      label: vscode.l10n.t('{0}, {1} line {2}', label, relative, match.line),
+    };
     item.contextValue = 'match';
     return item;
   }

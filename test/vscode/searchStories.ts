@@ -32,6 +32,15 @@ export async function runSearchStories(
   const editorShows = (text: string) =>
     page.locator('.monaco-editor .view-lines').filter({ hasText: text }).first();
   const treeItem = (name: string | RegExp) => page.getByRole('treeitem', { name }).first();
+  /** Clicks an action in the Search Results view's title (shown while the pointer is over the view). */
+  const viewAction = async (name: string): Promise<void> => {
+    await page
+      .locator('.pane-header')
+      .filter({ hasText: /Search Results/i })
+      .first()
+      .hover();
+    await page.getByRole('button', { name }).first().click();
+  };
   /** Presses a key binding in the workbench; retried while the extension is still activating. */
   const press = async (keys: string, expected: string | RegExp): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
@@ -109,14 +118,23 @@ export async function runSearchStories(
   await step(
     'Replace in Files shows the Refactor Preview, and applying it changes the file on the server',
     async () => {
-      await page.getByRole('button', { name: 'Replace in Files on Server...' }).first().click();
+      await viewAction('Replace in Files on Server...');
       await widget.filter({ hasText: 'Replacement' }).waitFor({ timeout: 15_000 });
       await input.fill('pin');
       await page.keyboard.press('Enter');
-      const apply = page.getByRole('button', { name: 'Apply', exact: true }).first();
-      await apply.waitFor({ timeout: 30_000 });
+      const dialog = page.locator('.monaco-dialog-box');
+      await dialog.filter({ hasText: 'on 1 line(s) in 1 file(s)' }).waitFor({ timeout: 15_000 });
+      await dialog.getByRole('button', { name: 'Preview…' }).click();
+      // Changes that need confirmation start unticked in the Refactor Preview: tick the file, then Apply.
+      const change = page
+        .locator('.part.panel .monaco-list-row')
+        .filter({ hasText: 'app.py' })
+        .first()
+        .getByRole('checkbox');
+      await change.waitFor({ timeout: 30_000 });
+      await change.click();
       await shot('search-replace-preview.png');
-      await apply.click();
+      await page.getByRole('button', { name: 'Apply', exact: true }).first().click();
       const file = sshd.local('search-story/src/app.py');
       const expected = 'import os\n\nprint("a haystack pin here")\n';
       const deadline = Date.now() + 20_000;
@@ -131,7 +149,7 @@ export async function runSearchStories(
   );
 
   await step('Clear Search Results empties the view', async () => {
-    await page.getByRole('button', { name: 'Clear Search Results' }).first().click();
+    await viewAction('Clear Search Results');
     await treeItem(/app\.py/).waitFor({ state: 'detached', timeout: 15_000 });
   });
   return outcomes;
