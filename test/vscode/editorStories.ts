@@ -288,6 +288,8 @@ export async function runEditorIntegrationStories(
   await step(
     'the Explorer context menu offers the SFTP actions on remote items; Copy Remote Path copies',
     async () => {
+      // Find in Files left its results view in the side bar, as VS Code's own search does.
+      await palette('View: Show Explorer');
       await page.keyboard.press('Escape');
       await explorerItem('README.md').click({ button: 'right' });
       const menu = page.locator('.monaco-menu').first();
