@@ -152,5 +152,20 @@ export async function runSearchStories(
     await viewAction('Clear Search Results');
     await treeItem(/app\.py/).waitFor({ state: 'detached', timeout: 15_000 });
   });
+
+  await step("a window of a local folder keeps VS Code's own Ctrl+P", async () => {
+    await page.goto(`${server.url}/?folder=${encodeURIComponent(project)}`);
+    await treeItem('README.md').waitFor({ timeout: 60_000 });
+    await page.locator('.explorer-folders-view').first().click();
+    await page.keyboard.press('Control+P');
+    await widget.waitFor({ timeout: 15_000 });
+    await input.fill('tuckaw');
+    await page.waitForTimeout(1500);
+    const text = await widget.innerText();
+    if (text.includes('Go to File on')) {
+      throw new Error(`Ctrl+P opened the server's Go to File in a local window: ${text}`);
+    }
+    await page.keyboard.press('Escape');
+  });
   return outcomes;
 }
