@@ -52,6 +52,28 @@ describe('remote search', () => {
       assert.deepEqual(relative(byText.results), ['src/notes: draft.md']);
     });
 
+    test(`Find File by ${how} with no pattern lists every file, each passed on as it is found`, async () => {
+      const scope = { root: h.path('q'), excludes: ['**/node_modules'], maxResults: 100, forceWalk };
+      const seen: string[] = [];
+      const outcome = await findFiles(targetFor(h.sshd.alias), '', scope, (path) => seen.push(path));
+      const expected = ['README.md', 'image.bin', 'src/deep/util.ts', 'src/main.ts', 'src/notes: draft.md'];
+      assert.deepEqual(relative(outcome.results), expected);
+      assert.deepEqual(relative(seen), expected);
+    });
+
+    test(`Find in Files by ${how} passes on each match as it is found`, async () => {
+      const scope = { root: h.path('q'), excludes: ['**/node_modules'], maxResults: 100, forceWalk };
+      const seen: string[] = [];
+      const outcome = await findInFiles(
+        targetFor(h.sshd.alias),
+        { ...TEXT, pattern: 'greeting' },
+        scope,
+        (match) => seen.push(`${match.path}:${match.line}`),
+      );
+      assert.deepEqual(seen.sort(), outcome.results.map((match) => `${match.path}:${match.line}`).sort());
+      assert.ok(seen.length >= 3);
+    });
+
     test(`Find in Files by ${how}: text, case, regular expressions, odd names; binaries and excludes skipped`, async () => {
       const scope = { root: h.path('q'), excludes: ['**/node_modules'], maxResults: 100, forceWalk };
       const target = targetFor(h.sshd.alias);

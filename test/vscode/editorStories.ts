@@ -227,29 +227,37 @@ export async function runEditorIntegrationStories(
     });
   }
 
-  await step('Find in Files searches on the server and opens the result at its line', async () => {
-    await palette('SFTP: Find in Files');
-    const input = page.locator('.quick-input-widget input');
-    await page
-      .locator('.quick-input-widget')
-      .filter({ hasText: 'regular expression' })
-      .waitFor({ timeout: 15_000 });
-    await input.fill('needle');
-    await page.keyboard.press('Enter');
-    const result = quickPickRow('src/app.py:2');
-    await result.waitFor({ timeout: 30_000 });
-    await shot('search-results.png');
-    await result.click();
-    await editorShows('needle in the code').waitFor({ timeout: 30_000 });
-    const cursor = await page
-      .locator('.statusbar-item')
-      .filter({ hasText: /Ln \d+, Col \d+/ })
-      .first()
-      .innerText();
-    if (!cursor.includes('Ln 2,')) {
-      throw new Error(`the editor opened at ${cursor}, not at line 2`);
-    }
-  });
+  await step(
+    'Find in Files searches on the server and its results view opens the match at its line',
+    async () => {
+      await palette('SFTP: Find in Files on Server');
+      const input = page.locator('.quick-input-widget input');
+      await page
+        .locator('.quick-input-widget')
+        .filter({ hasText: 'regular expression' })
+        .waitFor({ timeout: 15_000 });
+      await input.fill('needle');
+      await page.keyboard.press('Enter');
+      // The results stay in the Search Results view, by file.
+      await page
+        .getByRole('treeitem', { name: /app\.py/ })
+        .first()
+        .waitFor({ timeout: 30_000 });
+      const result = page.getByRole('treeitem', { name: /needle in the code/ }).first();
+      await result.waitFor({ timeout: 30_000 });
+      await shot('search-results.png');
+      await result.click();
+      await editorShows('needle in the code').waitFor({ timeout: 30_000 });
+      const cursor = await page
+        .locator('.statusbar-item')
+        .filter({ hasText: /Ln \d+, Col \d+/ })
+        .first()
+        .innerText();
+      if (!cursor.includes('Ln 2,')) {
+        throw new Error(`the editor opened at ${cursor}, not at line 2`);
+      }
+    },
+  );
 
   await step(
     "Open SSH Terminal Here starts a shell in the active file's folder; a command run there changes the server",
@@ -280,6 +288,8 @@ export async function runEditorIntegrationStories(
   await step(
     'the Explorer context menu offers the SFTP actions on remote items; Copy Remote Path copies',
     async () => {
+      // Find in Files left its results view in the side bar, as VS Code's own search does.
+      await palette('View: Show Explorer');
       await page.keyboard.press('Escape');
       await explorerItem('README.md').click({ button: 'right' });
       const menu = page.locator('.monaco-menu').first();

@@ -10,6 +10,7 @@ import { TEST_PASSWORD, canManageAccounts, type SshdFixture } from '../support/s
 import { runEditorIntegrationStories, type Outcome } from './editorStories';
 import { runFirstContactStories } from './firstContactStories';
 import { runRealServerStories } from './realServerStories';
+import { runSearchStories } from './searchStories';
 import { prepareSuiteEnvironment, type SuiteEnvironment } from './suiteEnvironment';
 
 /**
@@ -58,6 +59,11 @@ async function main(): Promise<number> {
     if (wanted('contact')) {
       const page = await browser.context.newPage();
       outcomes.push(...(await runFirstContactStories(page, server, sshd, ARTIFACTS)));
+      await page.close();
+    }
+    if (wanted('search')) {
+      const page = await browser.context.newPage();
+      outcomes.push(...(await runSearchStories(page, server, sshd, ARTIFACTS)));
       await page.close();
     }
     if (wanted('real')) {

@@ -56,14 +56,15 @@ const WALK_CONCURRENCY = 8;
 
 /**
  * Find File: files whose name matches `pattern` (a glob such as `*.ts`, or plain text found anywhere in
- * the name), case-insensitive, as absolute paths.
+ * the name; empty for every file), case-insensitive, as absolute paths. `onFound` sees each as it comes.
  */
 export async function findFiles(
   target: SearchTarget,
   pattern: string,
   scope: SearchScope,
+  onFound?: (path: string) => void,
 ): Promise<SearchOutcome<string>> {
-  const nameGlob = /[*?[]/.test(pattern) ? pattern : `*${pattern}*`;
+  const nameGlob = pattern === '' ? '*' : /[*?[]/.test(pattern) ? pattern : `*${pattern}*`;
   const root = normalizeRemotePath(scope.root);
   const excluded = compileGlobs(scope.excludes);
   const connection = await shellConnection(target, scope);
@@ -86,7 +87,9 @@ export async function findFiles(
             truncated = true;
             return false;
           }
-          found.push(joinRemote(root, relative));
+          const path = joinRemote(root, relative);
+          found.push(path);
+          onFound?.(path);
         }
         return true;
       },
@@ -99,17 +102,22 @@ export async function findFiles(
   const truncated = await walkFiles(target, root, excluded, scope, async (path, name) => {
     if (matchesName(name.toLowerCase())) {
       found.push(path);
+      onFound?.(path);
     }
     return found.length < scope.maxResults;
   });
   return { results: found, method: 'walk', truncated };
 }
 
-/** Find in Files: lines matching a text or regular expression, in text files under the root. */
+/**
+ * Find in Files: lines matching a text or regular expression, in text files under the root. `onFound`
+ * sees each match as it comes.
+ */
 export async function findInFiles(
   target: SearchTarget,
   query: TextQuery,
   scope: SearchScope,
+  onFound?: (match: TextMatch) => void,
 ): Promise<SearchOutcome<TextMatch>> {
   const root = normalizeRemotePath(scope.root);
   const excluded = compileGlobs(scope.excludes);
@@ -137,6 +145,7 @@ export async function findInFiles(
             return false;
           }
           matches.push(match);
+          onFound?.(match);
         }
         return true;
       },
@@ -158,7 +167,9 @@ export async function findInFiles(
     for (let index = 0; index < lines.length; index++) {
       const line = lines[index] as string;
       if (test(line)) {
-        matches.push({ path, line: index + 1, text: line.slice(0, SHOWN_LINE_CHARS) });
+        const match = { path, line: index + 1, text: line.slice(0, SHOWN_LINE_CHARS) };
+        matches.push(match);
+        onFound?.(match);
         if (matches.length >= scope.maxResults) {
           return false;
         }
