@@ -104,4 +104,28 @@ describe('flow control', () => {
     link.flow.observeProbe(10_000); // a terrible probe
     assert.equal(await link.flow.admit(10 * MiB), 10 * MiB);
   });
+
+  test('a transfer after a pause is not taken for a thin line: answers from before the pause are forgotten', async () => {
+    const link = scripted(50);
+    // A first transfer on a fast link: 8 answers, 2 ms apart.
+    for (let i = 0; i < 8; i++) {
+      void link.flow.admit(255 * KiB);
+    }
+    for (let i = 0; i < 8; i++) {
+      link.advance(2);
+      link.flow.done(255 * KiB, 255 * KiB);
+    }
+    const learned = link.flow.currentLimit;
+    // Five minutes later, the next transfer: its first answers must not be averaged with the old ones.
+    link.advance(5 * 60 * 1000);
+    for (let i = 0; i < 8; i++) {
+      void link.flow.admit(255 * KiB);
+    }
+    for (let i = 0; i < 4; i++) {
+      link.advance(2);
+      link.flow.done(255 * KiB, 255 * KiB);
+    }
+    assert.ok(link.flow.currentLimit >= Math.min(learned, 2 * MiB), `limit ${link.flow.currentLimit}`);
+    assert.ok(link.flow.currentLimit > 16 * MiB, 'the fast link is seen as fast again');
+  });
 });

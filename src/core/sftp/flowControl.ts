@@ -68,6 +68,9 @@ export class FlowControl {
       this.inFlight += wanted;
       return Promise.resolve(wanted);
     }
+    if (this.inFlight === 0) {
+      this.restartAfterIdle();
+    }
     this.maybeProbe();
     const bytes = this.capped(wanted);
     const fits = this.inFlight === 0 || this.inFlight + bytes <= this.limit;
@@ -105,6 +108,22 @@ export class FlowControl {
     }
     this.admitWaiting();
     this.maybeProbe();
+  }
+
+  /**
+   * A transfer starting after a pause: answers from before it would make the rate look as low as the
+   * pause is long (and the link as thin), so they are forgotten and the limit may grow again from at
+   * least its starting value, as TCP restarts its window after idle (RFC 2861).
+   */
+  private restartAfterIdle(): void {
+    const last = this.completions[this.completions.length - 1];
+    if (last === undefined || this.now() - last.at <= this.rateWindowMs()) {
+      return;
+    }
+    this.completions.length = 0;
+    this.deliveredInWindow = 0;
+    this.growing = true;
+    this.limit = Math.max(this.limit, INITIAL_LIMIT);
   }
 
   /** Applies what one probe saw; public for tests that script the link. */
