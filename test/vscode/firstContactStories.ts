@@ -9,7 +9,7 @@ import { storySteps, type Outcome } from './editorStories';
 const ERRNO = /\bE[A-Z]{3,}\b/;
 
 /** A loopback port that nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
+export async function closedPort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
