@@ -23,9 +23,7 @@ export interface NewHost {
  * `user@host[:port]` (an sftp:// address without a path is accepted too), checked with the same rules
  * as Open Remote Folder: the server's parts, or the sentence saying what is wrong.
  */
-export function parseNewHost(
-  typed: string,
-):
+export function parseNewHost(typed: string):
   | {
       readonly ok: true;
       readonly host: string;
