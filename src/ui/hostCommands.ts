@@ -292,8 +292,25 @@ async function removeHost(context: HostCommandsContext, host: CatalogHost): Prom
     context.refresh();
     return;
   }
-  await forgetRecent();
+  const forgotten = await forgetRecent();
   context.refresh();
+  if (
+    host.origin === 'open' ||
+    (host.origin === 'recent' && context.catalog.host(host.authority) !== undefined)
+  ) {
+    void vscode.window.showInformationMessage(
+      forgotten === 0
+        ? vscode.l10n.t(
+            '{0} is not kept anywhere: it is listed while it is connected or in this workspace.',
+            host.authority,
+          )
+        : vscode.l10n.t(
+            'Forgot the recent folders of {0}; it is listed while it is connected or in this workspace.',
+            host.authority,
+          ),
+    );
+    return;
+  }
   if (host.origin === 'sshConfig' && host.configFile !== undefined) {
     const file = host.configFile;
     const open = vscode.l10n.t('Open {0}', shortPath(file));

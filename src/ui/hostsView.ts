@@ -4,11 +4,16 @@ import type { ConnectionManager, ConnectionState } from '../core/connection/conn
 import type { CatalogHost, HostCatalog } from './hostCatalog';
 import type { RecentFolders } from './recentFolders';
 
-/** A recent folder, shown under its host. */
+/**
+ * A recent folder, shown under its host. Its authority and path make it an argument the folder and
+ * connection commands understand (Add Remote Folder to Workspace adds this folder).
+ */
 export interface RecentFolderItem {
   readonly kind: 'recentFolder';
   /** The folder's URI text, as RecentFolders keeps it. */
   readonly uri: string;
+  readonly authority: string;
+  readonly path: string;
 }
 type HostsViewItem = CatalogHost | RecentFolderItem;
 
@@ -57,7 +62,10 @@ export class HostsView implements vscode.TreeDataProvider<HostsViewItem>, vscode
     }
     return isRecentFolder(element)
       ? []
-      : element.recentFolders.map((uri): RecentFolderItem => ({ kind: 'recentFolder', uri }));
+      : element.recentFolders.map((text): RecentFolderItem => {
+          const uri = vscode.Uri.parse(text);
+          return { kind: 'recentFolder', uri: text, authority: element.authority, path: uri.path || '/' };
+        });
   }
 
   getTreeItem(element: HostsViewItem): vscode.TreeItem {
@@ -65,15 +73,14 @@ export class HostsView implements vscode.TreeDataProvider<HostsViewItem>, vscode
   }
 
   private folderItem(folder: RecentFolderItem): vscode.TreeItem {
-    const uri = vscode.Uri.parse(folder.uri);
-    const item = new vscode.TreeItem(uri.path === '' ? '/' : uri.path, vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(folder.path, vscode.TreeItemCollapsibleState.None);
     item.iconPath = new vscode.ThemeIcon('history');
     item.tooltip = folder.uri;
     item.contextValue = 'recentFolder';
     item.command = {
       command: 'sftpfs.openFolder',
       title: vscode.l10n.t('Open Remote Folder'),
-      arguments: [{ authority: uri.authority, path: uri.path === '' ? '/' : uri.path }],
+      arguments: [{ authority: folder.authority, path: folder.path }],
     };
     return item;
   }

@@ -10,12 +10,14 @@ import { closedPort } from './firstContactStories';
 /**
  * Hosts the user manages: Add Host keeps a typed server in the settings and it connects from the Hosts
  * view; the folder opened becomes a recent folder under its host, and removing it there removes it
- * from the view; Remove Host takes the entry out of the settings again.
+ * from the view; Remove Host takes the entry out of the settings again. A folder of a second host added
+ * to the workspace is named `folder (host)`, and so is the first.
  */
 export async function runHostsStories(
   page: Page,
   server: CodeServer,
   sshd: SshdFixture,
+  second: SshdFixture,
   artifacts: string,
 ): Promise<Outcome[]> {
   const { outcomes, shot, step } = storySteps(page, artifacts, 'hosts');
@@ -183,5 +185,20 @@ export async function runHostsStories(
       throw new Error(`sftpfs.hosts still has ${JSON.stringify(settingsHosts())}`);
     }
   });
+  await step(
+    'a folder of a second host added to the workspace is named with its host, and so is the first',
+    async () => {
+      const other = second.mkdirLocal('hosts-second');
+      await palette('SFTP: Add Remote Folder to Workspace');
+      await row('bastion').waitFor({ timeout: 30_000 });
+      await input.fill(`bastion:${other}`);
+      await row('connect to this host').waitFor({ timeout: 15_000 });
+      await page.keyboard.press('Enter');
+      for (const name of ['hosts-second (bastion)', 'hosts-story (127.0.0.1)']) {
+        await page.getByRole('treeitem', { name, exact: false }).first().waitFor({ timeout: 60_000 });
+      }
+      await shot('hosts-named-roots.png');
+    },
+  );
   return outcomes;
 }

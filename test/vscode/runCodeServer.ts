@@ -82,7 +82,7 @@ async function main(): Promise<number> {
     if (wanted('hosts')) {
       // After the stories that type 127.0.0.1: the host it adds to the settings would apply to them.
       const page = await browser.context.newPage();
-      outcomes.push(...(await runHostsStories(page, server, sshd, ARTIFACTS)));
+      outcomes.push(...(await runHostsStories(page, server, sshd, suite.second, ARTIFACTS)));
       await page.close();
     }
     if (!wanted('password')) {
