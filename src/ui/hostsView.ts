@@ -75,7 +75,7 @@ export class HostsView implements vscode.TreeDataProvider<HostsViewItem>, vscode
   private folderItem(folder: RecentFolderItem): vscode.TreeItem {
     const item = new vscode.TreeItem(folder.path, vscode.TreeItemCollapsibleState.None);
     item.iconPath = new vscode.ThemeIcon('history');
-    item.tooltip = folder.uri;
+    item.tooltip = vscode.l10n.t('{0} on {1}', folder.path, folder.authority);
     item.contextValue = 'recentFolder';
     item.command = {
       command: 'sftpfs.openFolder',

@@ -55,7 +55,7 @@ export async function runHostsStories(
     }
     await page.keyboard.press('Enter');
   };
-  const hostItem = page.getByRole('treeitem', { name: /^127\.0\.0\.1(?=\s|$)/ }).first();
+  const hostItem = page.getByRole('treeitem', { name: /^127\.0\.0\.1(?=:\s|\s|$)/ }).first();
   const folderItem = page
     .getByRole('treeitem', { name: new RegExp(`^${folder.replace(/[.]/g, '\\.')}\\b`) })
     .first();
@@ -162,8 +162,9 @@ export async function runHostsStories(
   if (listed) {
     await step('Remove from Recent Folders on a recent folder removes it from the view', async () => {
       await folderItem.click({ button: 'right' });
-      const menu = page.locator('.monaco-menu').first();
-      await menu.getByText('Remove from Recent Folders', { exact: true }).first().click({ timeout: 15_000 });
+      // Menus act on Enter over the hovered item (a click on the label is not always taken).
+      await page.getByRole('menuitem', { name: 'Remove from Recent Folders' }).hover({ timeout: 15_000 });
+      await page.keyboard.press('Enter');
       await folderItem.waitFor({ state: 'detached', timeout: 15_000 });
       await hostItem.waitFor({ timeout: 5000 });
     });
@@ -171,8 +172,8 @@ export async function runHostsStories(
   await step('Remove Host on a settings host takes its entry out of sftpfs.hosts', async () => {
     await showHostsView();
     await hostItem.click({ button: 'right' });
-    const menu = page.locator('.monaco-menu').first();
-    await menu.getByText('Remove Host', { exact: true }).first().click({ timeout: 15_000 });
+    await page.getByRole('menuitem', { name: 'Remove Host' }).hover({ timeout: 15_000 });
+    await page.keyboard.press('Enter');
     const dialog = page.locator('.monaco-dialog-box');
     await dialog.filter({ hasText: `Remove the host ${alias}` }).waitFor({ timeout: 15_000 });
     await shot('remove-host.png');
