@@ -27,8 +27,8 @@ function folderArgument(argument: unknown): FolderArgument | undefined {
 }
 
 /**
- * Open Remote Folder (this window) and Add Remote Folder to Workspace. Folders become recent once
- * they are open and their host connected (recordOpenedFolders), not when they are picked.
+ * Open Remote Folder (this window) and Add Remote Folder to Workspace. A picked folder becomes recent
+ * once it is open and its host connected (recordOpenedFolders), not when it is picked.
  */
 export function registerFolderCommands(
   commands: CommandRegistry,
@@ -40,10 +40,14 @@ export function registerFolderCommands(
   /** Asks for a host and a folder (the host given when run from the hosts view; a recent folder as is). */
   const pickFolder = async (title: string, argument: unknown): Promise<vscode.Uri | undefined> => {
     const given = folderArgument(argument);
-    if (given?.path !== undefined) {
-      return checkedFolder(connections, given.authority, given.path);
+    const uri =
+      given?.path !== undefined
+        ? await checkedFolder(connections, given.authority, given.path)
+        : await pickRemoteFolder(connections, notices, catalog, recent, title, given?.authority);
+    if (uri !== undefined) {
+      await recent.picked(uri);
     }
-    return pickRemoteFolder(connections, notices, catalog, recent, title, given?.authority);
+    return uri;
   };
   return vscode.Disposable.from(
     commands.register('sftpfs.openFolder', async (argument: unknown) => {

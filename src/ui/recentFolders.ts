@@ -5,12 +5,14 @@ import { sftpUri } from '../adapter/uri';
 import { remoteWorkspaceFolders } from './targets';
 
 const KEY = 'sftpfs.recentFolders';
+/** Folders picked through our commands whose window has not connected yet (shared by windows). */
+const PENDING_KEY = 'sftpfs.pendingRecentFolders';
 const KEEP = 20;
 
 /**
- * Remote folders that were opened and connected, newest first, kept across sessions (no secrets in
- * them). A folder becomes recent only once its host connected and the folder was found to be a
- * folder: a mistyped host or path never does.
+ * Remote folders opened through our commands, newest first, kept across sessions (no secrets in
+ * them). A picked folder is only pending until the window showing it has connected and found it to be
+ * a folder (recordOpenedFolders): a mistyped host or path never becomes recent.
  */
 export class RecentFolders implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -25,6 +27,28 @@ export class RecentFolders implements vscode.Disposable {
   async add(uri: vscode.Uri): Promise<void> {
     const text = uri.toString();
     await this.update([text, ...this.list().filter((known) => known !== text)].slice(0, KEEP));
+  }
+
+  /** Remembers that `uri` was picked: it becomes recent once it is open and its host connected. */
+  async picked(uri: vscode.Uri): Promise<void> {
+    const text = uri.toString();
+    const pending = this.state.get<string[]>(PENDING_KEY, []).filter((known) => known !== text);
+    await this.state.update(PENDING_KEY, [text, ...pending].slice(0, KEEP));
+  }
+
+  /** Whether `uri` was picked and has not been recorded yet. */
+  isPending(uri: vscode.Uri): boolean {
+    return this.state.get<string[]>(PENDING_KEY, []).includes(uri.toString());
+  }
+
+  /** Records a picked folder that opened: it leaves the pending list and heads the recent folders. */
+  async opened(uri: vscode.Uri): Promise<void> {
+    const text = uri.toString();
+    await this.state.update(
+      PENDING_KEY,
+      this.state.get<string[]>(PENDING_KEY, []).filter((known) => known !== text),
+    );
+    await this.add(uri);
   }
 
   /** Forgets one recent folder (its URI text as `list` gives it). */
@@ -51,8 +75,10 @@ export class RecentFolders implements vscode.Disposable {
 }
 
 /**
- * Records the window's remote folders as recent once they are open: when their host is connected and
- * a stat finds a folder there (at start, when a host connects, when folders are added).
+ * Records the window's remote folders that were picked through our commands as recent once they are
+ * open: when their host is connected and a stat finds a folder there (at start, when a host connects,
+ * when folders are added). Folders opened otherwise (a URL, VS Code's own recent list) are left to
+ * VS Code's recent list.
  */
 export function recordOpenedFolders(
   connections: ConnectionManager,
@@ -68,14 +94,14 @@ export function recordOpenedFolders(
         continue; // a malformed authority is reported when VS Code reads the folder
       }
       const uri = sftpUri(key, folder.uri.path === '' ? '/' : folder.uri.path);
-      if (recorded.has(uri.toString()) || connections.state(key) !== 'connected') {
+      if (recorded.has(uri.toString()) || connections.state(key) !== 'connected' || !recent.isPending(uri)) {
         continue;
       }
       try {
         const stat = await connections.fileSystem(key).stat(uri.path);
         if (stat.type.kind === 'directory' && !recorded.has(uri.toString())) {
           recorded.add(uri.toString());
-          await recent.add(uri);
+          await recent.opened(uri);
         }
       } catch {
         // not there or not readable: not a folder that opened

@@ -25,6 +25,13 @@ export async function runHostsStories(
   sshd.writeLocal('hosts-story/added-host.txt', 'hello\n');
   const alias = '127.0.0.1';
   const userSettings = join(server.dataDir, 'user-data', 'User', 'settings.json');
+  const readText = (file: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      return '';
+    }
+  };
   const settingsHosts = (): unknown[] => {
     try {
       const parsed = JSON.parse(readFileSync(userSettings, 'utf8')) as Record<string, unknown>;
@@ -195,8 +202,35 @@ export async function runHostsStories(
       await input.fill(`bastion:${other}`);
       await row('connect to this host').waitFor({ timeout: 15_000 });
       await page.keyboard.press('Enter');
-      for (const name of ['hosts-second (bastion)', 'hosts-story (127.0.0.1)']) {
-        await page.getByRole('treeitem', { name, exact: false }).first().waitFor({ timeout: 60_000 });
+      const names = ['hosts-story (127.0.0.1)', 'hosts-second (bastion)'];
+      // The window becomes an untitled workspace: its file holds the names.
+      const deadline = Date.now() + 30_000;
+      let written = '';
+      while (Date.now() < deadline) {
+        const file = new URL(page.url()).searchParams.get('workspace');
+        written = file === null ? '' : readText(file);
+        if (names.every((name) => written.includes(`"name": "${name}"`))) {
+          break;
+        }
+        await page.waitForTimeout(250);
+      }
+      if (!names.every((name) => written.includes(`"name": "${name}"`))) {
+        throw new Error(`the workspace file does not name both roots: ${written}`);
+      }
+      // code-server sometimes shows a new workspace without its folders at first (see the two-host
+      // story): the window is opened again, up to three times.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          for (const name of names) {
+            await page.getByRole('treeitem', { name, exact: false }).first().waitFor({ timeout: 20_000 });
+          }
+          break;
+        } catch (error) {
+          if (attempt === 3) {
+            throw error;
+          }
+          await page.goto(page.url());
+        }
       }
       await shot('hosts-named-roots.png');
     },
