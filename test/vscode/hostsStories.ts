@@ -60,7 +60,8 @@ export async function runHostsStories(
         }
       }
     }
-    await page.keyboard.press('Enter');
+    // A click on the command's own row: Enter can take another row while the filter catches up.
+    await row(command).click();
   };
   const hostItem = page.getByRole('treeitem', { name: /^127\.0\.0\.1(?=:\s|\s|$)/ }).first();
   const folderItem = page
@@ -72,7 +73,9 @@ export async function runHostsStories(
   };
 
   const started = await step('the workbench is up', async () => {
-    await page.goto(server.url);
+    // A folder of its own: without one, code-server reopens the last window (perhaps a failed one,
+    // whose dialog takes keystrokes).
+    await page.goto(`${server.url}/?folder=${encodeURIComponent(`sftp://${sshd.alias}${sshd.root}`)}`);
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
   });
   if (!started) {
