@@ -8,10 +8,11 @@ import { settings } from './adapter/settings';
 import { SFTP_SCHEME } from './adapter/uri';
 import {
   defaultConfigFiles,
-  listConfiguredHosts,
+  listConfiguredHostSources,
   resolveHost,
   type HostResolverOptions,
 } from './core/config/hostResolver';
+import { userConfigFile } from './core/config/managedHosts';
 import { usableHostsToConfig } from './core/config/settingsHosts';
 import { ConnectionManager } from './core/connection/connectionManager';
 import { WatchService } from './core/watch/watchService';
@@ -22,9 +23,10 @@ import { ConnectionFailureNotices } from './ui/connectionFailures';
 import { showConnectionProgress } from './ui/connectionProgress';
 import { registerFolderCommands } from './ui/folderCommands';
 import { HostCatalog } from './ui/hostCatalog';
+import { registerHostCommands } from './ui/hostCommands';
 import { HostsView } from './ui/hostsView';
 import { showProgressWhenSlow } from './ui/longOperations';
-import { RecentFolders } from './ui/recentFolders';
+import { RecentFolders, recordOpenedFolders } from './ui/recentFolders';
 import { registerTerminalCommand } from './ui/remoteTerminal';
 import { showSaveNotices } from './ui/saveNotices';
 import { HostSettingProblems, followSettingChanges } from './ui/settingsChanges';
@@ -44,7 +46,11 @@ export function activate(context: vscode.ExtensionContext): void {
     const fromSettings = usableHostsToConfig(settings.hosts());
     hostProblems.report(fromSettings.problems);
     return {
-      configFiles: [...(extra === undefined ? [] : [extra]), ...defaultConfigFiles(homedir())],
+      // `~` expanded, as Add Host writes to the same file.
+      configFiles: [
+        ...(extra === undefined ? [] : [userConfigFile(extra, homedir())]),
+        ...defaultConfigFiles(homedir()),
+      ],
       leadingConfig: fromSettings.text,
       allowMatchExec: settings.allowMatchExec(),
     };
@@ -84,14 +90,16 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push({ dispose: () => watches.dispose() });
   const provider = new SftpFileSystemProvider(connections, watches, showProgressWhenSlow);
   const recent = new RecentFolders(context.globalState);
-  const catalog = new HostCatalog(connections, () => listConfiguredHosts(sshConfig()), recent);
-  const hostsView = new HostsView(catalog, connections);
+  const configuredHosts = () => listConfiguredHostSources(sshConfig());
+  const catalog = new HostCatalog(connections, configuredHosts, recent);
+  const hostsView = new HostsView(catalog, connections, recent);
   const showLog = (): void => logger.channel.show();
   const failures = new ConnectionFailureNotices(connections, showLog);
   // Every command goes through one error policy: a failure is a message with Show Log, never a modal.
   const commands = new CommandRegistry(logger, showLog, (message) => failures.wasShown(message));
   const terminals = registerTerminalCommand(commands, connections, logger);
   context.subscriptions.push(
+    recent,
     failures,
     terminals,
     provider,
@@ -99,6 +107,14 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerTreeDataProvider('sftpfs.hosts', hostsView),
     commands.register('sftpfs.refreshHosts', () => hostsView.refresh()),
     registerFolderCommands(commands, failures, connections, catalog, recent),
+    recordOpenedFolders(connections, recent),
+    registerHostCommands(commands, {
+      connections,
+      catalog,
+      recent,
+      configuredHosts,
+      refresh: () => hostsView.refresh(),
+    }),
     registerConnectionCommands(commands, connections, (authority) => terminals.terminalsOn(authority)),
     registerSearchCommands(commands, connections, logger),
     registerTransferCommands(commands, connections),

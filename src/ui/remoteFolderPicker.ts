@@ -19,7 +19,8 @@ interface Destination {
 interface ProblemItem extends vscode.QuickPickItem {
   problem: true;
 }
-type HostItem = (vscode.QuickPickItem & { destination?: Destination; problem?: false }) | ProblemItem;
+type HostItem =
+  (vscode.QuickPickItem & { destination?: Destination; problem?: false; recent?: string }) | ProblemItem;
 type FolderItem = (vscode.QuickPickItem & { open?: true; path?: string; problem?: false }) | ProblemItem;
 
 /**
@@ -119,28 +120,39 @@ function pickHost(
     'Pick a host or a recent folder, or type sftp://host/path, user@host:port/path or host:/path',
   );
   pick.matchOnDescription = true;
-  const fixed: HostItem[] = [];
-  const recentFolders = recent.list().flatMap((text) => {
-    const uri = vscode.Uri.parse(text);
-    return uri.authority === '' ? [] : [{ uri, label: `$(history) ${uri.authority}${uri.path}` }];
-  });
-  if (recentFolders.length > 0) {
-    fixed.push({ label: vscode.l10n.t('Recent folders'), kind: vscode.QuickPickItemKind.Separator });
-    fixed.push(
-      ...recentFolders.map(({ uri, label }) => ({
-        label,
-        destination: { authority: uri.authority, path: uri.path },
+  let fixed: HostItem[] = [];
+  const forget: vscode.QuickInputButton = {
+    iconPath: new vscode.ThemeIcon('close'),
+    tooltip: vscode.l10n.t('Remove from Recent Folders'),
+  };
+  const listed = (): HostItem[] => {
+    const items: HostItem[] = [];
+    const recentFolders = recent.list().flatMap((text) => {
+      const uri = vscode.Uri.parse(text);
+      return uri.authority === '' ? [] : [{ text, uri, label: `$(history) ${uri.authority}${uri.path}` }];
+    });
+    if (recentFolders.length > 0) {
+      items.push({ label: vscode.l10n.t('Recent folders'), kind: vscode.QuickPickItemKind.Separator });
+      items.push(
+        ...recentFolders.map(({ text, uri, label }) => ({
+          label,
+          destination: { authority: uri.authority, path: uri.path },
+          recent: text,
+          buttons: [forget],
+        })),
+      );
+    }
+    items.push({ label: vscode.l10n.t('Hosts'), kind: vscode.QuickPickItemKind.Separator });
+    items.push(
+      ...catalog.hosts().map((host) => ({
+        label: `$(${host.state === 'connected' ? 'vm-active' : 'vm'}) ${host.authority}`,
+        description: host.state === 'connected' ? vscode.l10n.t('connected') : '',
+        destination: { authority: host.authority },
       })),
     );
-  }
-  fixed.push({ label: vscode.l10n.t('Hosts'), kind: vscode.QuickPickItemKind.Separator });
-  fixed.push(
-    ...catalog.hosts().map((host) => ({
-      label: `$(${host.state === 'connected' ? 'vm-active' : 'vm'}) ${host.authority}`,
-      description: host.state === 'connected' ? vscode.l10n.t('connected') : '',
-      destination: { authority: host.authority },
-    })),
-  );
+    return items;
+  };
+  fixed = listed();
   pick.items = fixed;
   /** What the typed text is: a destination to offer, or a problem to show; nothing when empty. */
   const typed = (value: string): HostItem | undefined => {
@@ -167,7 +179,15 @@ function pickHost(
       pick.items = first === undefined ? fixed : [first, ...fixed];
     };
     pick.onDidChangeValue((value) => show(typed(value)));
-    pick.onDidTriggerItemButton(() => notices.showLog());
+    pick.onDidTriggerItemButton(async ({ item }) => {
+      if (item.problem !== true && item.recent !== undefined) {
+        await recent.remove(item.recent);
+        fixed = listed();
+        show(typed(pick.value));
+        return;
+      }
+      notices.showLog();
+    });
     pick.onDidAccept(async () => {
       // Enter may come before the items caught up with the typing: what was typed is then used.
       const selected = pick.selectedItems[0] ?? typed(pick.value);

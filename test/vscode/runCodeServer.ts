@@ -9,6 +9,7 @@ import { PROJECT_ROOT, installExtension, startCodeServer, type CodeServer } from
 import { TEST_PASSWORD, canManageAccounts, type SshdFixture } from '../support/sshd';
 import { runEditorIntegrationStories, type Outcome } from './editorStories';
 import { runFirstContactStories } from './firstContactStories';
+import { runHostsStories } from './hostsStories';
 import { runRealServerStories } from './realServerStories';
 import { runSearchStories } from './searchStories';
 import { prepareSuiteEnvironment, type SuiteEnvironment } from './suiteEnvironment';
@@ -83,6 +84,12 @@ async function main(): Promise<number> {
     }
     if (wanted('changed')) {
       outcomes.push(...(await runChangedKeyStory(await browser.context.newPage(), server, sshd)));
+    }
+    if (wanted('hosts')) {
+      // After the stories that type 127.0.0.1: the host it adds to the settings would apply to them.
+      const page = await browser.context.newPage();
+      outcomes.push(...(await runHostsStories(page, server, sshd, suite.second, ARTIFACTS)));
+      await page.close();
     }
     if (!wanted('password')) {
       // not asked for

@@ -321,8 +321,17 @@ function readConfigFile(file: string, home: string, depth: number): Line[] {
     }
     throw new RemoteFsError('EINVAL', `Cannot read the SSH config file ${file}`, { cause: error });
   }
-  return spliceIncludes([...SSHConfig.parse(text)], home, depth);
+  const lines = [...SSHConfig.parse(text)];
+  for (const line of lines) {
+    if (line.type === LineType.DIRECTIVE) {
+      sourceFiles.set(line, file);
+    }
+  }
+  return spliceIncludes(lines, home, depth);
 }
+
+/** The file each top-level directive was read from (Host lines, for Edit Host); settings have none. */
+const sourceFiles = new WeakMap<Line, string>();
 
 function spliceIncludes(lines: Line[], home: string, depth: number): Line[] {
   const result: Line[] = [];
@@ -426,6 +435,17 @@ function parseNumber(value: string | undefined, fallback: number, name: string):
  * settings' hosts and the config files (with their Includes), in order, without repeats.
  */
 export function listConfiguredHosts(options: HostResolverOptions = {}): string[] {
+  return listConfiguredHostSources(options).map((source) => source.alias);
+}
+
+/** A configured alias and the file whose `Host` line names it first (undefined: the settings' hosts). */
+export interface ConfiguredHost {
+  readonly alias: string;
+  readonly file: string | undefined;
+}
+
+/** listConfiguredHosts, with the file each alias comes from. */
+export function listConfiguredHostSources(options: HostResolverOptions = {}): ConfiguredHost[] {
   const home = options.homeDir ?? homedir();
   const files =
     options.configFiles ??
@@ -442,7 +462,7 @@ export function listConfiguredHosts(options: HostResolverOptions = {}): string[]
       }
     }),
   ];
-  const names = new Set<string>();
+  const names = new Map<string, ConfiguredHost>();
   for (const line of lines) {
     if (line.type !== LineType.DIRECTIVE || line.param.toLowerCase() !== 'host') {
       continue;
@@ -451,10 +471,10 @@ export function listConfiguredHosts(options: HostResolverOptions = {}): string[]
       ? line.value.map((v) => (typeof v === 'string' ? v : v.val))
       : String(line.value).split(/\s+/);
     for (const pattern of patterns) {
-      if (pattern !== '' && !/[*?!]/.test(pattern)) {
-        names.add(pattern);
+      if (pattern !== '' && !/[*?!]/.test(pattern) && !names.has(pattern)) {
+        names.set(pattern, { alias: pattern, file: sourceFiles.get(line) });
       }
     }
   }
-  return [...names];
+  return [...names.values()];
 }
