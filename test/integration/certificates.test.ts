@@ -141,6 +141,21 @@ async function connects(config: string, environment: NodeJS.ProcessEnv = {}): Pr
   return logger;
 }
 
+/** The message of the refused login with `key` as the only identity. */
+async function loginRefusal(name: string, key: string): Promise<string> {
+  const config = configWith(name, [
+    `IdentityFile ${key}`,
+    'IdentitiesOnly yes',
+    `UserKnownHostsFile ${state.sshd.knownHosts}`,
+  ]);
+  const manager = managerFor(config, new RecordingLogger());
+  try {
+    return (await rejectsWith(manager.fileSystem('certs').stat(state.sshd.root), 'EAUTH')).message;
+  } finally {
+    manager.dispose();
+  }
+}
+
 /** Does OpenSSH's ssh log in with this config? */
 function sshConnects(config: string, environment: NodeJS.ProcessEnv = {}): boolean {
   const result = spawnSync('ssh', ['-F', config, '-o', 'BatchMode=yes', 'certs', 'true'], {
@@ -202,31 +217,16 @@ describe('user certificates', () => {
   test('an expired certificate is not offered, and the failure says why', async () => {
     const key = newKey('expired');
     certifyUser(key, { validity: '20200101:20200102' });
-    const config = configWith('expired', [
-      `IdentityFile ${key}`,
-      'IdentitiesOnly yes',
-      `UserKnownHostsFile ${state.sshd.knownHosts}`,
-    ]);
-    const logger = new RecordingLogger();
-    const manager = managerFor(config, logger);
-    const error = await rejectsWith(manager.fileSystem('certs').stat(state.sshd.root), 'EAUTH');
-    manager.dispose();
-    assert.match(error.message, /expired on 2020-01-02/);
+    assert.match(await loginRefusal('expired', key), /expired on 2020-01-02/);
   });
 
   test('a certificate for another user (principal) is refused by the server, and the plain key is still tried', async () => {
     const key = newKey('principal');
     certifyUser(key, { principals: 'somebody-else' });
-    const config = configWith('principal', [
-      `IdentityFile ${key}`,
-      'IdentitiesOnly yes',
-      `UserKnownHostsFile ${state.sshd.knownHosts}`,
-    ]);
-    const logger = new RecordingLogger();
-    const manager = managerFor(config, logger);
-    const error = await rejectsWith(manager.fileSystem('certs').stat(state.sshd.root), 'EAUTH');
-    manager.dispose();
-    assert.match(error.message, /certificate "[^"]*principal-id" of .*, the key .*principal/);
+    assert.match(
+      await loginRefusal('principal', key),
+      /certificate "[^"]*principal-id" of .*, the key .*principal/,
+    );
   });
 
   test('a certificate held by the SSH agent logs in (ssh-add loads the key with its certificate)', async () => {
