@@ -12,7 +12,7 @@
  *   twice that (a thin line, found from the answers alone) or when a probe waits too long;
  * - follows probes (a REALPATH, answered at once by any server, at most one per two round trips
  *   while a transfer runs): down by a tenth while they wait longer than the allowed delay, up by a
- *   tenth while they wait less than half of it, never below a round trip's worth at the rate.
+ *   tenth while they wait less than half of it, never below two round trips' worth at the rate.
  * The allowed delay is 1.5 round trips (at least 20 ms), so a small request is answered within about
  * three round trips while a transfer runs. Links under 5 ms round trip are not governed: their queues
  * drain in milliseconds, and every request in flight keeps this client busy.
@@ -142,8 +142,8 @@ export class FlowControl {
     } else if (!this.growing && queueing < allowed / 2) {
       this.limit = this.limit * 1.1;
     }
-    // Never less than keeps the line busy: a round trip's worth at the measured rate, and a quarter more.
-    const busy = rate === undefined ? 0 : 1.25 * rate * base;
+    // Never less than keeps the line busy: two round trips' worth at the measured rate.
+    const busy = rate === undefined ? 0 : 2 * rate * base;
     this.limit = Math.floor(Math.min(MAX_LIMIT, Math.max(MIN_LIMIT, busy, this.limit)));
     this.admitWaiting();
   }
