@@ -46,11 +46,6 @@ export function isCertificateType(type: string): boolean {
   return type in CERTIFIED_KEY_TYPE;
 }
 
-/** The certificate type of a plain key type (`ssh-ed25519` → `ssh-ed25519-cert-v01@openssh.com`). */
-export function certificateTypeOf(keyType: string): string | undefined {
-  return Object.keys(CERTIFIED_KEY_TYPE).find((type) => CERTIFIED_KEY_TYPE[type] === keyType);
-}
-
 /** Reads a certificate blob; throws with a reason for anything malformed or of an unknown type. */
 export function parseCertificate(blob: Buffer): SshCertificate {
   const reader = new WireReader(blob);

@@ -2,7 +2,6 @@ import { errorMessage } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { ResolvedHost } from '../config/hostResolver';
 import {
-  certificateTypeOf,
   describeCertificate,
   hasValidSignature,
   parseCertificate,
@@ -12,7 +11,7 @@ import {
 import { scanHostCertificate } from './hostCertificateScan';
 import {
   hostFieldMatches,
-  knownHostsName,
+  knownHostsNames,
   loadKnownHosts,
   sha256Fingerprint,
   wildcardMatch,
@@ -49,16 +48,6 @@ const CERTIFICATE_ALGORITHMS = [
   'rsa-sha2-512-cert-v01@openssh.com',
   'rsa-sha2-256-cert-v01@openssh.com',
 ];
-
-/** The names this host is looked up under in known_hosts: `[host]:port` (or HostKeyAlias), then the bare name. */
-export function knownHostsNames(host: ResolvedHost): string[] {
-  if (host.hostKeyAlias !== undefined) {
-    return [host.hostKeyAlias.toLowerCase()];
-  }
-  const name = knownHostsName(host.hostName, host.port);
-  const bare = knownHostsName(host.hostName, 22);
-  return name === bare ? [name] : [name, bare];
-}
 
 /** The name a host certificate must list as a principal: the alias, or the host name ssh connects to. */
 function principalName(host: ResolvedHost): string {
@@ -173,9 +162,8 @@ export async function hostCertificateFor(
     return undefined;
   }
   // A CA of one key type signs host keys of any type: every certificate algorithm is asked for.
-  const caTypes = [...new Set(authorities.map((entry) => certificateTypeOf(entry.keyType)))];
   logger.debug(
-    `${names[0]} is trusted through ${authorities.length} @cert-authority line(s) (${caTypes.join(', ')}); asking it for its host certificate`,
+    `${names[0]} is trusted through ${authorities.length} @cert-authority line(s); asking it for its host certificate`,
   );
   let transport: Transport | undefined;
   try {

@@ -1,6 +1,6 @@
 import type { Logger } from '../common/logger';
 import type { ResolvedHost } from '../config/hostResolver';
-import { hostFieldMatches, knownHostsName, loadKnownHostsSync, type KnownHostEntry } from './knownHosts';
+import { hostFieldMatches, knownHostsNames, loadKnownHostsSync, type KnownHostEntry } from './knownHosts';
 
 /** The key type a known_hosts line records for each host-key algorithm (RSA signs three ways). */
 const KEY_TYPE_OF_ALGORITHM: Readonly<Record<string, string>> = {
@@ -52,7 +52,7 @@ export function hostKeyOfferFor(host: ResolvedHost, offer: readonly string[], lo
     return [...offer];
   }
   // ssh looks the host up by HostKeyAlias, or by [host]:port, here (not by its bare name).
-  const name = host.hostKeyAlias ?? knownHostsName(host.hostName, host.port);
+  const [name = host.hostName] = knownHostsNames(host);
   let entries: KnownHostEntry[];
   try {
     // Read synchronously: the connection's socket is already open, and an event it emits while this

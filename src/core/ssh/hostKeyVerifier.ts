@@ -6,7 +6,13 @@ import type { Logger } from '../common/logger';
 import type { ResolvedHost } from '../config/hostResolver';
 import { describeCertificate } from './certificates';
 import type { HostCertificateVerdict } from './hostCertificates';
-import { judgeHostKey, keyTypeOfBlob, knownHostsName, loadKnownHosts, sha256Fingerprint } from './knownHosts';
+import {
+  judgeHostKey,
+  keyTypeOfBlob,
+  knownHostsNames,
+  loadKnownHosts,
+  sha256Fingerprint,
+} from './knownHosts';
 
 /** What a user is shown before trusting an unknown host. Implemented by the UI; tests script it. */
 export interface UnknownHostKey {
@@ -45,7 +51,7 @@ export async function verifyHostKey(
   /** The host certificate's verdict, for a host known_hosts trusts through a CA (see hostCertificates.ts). */
   certificate?: HostCertificateVerdict,
 ): Promise<HostKeyAcceptance> {
-  const name = knownHostsName(host.hostKeyAlias ?? host.hostName, host.hostKeyAlias ? 22 : host.port);
+  const [name = host.hostName, ...otherNames] = knownHostsNames(host);
   const entries = await loadKnownHosts([...host.userKnownHostsFiles, ...host.globalKnownHostsFiles]);
   if (certificate?.status === 'revoked') {
     throw new RemoteFsError(
@@ -54,12 +60,11 @@ export async function verifyHostKey(
     );
   }
   let verdict = judgeHostKey(entries, name, blob);
-  if (verdict.status === 'unknown' && name.startsWith('[')) {
+  for (const otherName of otherNames) {
     // As ssh: a host on a non-default port whose key is listed under its bare name is known too.
-    const bareName = knownHostsName(host.hostKeyAlias ?? host.hostName, 22);
-    const bare = judgeHostKey(entries, bareName, blob);
-    if (bare.status === 'known' || bare.status === 'revoked') {
-      verdict = bare;
+    const other = judgeHostKey(entries, otherName, blob);
+    if (verdict.status === 'unknown' && (other.status === 'known' || other.status === 'revoked')) {
+      verdict = other;
     }
   }
   const keyType = keyTypeOfBlob(blob);

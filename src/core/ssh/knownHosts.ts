@@ -53,6 +53,24 @@ export function knownHostsName(host: string, port: number): string {
   return port === 22 || port === 0 ? lower : `[${lower}]:${port}`;
 }
 
+/**
+ * The names a host is looked up under in known_hosts, in order: its HostKeyAlias alone, or
+ * `[host]:port` and then the bare host name (ssh accepts a key listed under the bare name for a
+ * host on another port). One list for the verifier, the algorithm order and host certificates.
+ */
+export function knownHostsNames(host: {
+  readonly hostName: string;
+  readonly port: number;
+  readonly hostKeyAlias: string | undefined;
+}): string[] {
+  if (host.hostKeyAlias !== undefined) {
+    return [knownHostsName(host.hostKeyAlias, 22)];
+  }
+  const name = knownHostsName(host.hostName, host.port);
+  const bare = knownHostsName(host.hostName, 22);
+  return name === bare ? [name] : [name, bare];
+}
+
 /** Does one known_hosts host field match `name`? Negation vetoes; hashed entries match exactly. */
 export function hostFieldMatches(field: string, name: string): boolean {
   if (field.startsWith('|1|')) {
