@@ -130,3 +130,43 @@ describe('when reads are striped', () => {
     assert.ok(!h.logger.lines.some((line) => line.includes(`Reading ${remote}`)), h.logger.lines.join('\n'));
   });
 });
+
+describe('on a thin line (20 Mbit/s, 40 ms round trip, a router queue of one bandwidth-delay product)', () => {
+  let proxy: FaultProxy;
+  let thin: ConnectionManager;
+  before(async () => {
+    proxy = await FaultProxy.start(h.sshd.port, { oneWayDelayMs: 20, bitsPerSecond: 20e6 });
+    const knownHosts = join(h.sshd.dir, 'known_hosts_thin');
+    writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ${h.sshd.hostPublicKey}\n`);
+    thin = new ConnectionManager({
+      resolveHost: (authority) => ({
+        ...h.sshd.resolve(authority),
+        port: proxy.port,
+        userKnownHostsFiles: [knownHosts],
+      }),
+      logger: new RecordingLogger(),
+      fileSystem: { maxReadFileBytes: 256 * MiB },
+    });
+  });
+  after(async () => {
+    thin?.dispose();
+    await proxy?.close();
+  });
+
+  test('reads and writes are byte for byte while flow control cuts requests to the line', async () => {
+    // Past the first 2 MiB in flight the flow control has measured the line: the rest goes out in
+    // requests shorter than the server's 255 KiB, each range split and its rest queued again.
+    const content = patternBytes(4 * MiB + 777, 27);
+    const remote = h.sshd.writeLocal('thin-read.bin', content);
+    const fs = thin.fileSystem(h.sshd.alias);
+    assert.ok(Buffer.from(await fs.readFile(remote)).equals(content));
+    const session = await thin.session(h.sshd.alias);
+    const cap = session.flow.requestCap ?? Infinity;
+    assert.ok(cap < CHUNK, `requests are cut on this line (cap ${cap})`);
+
+    const upload = patternBytes(4 * MiB + 333, 28);
+    const target = h.sshd.local('thin-write.bin');
+    await fs.writeFile(target, upload, { create: true, overwrite: true });
+    assert.ok(readFileSync(target).equals(upload));
+  });
+});

@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import { BaseAgent, createAgent, utils, type ParsedKey } from 'ssh2';
 
 import { isCertificateType, parseCertificate, type SshCertificate } from './certificates';
-import { certificateIdentities, type CertificateIdentity, signingFlagsOf } from './userCertificates';
+import { certificateIdentities, isCertificateIdentity, signingFlagsOf } from './userCertificates';
 import { WireReader, wireString, wireUint32 } from './wireReader';
 
 /** SSH agent protocol (draft-miller-ssh-agent) messages used here. */
@@ -77,17 +77,15 @@ export class CertificateAwareAgent extends BaseAgent<ParsedKey> {
       done(parsed);
       return;
     }
-    const certificate = parsed as Partial<CertificateIdentity>;
-    const flags =
-      certificate.signatureAlgorithm !== undefined
-        ? signingFlagsOf(certificate.signatureAlgorithm)
-        : parsed.type === 'ssh-rsa'
-          ? hash === 'sha512'
-            ? RSA_SHA2_512
-            : hash === 'sha256'
-              ? RSA_SHA2_256
-              : 0
-          : 0;
+    const flags = isCertificateIdentity(parsed)
+      ? signingFlagsOf(parsed.signatureAlgorithm)
+      : parsed.type === 'ssh-rsa'
+        ? hash === 'sha512'
+          ? RSA_SHA2_512
+          : hash === 'sha256'
+            ? RSA_SHA2_256
+            : 0
+        : 0;
     const message = Buffer.concat([
       Buffer.from([SIGN_REQUEST]),
       wireString(signingBlobs.get(parsed) ?? parsed.getPublicSSH()),
