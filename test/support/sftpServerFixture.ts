@@ -13,8 +13,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { Authority } from '../../src/core/config/authority';
-import { resolveHost, type ResolvedHost } from '../../src/core/config/hostResolver';
+import { resolveHost } from '../../src/core/config/hostResolver';
 import {
   descendantsOf,
   ensureAccount,
@@ -22,6 +21,7 @@ import {
   servedFolder,
   sshConfigHostBlock,
   stopProcess,
+  type SshdFixture,
 } from './sshd';
 
 /**
@@ -29,29 +29,25 @@ import {
  * started for a test run like the OpenSSH fixture in sshd.ts: the same test account, a fresh client
  * key, its own known_hosts and ssh_config in a temp dir, stopped (by PID) and removed afterwards.
  */
-export interface SftpServerFixture {
+export interface SftpServerFixture extends Pick<
+  SshdFixture,
+  | 'dir'
+  | 'root'
+  | 'port'
+  | 'user'
+  | 'uid'
+  | 'gid'
+  | 'clientKey'
+  | 'knownHosts'
+  | 'sshConfig'
+  | 'alias'
+  | 'resolve'
+  | 'writeLocal'
+  | 'mkdirLocal'
+  | 'local'
+  | 'stop'
+> {
   readonly kind: 'proftpd' | 'dropbear';
-  readonly dir: string;
-  /** The folder the tests work in, on this machine's disk and over SFTP alike (the same absolute path). */
-  readonly root: string;
-  readonly port: number;
-  readonly user: string;
-  readonly uid: number;
-  readonly gid: number;
-  /** The client's private key (OpenSSH format, ed25519). */
-  readonly clientKey: string;
-  /** The server's host key under `[127.0.0.1]:port`. */
-  readonly knownHosts: string;
-  readonly sshConfig: string;
-  /** The ssh_config alias of this server. */
-  readonly alias: string;
-  resolve(authority: Authority): ResolvedHost;
-  /** Writes a file under `root` as the SFTP user would own it. */
-  writeLocal(relative: string, content: string | Buffer, mode?: number): string;
-  mkdirLocal(relative: string, mode?: number): string;
-  local(relative: string): string;
-  /** Stops the server and what serves its connections, and removes the temp dir. */
-  stop(): Promise<void>;
 }
 
 export type SftpServerKind = SftpServerFixture['kind'];
