@@ -85,9 +85,13 @@ export class BenchEnvironment {
 
   /**
    * A HOME whose ~/.ssh/config reaches this server as a user would write it: `bench` straight to sshd,
-   * `bench-slow` through the latency line (the in-editor tier's extension reads it).
+   * `bench-slow` through the latency line, and `more` by their names (the in-editor tier's extension
+   * reads it).
    */
-  writeClientHome(home: string): { loopbackAlias: string; slowAlias: string } {
+  writeClientHome(
+    home: string,
+    more: Readonly<Record<string, Link>> = {},
+  ): { loopbackAlias: string; slowAlias: string } {
     const ssh = join(home, '.ssh');
     mkdirSync(ssh, { recursive: true, mode: 0o700 });
     const block = (name: string, link: Link): string =>
@@ -98,7 +102,14 @@ export class BenchEnvironment {
         clientKey: this.sshd.clientKey,
         knownHosts: this.knownHosts,
       });
-    writeFileSync(join(ssh, 'config'), block('bench', this.loopback) + block('bench-slow', this.slow));
+    writeFileSync(
+      join(ssh, 'config'),
+      block('bench', this.loopback) +
+        block('bench-slow', this.slow) +
+        Object.entries(more)
+          .map(([name, link]) => block(name, link))
+          .join(''),
+    );
     return { loopbackAlias: 'bench', slowAlias: 'bench-slow' };
   }
 

@@ -25,7 +25,7 @@ import { BenchEnvironment, type Link } from './environment';
  * and through a 50 ms round-trip line, in three configurations:
  *   - core, with native addon: the core in this Node process, ssh2 with its `sshcrypto.node`;
  *   - core, without addon (as the .vsix): the same cases in a child process where requiring
- *     `sshcrypto.node` (and `cpu-features`) fails, as in the bundled .vsix (bench/noAddon.ts);
+ *     `sshcrypto.node` (and `cpu-features`) fails, as in the bundled .vsix (test/support/withoutNativeAddon.ts);
  *   - in editor: the packaged .vsix in code-server's extension host, driven through
  *     `vscode.workspace.fs` (bench/editor/).
  * Contenders run interleaved (order rotated each round); every transfer is checked byte for byte.
@@ -151,7 +151,7 @@ async function noAddonChild(): Promise<CaseResult[]> {
   const args = [
     '--expose-gc',
     '-r',
-    join(__dirname, 'noAddon.js'),
+    join(PROJECT_ROOT, 'out', 'test', 'support', 'withoutNativeAddon.js'),
     __filename,
     `--core-child=${file}`,
     ...process.argv.slice(2).filter((arg) => arg === '--quick' || arg.startsWith('--only=')),

@@ -57,6 +57,11 @@ tier static static_checks
 tier unit node --test --test-timeout=60000 out/test/unit/
 # One file at a time, whatever the machine: several tests measure time or load the server on purpose.
 tier integration node --test --test-concurrency=1 --test-timeout=180000 out/test/integration/
+# The transfer paths again as the .vsix runs them: ssh2 without its native addon, so that AES-GCM goes
+# through Node's crypto and the extension's own packet sealing and reused receive buffer are used.
+tier no-addon env NODE_OPTIONS="--require $PWD/out/test/support/withoutNativeAddon.js" \
+  node --test --test-concurrency=1 --test-timeout=180000 \
+  out/test/integration/{sealedTransfers,readWrite,striping,faults,diskFull,hostileServer}.test.js
 npm run --silent package:vsix >/dev/null
 tier vscode node out/test/vscode/runCodeServer.js
 
@@ -65,5 +70,5 @@ echo "=== summary"
 printf '%s\n' "${summary[@]}"
 echo "total: $total_pass passed, $total_fail failed"
 # The reliability tests count what they did (faults injected, hostile replies, load): shown here too.
-grep -hE '^# (fault|hostile|fuzz|load) (summary|outcomes):' "$logs/integration.log" | sed 's/^# //' || true
+grep -hE '^# (fault|hostile|fuzz|load) (summary|outcomes):' "$logs/integration.log" "$logs/no-addon.log" | sed 's/^# //' || true
 [ "$total_fail" -eq 0 ]

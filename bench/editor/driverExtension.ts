@@ -21,6 +21,11 @@ export interface DriverRequest {
   readonly source?: string;
   /** For read: keep the bytes and hash them on a later `lastSha256` (so a profile holds the read alone). */
   readonly deferHash?: boolean;
+  /**
+   * For read and write: while the transfer runs, stat `probes[i].uri` at `probes[i].atMs` after its
+   * start (files never statted before, so nothing cached answers) and reply with each STAT's time.
+   */
+  readonly probes?: ReadonlyArray<{ readonly uri: string; readonly atMs: number }>;
 }
 
 export interface DriverReply {
@@ -35,6 +40,8 @@ export interface DriverReply {
   /** memory: the process's peak RSS (high-water mark) after the read, over the RSS before it. */
   readonly maxRssGrowth?: number;
   readonly inspectorUrl?: string;
+  /** read and write with probes: how long each probe's stat took, in ms. */
+  readonly probeMs?: readonly number[];
 }
 
 export interface DriverHello {
@@ -95,6 +102,22 @@ function collector(): () => void {
   return runInNewContext('gc') as () => void;
 }
 
+/** Stats each probe at its time from now; resolves with their durations once all have answered. */
+function probeDuring(probes: DriverRequest['probes']): () => Promise<number[]> {
+  const timings = (probes ?? []).map(
+    (probe) =>
+      new Promise<number>((resolve, reject) =>
+        setTimeout(() => {
+          const started = process.hrtime.bigint();
+          vscode.workspace.fs
+            .stat(vscode.Uri.parse(probe.uri))
+            .then(() => resolve(elapsedMs(started)), reject);
+        }, probe.atMs),
+      ),
+  );
+  return () => Promise.all(timings);
+}
+
 async function perform(request: DriverRequest): Promise<Omit<DriverReply, 'id'>> {
   const uri = (): vscode.Uri => vscode.Uri.parse(request.uri ?? '');
   switch (request.op) {
@@ -103,14 +126,16 @@ async function perform(request: DriverRequest): Promise<Omit<DriverReply, 'id'>>
       return { bytes: stat.size };
     }
     case 'read': {
+      const probed = probeDuring(request.probes);
       const started = process.hrtime.bigint();
       const data = await vscode.workspace.fs.readFile(uri());
       const ms = elapsedMs(started);
+      const probeMs = await probed();
       if (request.deferHash === true) {
         lastRead = data;
-        return { ms, bytes: data.length };
+        return { ms, bytes: data.length, probeMs };
       }
-      return { ms, bytes: data.length, sha256: sha256(data) };
+      return { ms, bytes: data.length, sha256: sha256(data), probeMs };
     }
     case 'lastSha256': {
       const digest = lastRead === undefined ? '' : sha256(lastRead);
@@ -127,9 +152,11 @@ async function perform(request: DriverRequest): Promise<Omit<DriverReply, 'id'>>
         sources.clear();
         sources.set(key, data);
       }
+      const probed = probeDuring(request.probes);
       const started = process.hrtime.bigint();
       await vscode.workspace.fs.writeFile(uri(), data);
-      return { ms: elapsedMs(started), bytes: data.length };
+      const ms = elapsedMs(started);
+      return { ms, bytes: data.length, probeMs: await probed() };
     }
     case 'memory': {
       sources.clear();

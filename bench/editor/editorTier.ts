@@ -74,7 +74,11 @@ function packageDriver(work: string): string {
   return vsix;
 }
 
-async function startEditor(env: BenchEnvironment, productVsix: string): Promise<Editor> {
+async function startEditor(
+  env: BenchEnvironment,
+  productVsix: string,
+  moreLinks: Readonly<Record<string, Link>> = {},
+): Promise<Editor> {
   const work = mkdtempSync(join(tmpdir(), 'sftpfs-bench-editor-'));
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(work, { recursive: true, force: true })];
   const close = async (): Promise<void> => {
@@ -84,7 +88,7 @@ async function startEditor(env: BenchEnvironment, productVsix: string): Promise<
   };
   try {
     const home = join(work, 'home');
-    const aliases = env.writeClientHome(home);
+    const aliases = env.writeClientHome(home, moreLinks);
     const empty = join(work, 'empty-folder');
     mkdirSync(empty);
     const dataDir = join(work, 'code-server');
@@ -174,7 +178,11 @@ export async function editorCases(
 ): Promise<CaseResult[]> {
   const { quick, rounds } = options;
   const results: CaseResult[] = [];
-  const editor = await startEditor(env, join(PROJECT_ROOT, 'dist', 'sftp-fs.vsix'));
+  const lines = { longFat: await env.shaped('longFat'), thin: await env.shaped('thin') };
+  const editor = await startEditor(env, join(PROJECT_ROOT, 'dist', 'sftp-fs.vsix'), {
+    'bench-long-fat': lines.longFat,
+    'bench-thin': lines.thin,
+  });
   try {
     console.log(
       `in editor: extension host pid ${editor.hello.pid}, Node ${editor.hello.node} (${editor.hello.execPath})`,
@@ -204,8 +212,112 @@ export async function editorCases(
         )),
       );
     }
+    results.push(
+      ...(await shapedLine(env, editor, lines.longFat, 'bench-long-fat', (quick ? 32 : 256) * MiB, {
+        ids: [11, 12],
+        share: 0.85,
+        rounds: quick ? 1 : 3,
+      })),
+      ...(await shapedLine(env, editor, lines.thin, 'bench-thin', (quick ? 2 : 16) * MiB, {
+        ids: [13, 14],
+        share: 0.9,
+        rounds: quick ? 1 : 3,
+        statRoundTrips: 3,
+      })),
+    );
   } finally {
     await editor.close();
+  }
+  return results;
+}
+
+/**
+ * Targets 11-14 in the editor: readFile and writeFile through a shaped line (bench/run.ts
+ * shapedLineCases has the same rows for the core, beside OpenSSH's sftp), measured against the line
+ * rate. On the thin line `vscode.workspace.fs.stat` runs at a quarter, half and three quarters of the
+ * transfer, on files never statted before, and must answer within `statRoundTrips` round trips.
+ */
+async function shapedLine(
+  env: BenchEnvironment,
+  editor: Editor,
+  link: Link,
+  alias: string,
+  size: number,
+  options: { ids: readonly [number, number]; share: number; rounds: number; statRoundTrips?: number },
+): Promise<CaseResult[]> {
+  const { ids, share, rounds, statRoundTrips } = options;
+  const lineRate = link.bytesPerSecond ?? Infinity;
+  const content = patternBytes(size, size + 3);
+  const digest = sha(content);
+  const remote = env.writeRemote(`editor-line-${size}.bin`, content);
+  const target = env.writeRemote(`editor-line-upload-${size}.bin`, 'old');
+  const localSource = join(env.localDir, `editor-line-source-${size}.bin`);
+  writeFileSync(localSource, content);
+  const probeFolder = env.mkdirRemote(`editor-line-probes-${size}`);
+  let probeCount = 0;
+  /** Fresh files to stat at a quarter, half and three quarters of the time the line needs. */
+  const probes = (): Array<{ uri: string; atMs: number }> => {
+    if (statRoundTrips === undefined) {
+      return [];
+    }
+    const lineMs = (size / lineRate) * 1000;
+    return [0.25, 0.5, 0.75].map((at) => {
+      const name = `probe-${probeCount++}`;
+      env.writeRemote(`editor-line-probes-${size}/${name}`, name);
+      return { uri: uriOf(alias, join(probeFolder, name)), atMs: at * lineMs };
+    });
+  };
+  const results: CaseResult[] = [];
+  try {
+    await editor.request({ op: 'stat', uri: uriOf(alias, remote) });
+    for (const direction of ['read', 'write'] as const) {
+      const times: number[] = [];
+      const stats: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const reply =
+          direction === 'read'
+            ? await editor.request({ op: 'read', uri: uriOf(alias, remote), probes: probes() })
+            : await editor.request({
+                op: 'write',
+                uri: uriOf(alias, target),
+                source: localSource,
+                probes: probes(),
+              });
+        if (direction === 'read') {
+          check(reply.bytes === size && reply.sha256 === digest, 'in-editor readFile content (shaped line)');
+        } else {
+          check(sha(readFileSync(target)) === digest, 'in-editor writeFile content (shaped line)');
+        }
+        times.push(reply.ms ?? NaN);
+        stats.push(...(reply.probeMs ?? []));
+      }
+      const reached = size / (median(times) / 1000) / lineRate;
+      const slowestStat = stats.length === 0 ? 0 : Math.max(...stats);
+      const statOk = statRoundTrips === undefined || slowestStat <= statRoundTrips * link.rttMs;
+      results.push({
+        id: direction === 'read' ? ids[0] : ids[1],
+        title: `${direction === 'read' ? 'readFile' : 'writeFile'} ${size / MiB} MiB`,
+        link: link.name,
+        rows: [
+          { contender: 'this extension', samples: times, bytes: size },
+          ...(stats.length === 0 ? [] : [{ contender: 'stat during the transfer', samples: stats }]),
+        ],
+        target:
+          `>= ${share * 100}% of the line rate` +
+          (statRoundTrips === undefined
+            ? ''
+            : `; a stat within ${statRoundTrips} RTT (${statRoundTrips * link.rttMs} ms)`),
+        measured:
+          `${(reached * 100).toFixed(0)}% of the line` +
+          (statRoundTrips === undefined ? '' : `; slowest stat ${slowestStat.toFixed(0)} ms`),
+        holds: reached >= share && statOk,
+      });
+    }
+  } finally {
+    rmSync(remote, { force: true });
+    rmSync(target, { force: true });
+    rmSync(localSource, { force: true });
+    rmSync(probeFolder, { recursive: true, force: true });
   }
   return results;
 }

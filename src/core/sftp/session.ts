@@ -3,6 +3,7 @@ import type { Attributes, FileEntry, InputAttributes, SFTPWrapper } from 'ssh2';
 import { RemoteFsError, errorMessage, isConnectionError } from '../common/errors';
 import { Limiter } from '../common/limiter';
 import type { Logger } from '../common/logger';
+import { dropQueuedWrites, sealsWritesDirectly, writeDirectly } from './directWrites';
 import { FlowControl } from './flowControl';
 import { ReadSize, SAFE_READ_LENGTH, type ReadSizeBasis } from './readSize';
 import {
@@ -169,6 +170,11 @@ export class SftpSession {
         'Could not copy reads straight into place (ssh2 internals changed); reads cost one more copy',
       );
     }
+    logger.debug(
+      sealsWritesDirectly(sftp)
+        ? "WRITE requests are encrypted straight from the caller's bytes (AES-GCM without ssh2's addon)"
+        : "WRITE requests go through ssh2's packets (its native addon, or a cipher other than AES-GCM)",
+    );
     const perPool = Math.max(
       1,
       Math.min(MAX_HANDLES_PER_SESSION, Math.floor(this.limits.maxOpenHandles / 2)),
@@ -274,6 +280,9 @@ export class SftpSession {
     this.closedReason = reason;
     this.closedCode = code;
     this.stopWatchdog();
+    // Its requests are failed below and their callers may reuse their buffers: nothing still waiting
+    // for the channel's window may leave after this.
+    dropQueuedWrites(this.sftp);
     this.logger.debug(`SFTP session closed: ${reason}`);
     const failure = new RemoteFsError(code, `${CLOSE_SUMMARY[code]} (${reason})`);
     for (const reject of [...this.pending]) {
@@ -647,9 +656,12 @@ export class SftpSession {
     position: number,
     path: string,
   ): Promise<void> {
-    return this.call(path, (cb) =>
-      this.sftp.write(handle, buffer, offset, length, position, (error) => cb(error)),
-    );
+    return this.call(path, (cb) => {
+      const done = (error?: Error | null): void => cb(error ?? undefined);
+      if (!writeDirectly(this.sftp, handle, buffer, offset, length, position, done)) {
+        this.sftp.write(handle, buffer, offset, length, position, done);
+      }
+    });
   }
 
   /**

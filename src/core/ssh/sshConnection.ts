@@ -17,6 +17,7 @@ import { asSsh2Algorithms, chooseAlgorithms } from './algorithms';
 import { AuthPlanner } from './authPlanner';
 import { enableCertificateAuth } from './certificateAuth';
 import { coalesceWritesPerTick } from './coalescedWrites';
+import { decipherKeepsNoInput } from './gcmPackets';
 import { ConnectFailure, socketFailureKind } from './connectFailures';
 import type { CredentialPrompts } from './credentials';
 import { hostCertificateFor, preferCertifiedKey, type HostCertificateVerdict } from './hostCertificates';
@@ -146,6 +147,11 @@ export class SshConnection {
     const socket = transport.stream;
     coalesceWritesPerTick(socket);
     const client = new Client();
+    // Once ssh2 decrypts with its JavaScript AES-GCM decipher, which keeps nothing of a chunk, the
+    // socket may hand it its one receive buffer instead of a copy per read (transport.ts).
+    transport.lendReads?.(() =>
+      decipherKeepsNoInput((client as unknown as { _protocol?: unknown })._protocol),
+    );
     const planner = new AuthPlanner(host, options.prompts, logger, () => socket.destroy());
     // Like OpenSSH's ConnectTimeout: the server must reach key exchange in time. Time the user spends
     // in a prompt (host key, password, one-time code) is not counted.

@@ -13,12 +13,44 @@ export interface Transport {
   readonly stream: Duplex;
   /** Ends helpers started for this transport (a ProxyCommand process); idempotent. */
   dispose(): void;
+  /**
+   * TCP only: from now on, while `safe()` answers true, 'data' events carry a view of one reused
+   * receive buffer instead of a fresh copy. Only for a consumer that keeps no reference to a chunk
+   * after its 'data' handler returns.
+   */
+  lendReads?(safe: () => boolean): void;
 }
 
-/** A TCP connection with TCP_NODELAY, failing with ETIMEDOUT after the host's ConnectTimeout. */
+/**
+ * The size of the one buffer a TCP connection receives into: large enough that a 255 KiB SFTP reply
+ * arrives in few reads (Node's default is a new 64 KiB buffer per read).
+ */
+const RECEIVE_BUFFER_BYTES = 256 * 1024;
+
+/**
+ * A TCP connection with TCP_NODELAY, failing with ETIMEDOUT after the host's ConnectTimeout.
+ *
+ * It receives into one reused buffer (Node's `onread`). Node otherwise allocates a buffer for every
+ * read, and a download leaves as many bytes of short-lived buffers as it transfers; in the extension
+ * host, where every collection walks the heaps of all extensions, that garbage costs more than the
+ * copy. Each chunk is copied out, as Node would, unless the consumer has said it keeps nothing
+ * (`lendReads`).
+ */
 export function openTcp(host: ResolvedHost): Promise<Transport> {
   return new Promise((resolve, reject) => {
-    const socket: Socket = connectTcp({ host: host.hostName, port: host.port });
+    let lendWhile: () => boolean = () => false;
+    const socket: Socket = connectTcp({
+      host: host.hostName,
+      port: host.port,
+      onread: {
+        buffer: Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES),
+        callback: (bytes: number, buffer: Uint8Array): boolean => {
+          const chunk = Buffer.from(buffer.buffer, buffer.byteOffset, bytes);
+          socket.emit('data', lendWhile() ? chunk : Buffer.from(chunk));
+          return true; // keep reading: the SSH layer has its own flow control (channel windows)
+        },
+      },
+    });
     // Without this ssh2 stalls on Nagle's algorithm and transfers are 10-80x slower.
     socket.setNoDelay(true);
     const timer = setTimeout(() => {
@@ -34,7 +66,13 @@ export function openTcp(host: ResolvedHost): Promise<Transport> {
     socket.once('connect', () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
-      resolve({ stream: socket, dispose: () => socket.destroy() });
+      resolve({
+        stream: socket,
+        dispose: () => socket.destroy(),
+        lendReads: (safe) => {
+          lendWhile = safe;
+        },
+      });
     });
     socket.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);

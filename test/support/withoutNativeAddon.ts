@@ -1,7 +1,8 @@
 import Module from 'node:module';
 
 /**
- * Preloaded with `node -r` for the "core, without addon" rows: ssh2 as the bundled .vsix has it. The
+ * Preloaded (`node -r`, or NODE_OPTIONS=--require) for the bench's "core, without addon" rows and the
+ * no-addon test tier (scripts/test.sh): ssh2 as the bundled .vsix has it. The
  * bundle leaves `*.node` and `cpu-features` out (esbuild.mjs), so in VS Code requiring ssh2's
  * `sshcrypto.node` fails and ssh2 falls back to Node's crypto, and `cpu-features` is missing. Here
  * both requires fail the same way; bench/run.ts checks ssh2's `bindingAvailable` to prove it.
