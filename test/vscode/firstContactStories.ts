@@ -32,7 +32,7 @@ export async function runFirstContactStories(
   sshd: SshdFixture,
   artifacts: string,
 ): Promise<Outcome[]> {
-  const { outcomes, shot, step } = storySteps(page, artifacts, 'first contact');
+  const { outcomes, shot, shotAround, step } = storySteps(page, artifacts, 'first contact');
   const folder = sshd.mkdirLocal('first-contact');
   sshd.writeLocal('first-contact/welcome.txt', 'hello\n');
   const file = sshd.writeLocal('first-contact/not-a-folder.txt', 'x\n');
@@ -61,12 +61,20 @@ export async function runFirstContactStories(
     await row(sshd.alias).waitFor({ timeout: 30_000 });
   };
   /** Types `text` into the host picker, presses Enter, and expects `message` in the picker. */
-  const refused = async (text: string, message: string | RegExp, picture: string): Promise<void> => {
+  const refused = async (
+    text: string,
+    message: string | RegExp,
+    picture: string,
+    readmePicture?: string,
+  ): Promise<void> => {
     const before = page.url();
     await input.fill(text);
     await page.keyboard.press('Enter');
     await row(message).waitFor({ timeout: 40_000 });
     await shot(picture);
+    if (readmePicture !== undefined) {
+      await shotAround(readmePicture, page.locator('.quick-input-widget'));
+    }
     await page.waitForTimeout(300);
     if (page.url() !== before) {
       throw new Error(`the window switched to ${page.url()}`);
@@ -85,7 +93,12 @@ export async function runFirstContactStories(
     return outcomes;
   }
   await step('a port out of range is named in the picker and the window stays', () =>
-    refused('127.0.0.1:99999/tmp', 'Port 99999 is out of range', 'typed-bad-port.png'),
+    refused(
+      '127.0.0.1:99999/tmp',
+      'Port 99999 is out of range',
+      'typed-bad-port.png',
+      'typed-input-check.png',
+    ),
   );
   await step('a space between host and path is named in the picker', () =>
     refused(`${sshd.alias} /tmp`, 'has a space in it', 'typed-space.png'),
@@ -160,6 +173,7 @@ export async function runFirstContactStories(
       await page.waitForTimeout(4000);
       await page.keyboard.press('Escape'); // VS Code's own "does not exist" dialog covers the toasts
       await shot('refused-notification.png');
+      await shotAround('connection-failure.png', toasts.filter({ hasText: 'Cannot connect' }).first(), 16);
       const texts = (await toasts.allInnerTexts()).map((text) => text.replace(/\s+/g, ' ').trim());
       const failures = texts.filter((text) => text.includes(`127.0.0.1:${refusedPort}`));
       if (failures.length !== 1) {

@@ -17,7 +17,7 @@ export async function runSearchStories(
   sshd: SshdFixture,
   artifacts: string,
 ): Promise<Outcome[]> {
-  const { outcomes, shot, step } = storySteps(page, artifacts, 'search');
+  const { outcomes, shot, shotAround, step } = storySteps(page, artifacts, 'search');
   const project = sshd.mkdirLocal('search-story');
   sshd.mkdirLocal('search-story/src/deep/er');
   sshd.writeLocal('search-story/README.md', '# Search story\n');
@@ -78,6 +78,7 @@ export async function runSearchStories(
         throw new Error(`the row does not name the folder: ${await found.innerText()}`);
       }
       await shot('search-go-to-file.png');
+      await shotAround('go-to-file.png', widget);
       await page.keyboard.press('Enter');
       await editorShows('found by name').waitFor({ timeout: 30_000 });
     },
