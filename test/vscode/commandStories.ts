@@ -96,6 +96,8 @@ export async function runCommandStories(
   /** Types a command into the open terminal and waits for the file it writes on the server. */
   const runInTerminal = async (command: string, file: string): Promise<string> => {
     await page.locator('.xterm').first().click();
+    // The Escape that opening the palette starts with may have reached the shell: Ctrl+U clears the line.
+    await page.keyboard.press('Control+U');
     await page.keyboard.type(command);
     await page.keyboard.press('Enter');
     const path = join(project, file);
@@ -147,8 +149,23 @@ export async function runCommandStories(
       await palette('SFTP: Disconnect');
       const question = dialog.filter({ hasText: `Disconnect from ${sshd.alias}?` });
       await question.waitFor({ timeout: 15_000 });
+      // The Explorer reconnects at once, so "disconnected" may show only for a moment: every text the
+      // host's status bar item shows is recorded as it changes.
+      await page.evaluate(`(() => {
+        const seen = (globalThis.sftpfsStatusTexts = []);
+        new MutationObserver(() => {
+          for (const item of document.querySelectorAll('.statusbar-item')) {
+            const text = (item.textContent || '').trim();
+            if (text.includes(${JSON.stringify(sshd.alias)}) && seen.at(-1) !== text) seen.push(text);
+          }
+        }).observe(document.body, { subtree: true, childList: true, characterData: true });
+      })()`);
       await question.getByRole('button', { name: 'Disconnect' }).click();
       await waitFor('the shell on the server ended', () => shellPid !== undefined && !alive(shellPid));
+      const statuses = (await page.evaluate('globalThis.sftpfsStatusTexts')) as string[];
+      if (!statuses.some((text) => text.includes('disconnected'))) {
+        throw new Error(`the status bar never said disconnected: ${JSON.stringify(statuses)}`);
+      }
       // The terminal closes with its shell (the panel has no terminal left).
       await page.locator('.xterm').first().waitFor({ state: 'detached', timeout: 15_000 });
     });
@@ -163,14 +180,17 @@ export async function runCommandStories(
       const target = join(downloads, 'notes.txt');
       const done = toast(`Downloaded notes.txt to ${target}`);
       await done.waitFor({ timeout: 30_000 });
+      await page.waitForTimeout(600); // the toast slides in
       await shotAround('download-done.png', done, 16);
       await done.getByRole('button', { name: 'Reveal' }).click();
       // A file on this (code-server's) machine, never opened before: the editor shows the local copy.
       await editorShows('Notes kept on the server').waitFor({ timeout: 15_000 });
-      const tab = page.locator('.tabs-container .tab.active');
-      const title = (await tab.getAttribute('title')) ?? (await tab.innerText());
-      if (!title.includes(target)) {
-        throw new Error(`the active editor is ${title}, not ${target}`);
+      const breadcrumbs = (await page.locator('.breadcrumbs-control').first().innerText()).replace(
+        /\s+/g,
+        '/',
+      );
+      if (!breadcrumbs.includes('commands-downloads/notes.txt')) {
+        throw new Error(`the active editor is ${breadcrumbs}, not ${target}`);
       }
       if (await toast(/not found|failed/i).isVisible()) {
         throw new Error(`Reveal failed: ${await toast(/not found|failed/i).innerText()}`);
