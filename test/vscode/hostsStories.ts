@@ -115,7 +115,7 @@ export async function runHostsStories(
         );
       }
       await shotAround('edit-host.png', page.locator('.part.editor'), 0);
-      await page.keyboard.press('Control+W');
+      await palette('View: Close All Editors');
     },
   );
   await step('a typed host that fails to connect is not left in the Hosts view', async () => {
