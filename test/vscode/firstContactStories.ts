@@ -22,9 +22,10 @@ export async function closedPort(): Promise<number> {
 
 /**
  * First contact, as a user lives it: what is typed into Open Remote Folder is checked in the picker
- * (a bad port, a space, a folder that does not exist, a file, a refused port, a relative path in the
- * folder browser) and the window stays as it was; a good sftp:// address opens its folder; a folder
- * opened on a port where nothing listens gives exactly one notification, in words.
+ * (a bad port, a space, a folder that does not exist, with or without sftp://, a file, a refused port,
+ * a port where something other than SSH answers, a relative path in the folder browser) and the
+ * window stays as it was; a good sftp:// address opens its folder; a folder opened on a port where
+ * nothing listens gives exactly one notification, in words.
  */
 export async function runFirstContactStories(
   page: Page,
@@ -113,6 +114,29 @@ export async function runFirstContactStories(
       'typed-missing.png',
     ),
   );
+  await step('host/path typed without sftp:// to a folder that does not exist says so too', () =>
+    refused(
+      `${sshd.alias}/no/such/dir`,
+      `/no/such/dir does not exist on ${sshd.alias}`,
+      'typed-missing-plain.png',
+    ),
+  );
+  await step('a port where something other than SSH answers is named in the picker, in words', async () => {
+    // A web server's answer, then the connection closed: what a user meets typing the wrong port.
+    const web = createServer((socket) => socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'));
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    const address = web.address();
+    const port = address !== null && typeof address !== 'string' ? address.port : 0;
+    try {
+      await refused(`127.0.0.1:${port}/tmp`, `port ${port} does not speak SSH`, 'typed-not-ssh.png');
+      const text = await row('does not speak SSH').innerText();
+      if (ERRNO.test(text)) {
+        throw new Error(`the message has an errno code: ${text}`);
+      }
+    } finally {
+      web.close();
+    }
+  });
   await step('a path to a file says it is not a folder', () =>
     refused(`${sshd.alias}:${file}`, 'is a file, not a folder', 'typed-file.png'),
   );
