@@ -8,6 +8,7 @@ import { baseName, joinRemote, parentOf } from '../core/common/remotePath';
 import type { ConnectionManager } from '../core/connection/connectionManager';
 import { download, localTargetFor, upload, type TransferOptions } from '../core/transfer/treeTransfer';
 import type { CommandRegistry } from './commands';
+import { revealTransferred } from './revealTransferred';
 import { targetResource } from './targets';
 
 /**
@@ -59,7 +60,7 @@ export function registerTransferCommands(
           reveal,
         );
         if (answer === reveal) {
-          await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(target));
+          await revealTransferred(vscode.Uri.file(target));
         }
       }
     }),
@@ -111,7 +112,7 @@ export function registerTransferCommands(
           reveal,
         );
         if (answer === reveal) {
-          await vscode.commands.executeCommand('revealInExplorer', first);
+          await revealTransferred(first);
         }
       }
     }),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
@@ -317,6 +318,23 @@ describe('authentication and reachability', () => {
       );
     } finally {
       manager.dispose();
+    }
+  });
+
+  test('a port where a web server answers is named as not speaking SSH, in words', async () => {
+    const web = createServer((socket) => socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'));
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    const port = (web.address() as AddressInfo).port;
+    const manager = managerWith((host) => ({ ...host, port }));
+    try {
+      const error = await rejectsWith(manager.session(h.sshd.alias), 'ECONNLOST');
+      assert.equal(
+        error.message,
+        `Cannot connect to ${h.sshd.alias}: port ${port} does not speak SSH (something else answered, then closed the connection)`,
+      );
+    } finally {
+      manager.dispose();
+      web.close();
     }
   });
 

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 
 import type { CodeServer } from '../support/codeServer';
 import type { SshdFixture } from '../support/sshd';
@@ -18,7 +18,9 @@ export interface Outcome {
 
 /**
  * Records each step of a story as an outcome titled `<prefix>: <step>`; a failed step leaves a
- * screenshot in the artefacts folder. `step` answers whether the step passed.
+ * screenshot in the artefacts folder. `step` answers whether the step passed. `shotAround` keeps only
+ * the part of the window around what it shows (a picker, a dialog, a notification), with `margin`
+ * pixels of what is behind it: a small picture that still reads on the README's page.
  */
 export function storySteps(
   page: Page,
@@ -27,10 +29,27 @@ export function storySteps(
 ): {
   outcomes: Outcome[];
   shot: (name: string) => Promise<unknown>;
+  shotAround: (name: string, shown: Locator, margin?: number) => Promise<unknown>;
   step: (title: string, body: () => Promise<void>) => Promise<boolean>;
 } {
   const outcomes: Outcome[] = [];
   const shot = (name: string): Promise<unknown> => page.screenshot({ path: join(artifacts, name) });
+  const shotAround = async (name: string, shown: Locator, margin = 40): Promise<unknown> => {
+    const box = await shown.boundingBox();
+    const viewport = page.viewportSize();
+    if (box === null || viewport === null) {
+      throw new Error(`nothing to take a picture of for ${name}`);
+    }
+    const x = Math.max(0, Math.floor(box.x - margin));
+    const y = Math.max(0, Math.floor(box.y - margin));
+    const clip = {
+      x,
+      y,
+      width: Math.min(viewport.width, Math.ceil(box.x + box.width + margin)) - x,
+      height: Math.min(viewport.height, Math.ceil(box.y + box.height + margin)) - y,
+    };
+    return page.screenshot({ path: join(artifacts, name), clip });
+  };
   const step = async (title: string, body: () => Promise<void>): Promise<boolean> => {
     try {
       await body();
@@ -46,7 +65,7 @@ export function storySteps(
       return false;
     }
   };
-  return { outcomes, shot, step };
+  return { outcomes, shot, shotAround, step };
 }
 
 export async function runEditorIntegrationStories(

@@ -22,9 +22,10 @@ export async function closedPort(): Promise<number> {
 
 /**
  * First contact, as a user lives it: what is typed into Open Remote Folder is checked in the picker
- * (a bad port, a space, a folder that does not exist, a file, a refused port, a relative path in the
- * folder browser) and the window stays as it was; a good sftp:// address opens its folder; a folder
- * opened on a port where nothing listens gives exactly one notification, in words.
+ * (a bad port, a space, a folder that does not exist, with or without sftp://, a file, a refused port,
+ * a port where something other than SSH answers, a relative path in the folder browser) and the
+ * window stays as it was; a good sftp:// address opens its folder; a folder opened on a port where
+ * nothing listens gives exactly one notification, in words.
  */
 export async function runFirstContactStories(
   page: Page,
@@ -32,7 +33,7 @@ export async function runFirstContactStories(
   sshd: SshdFixture,
   artifacts: string,
 ): Promise<Outcome[]> {
-  const { outcomes, shot, step } = storySteps(page, artifacts, 'first contact');
+  const { outcomes, shot, shotAround, step } = storySteps(page, artifacts, 'first contact');
   const folder = sshd.mkdirLocal('first-contact');
   sshd.writeLocal('first-contact/welcome.txt', 'hello\n');
   const file = sshd.writeLocal('first-contact/not-a-folder.txt', 'x\n');
@@ -61,12 +62,20 @@ export async function runFirstContactStories(
     await row(sshd.alias).waitFor({ timeout: 30_000 });
   };
   /** Types `text` into the host picker, presses Enter, and expects `message` in the picker. */
-  const refused = async (text: string, message: string | RegExp, picture: string): Promise<void> => {
+  const refused = async (
+    text: string,
+    message: string | RegExp,
+    picture: string,
+    readmePicture?: string,
+  ): Promise<void> => {
     const before = page.url();
     await input.fill(text);
     await page.keyboard.press('Enter');
     await row(message).waitFor({ timeout: 40_000 });
     await shot(picture);
+    if (readmePicture !== undefined) {
+      await shotAround(readmePicture, page.locator('.quick-input-widget'));
+    }
     await page.waitForTimeout(300);
     if (page.url() !== before) {
       throw new Error(`the window switched to ${page.url()}`);
@@ -85,7 +94,12 @@ export async function runFirstContactStories(
     return outcomes;
   }
   await step('a port out of range is named in the picker and the window stays', () =>
-    refused('127.0.0.1:99999/tmp', 'Port 99999 is out of range', 'typed-bad-port.png'),
+    refused(
+      '127.0.0.1:99999/tmp',
+      'Port 99999 is out of range',
+      'typed-bad-port.png',
+      'typed-input-check.png',
+    ),
   );
   await step('a space between host and path is named in the picker', () =>
     refused(`${sshd.alias} /tmp`, 'has a space in it', 'typed-space.png'),
@@ -100,6 +114,29 @@ export async function runFirstContactStories(
       'typed-missing.png',
     ),
   );
+  await step('host/path typed without sftp:// to a folder that does not exist says so too', () =>
+    refused(
+      `${sshd.alias}/no/such/dir`,
+      `/no/such/dir does not exist on ${sshd.alias}`,
+      'typed-missing-plain.png',
+    ),
+  );
+  await step('a port where something other than SSH answers is named in the picker, in words', async () => {
+    // A web server's answer, then the connection closed: what a user meets typing the wrong port.
+    const web = createServer((socket) => socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'));
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    const address = web.address();
+    const port = address !== null && typeof address !== 'string' ? address.port : 0;
+    try {
+      await refused(`127.0.0.1:${port}/tmp`, `port ${port} does not speak SSH`, 'typed-not-ssh.png');
+      const text = await row('does not speak SSH').innerText();
+      if (ERRNO.test(text)) {
+        throw new Error(`the message has an errno code: ${text}`);
+      }
+    } finally {
+      web.close();
+    }
+  });
   await step('a path to a file says it is not a folder', () =>
     refused(`${sshd.alias}:${file}`, 'is a file, not a folder', 'typed-file.png'),
   );
@@ -160,6 +197,7 @@ export async function runFirstContactStories(
       await page.waitForTimeout(4000);
       await page.keyboard.press('Escape'); // VS Code's own "does not exist" dialog covers the toasts
       await shot('refused-notification.png');
+      await shotAround('connection-failure.png', toasts.filter({ hasText: 'Cannot connect' }).first(), 16);
       const texts = (await toasts.allInnerTexts()).map((text) => text.replace(/\s+/g, ' ').trim());
       const failures = texts.filter((text) => text.includes(`127.0.0.1:${refusedPort}`));
       if (failures.length !== 1) {

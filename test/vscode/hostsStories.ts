@@ -11,16 +11,19 @@ import { closedPort } from './firstContactStories';
  * Hosts the user manages: Add Host keeps a typed server in the settings and it connects from the Hosts
  * view; the folder opened becomes a recent folder under its host, and removing it there removes it
  * from the view; Remove Host takes the entry out of the settings again. A folder of a second host added
- * to the workspace is named `folder (host)`, and so is the first.
+ * to the workspace is named `folder (host)`, and so is the first. Edit Host on a host of ~/.ssh/config
+ * opens that file at the host's `Host` line.
  */
 export async function runHostsStories(
   page: Page,
   server: CodeServer,
   sshd: SshdFixture,
   second: SshdFixture,
+  /** The HOME of code-server and so of the extension: its .ssh/config names the test hosts. */
+  home: string,
   artifacts: string,
 ): Promise<Outcome[]> {
-  const { outcomes, shot, step } = storySteps(page, artifacts, 'hosts');
+  const { outcomes, shot, shotAround, step } = storySteps(page, artifacts, 'hosts');
   const folder = sshd.mkdirLocal('hosts-story');
   sshd.writeLocal('hosts-story/added-host.txt', 'hello\n');
   const alias = '127.0.0.1';
@@ -81,6 +84,40 @@ export async function runHostsStories(
   if (!started) {
     return outcomes;
   }
+  await step(
+    "Edit Host on a host of ~/.ssh/config opens the file with the host's Host line selected",
+    async () => {
+      const config = join(home, '.ssh', 'config');
+      const line = readText(config).split('\n').indexOf(`Host ${second.alias}`) + 1;
+      if (line < 2) {
+        throw new Error(
+          `Host ${second.alias} is not below the first line of ${config}: the check would prove nothing`,
+        );
+      }
+      await palette('SFTP: Focus on Hosts View');
+      const host = page.getByRole('treeitem', { name: new RegExp(`^${second.alias}\\b`) }).first();
+      await host.click({ button: 'right', timeout: 30_000 });
+      await page.getByRole('menuitem', { name: 'Edit Host' }).hover({ timeout: 15_000 });
+      await page.keyboard.press('Enter');
+      await page
+        .locator('.tabs-container .tab.active')
+        .filter({ hasText: /^\s*config\b/ })
+        .waitFor({ timeout: 15_000 });
+      const cursor = page
+        .locator('.statusbar-item')
+        .filter({ hasText: /Ln \d+, Col \d+/ })
+        .first();
+      await cursor.waitFor({ timeout: 15_000 });
+      const text = await cursor.innerText();
+      if (!text.includes(`Ln ${line},`) || !/selected/.test(text)) {
+        throw new Error(
+          `the editor is at ${text}, not on line ${line} (Host ${second.alias}) with it selected`,
+        );
+      }
+      await shotAround('edit-host.png', page.locator('.part.editor'), 0);
+      await palette('View: Close All Editors');
+    },
+  );
   await step('a typed host that fails to connect is not left in the Hosts view', async () => {
     const port = await closedPort();
     await palette('SFTP: Open Remote Folder');
@@ -125,6 +162,7 @@ export async function runHostsStories(
       await page.keyboard.press('Enter');
       await row('Settings').waitFor({ timeout: 15_000 });
       await shot('add-host-where.png');
+      await shotAround('add-host.png', page.locator('.quick-input-widget'));
       await row('Settings').click();
       await page
         .getByText(`Added the host ${alias} to the setting sftpfs.hosts`)

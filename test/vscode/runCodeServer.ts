@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core';
 import { launchChromium } from '../support/browser';
 import { PROJECT_ROOT, installExtension, startCodeServer, type CodeServer } from '../support/codeServer';
 import { TEST_PASSWORD, canManageAccounts, type SshdFixture } from '../support/sshd';
+import { runCommandStories } from './commandStories';
 import { runEditorIntegrationStories, type Outcome } from './editorStories';
 import { runFirstContactStories } from './firstContactStories';
 import { runHostsStories } from './hostsStories';
@@ -67,6 +68,11 @@ async function main(): Promise<number> {
       outcomes.push(...(await runSearchStories(page, server, sshd, ARTIFACTS)));
       await page.close();
     }
+    if (wanted('commands')) {
+      const page = await browser.context.newPage();
+      outcomes.push(...(await runCommandStories(page, server, sshd, ARTIFACTS)));
+      await page.close();
+    }
     if (wanted('real')) {
       const page = await browser.context.newPage();
       outcomes.push(...(await runRealServerStories(page, server, sshd, suite.second, ARTIFACTS)));
@@ -88,7 +94,7 @@ async function main(): Promise<number> {
     if (wanted('hosts')) {
       // After the stories that type 127.0.0.1: the host it adds to the settings would apply to them.
       const page = await browser.context.newPage();
-      outcomes.push(...(await runHostsStories(page, server, sshd, suite.second, ARTIFACTS)));
+      outcomes.push(...(await runHostsStories(page, server, sshd, suite.second, suite.home, ARTIFACTS)));
       await page.close();
     }
     if (!wanted('password')) {

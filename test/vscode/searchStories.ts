@@ -17,13 +17,17 @@ export async function runSearchStories(
   sshd: SshdFixture,
   artifacts: string,
 ): Promise<Outcome[]> {
-  const { outcomes, shot, step } = storySteps(page, artifacts, 'search');
+  const { outcomes, shot, shotAround, step } = storySteps(page, artifacts, 'search');
   const project = sshd.mkdirLocal('search-story');
   sshd.mkdirLocal('search-story/src/deep/er');
   sshd.writeLocal('search-story/README.md', '# Search story\n');
   sshd.writeLocal('search-story/src/deep/er/tuckedAway.ts', 'export const hidden = "found by name";\n');
   sshd.writeLocal('search-story/src/app.py', 'import os\n\nprint("a haystack needle here")\n');
   sshd.writeLocal('search-story/src/other.txt', 'no match in here\n');
+  // More names, so that the picture of Go to File has a few fuzzy matches to show.
+  sshd.mkdirLocal('search-story/docs');
+  sshd.writeLocal('search-story/docs/tutorial.md', '# Tutorial\n');
+  sshd.writeLocal('search-story/src/textUtils.ts', 'export {};\n');
 
   const widget = page.locator('.quick-input-widget');
   const input = widget.locator('input');
@@ -71,6 +75,10 @@ export async function runSearchStories(
     'Ctrl+P opens Go to File on Server, which finds a never opened file from scattered letters',
     async () => {
       await press('Control+P', 'Go to File on');
+      await input.fill('tu');
+      await row('textUtils.ts').waitFor({ timeout: 30_000 });
+      await row('tutorial.md').waitFor({ timeout: 30_000 });
+      await shotAround('go-to-file.png', widget);
       await input.fill('tuckaw');
       const found = row('tuckedAway.ts');
       await found.waitFor({ timeout: 30_000 });

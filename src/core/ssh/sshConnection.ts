@@ -650,7 +650,9 @@ function classifyConnectError(
       error,
     );
   }
-  if (/identification/i.test(error.message)) {
+  // ssh2's words for a server that closed before sending an SSH identification line (a web server
+  // answering, then closing), and for one that sent a line that is not one.
+  if (/identification|lost before handshake/i.test(error.message)) {
     return new ConnectFailure('not-ssh', facts, `${where} does not speak SSH: ${error.message}`, error);
   }
   return new ConnectFailure(
