@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 
 import { findFiles, findInFiles, type SearchTarget } from '../../src/core/search/remoteSearch';
@@ -149,13 +149,28 @@ describe('remote search', () => {
     await rejectsWith(findFiles(targetFor(h.sshd.alias), 'x', { ...scope, forceWalk: true }), 'ECANCELED');
   });
 
-  test('searching a folder that does not exist fails with the server reason', async () => {
-    const scope = { root: h.path('no-such-folder'), excludes: [], maxResults: 10 };
-    const error = await rejectsWith(
-      findInFiles(targetFor(h.sshd.alias), { ...TEXT, pattern: 'x' }, scope),
-      'EFAILURE',
-    );
-    assert.match(error.message, /no-such-folder/);
-    await rejectsWith(findFiles(targetFor(h.sshd.alias), 'x', { ...scope, forceWalk: true }), 'ENOENT');
+  test('searching a folder that does not exist or cannot be entered fails with the reason, by find and by walking', async () => {
+    const target = targetFor(h.sshd.alias);
+    const missing = { root: h.path('no-such-folder'), excludes: [], maxResults: 10 };
+    for (const forceWalk of [false, true]) {
+      const error = await rejectsWith(
+        findInFiles(target, { ...TEXT, pattern: 'x' }, { ...missing, forceWalk }),
+        'ENOENT',
+      );
+      assert.match(error.message, /no-such-folder/);
+      await rejectsWith(findFiles(target, 'x', { ...missing, forceWalk }), 'ENOENT');
+    }
+    h.sshd.mkdirLocal('q-closed');
+    h.sshd.writeLocal('q-closed/inside.txt', 'x');
+    chmodSync(h.path('q-closed'), 0o000);
+    try {
+      const closed = { root: h.path('q-closed'), excludes: [], maxResults: 10 };
+      for (const forceWalk of [false, true]) {
+        await rejectsWith(findFiles(target, 'inside', { ...closed, forceWalk }), 'EACCES');
+        await rejectsWith(findInFiles(target, { ...TEXT, pattern: 'x' }, { ...closed, forceWalk }), 'EACCES');
+      }
+    } finally {
+      chmodSync(h.path('q-closed'), 0o755);
+    }
   });
 });

@@ -72,7 +72,7 @@ export async function findFiles(
     const found: string[] = [];
     let pending = '';
     let truncated = false;
-    const command = `cd ${shellQuote(root)} && find . ${pruneClause(scope.excludes)}-type f -iname ${shellQuote(nameGlob)} -print0`;
+    const command = `${enter(root)} && find . ${pruneClause(scope.excludes)}-type f -iname ${shellQuote(nameGlob)} -print0`;
     const result = await runCommand(connection, command, {
       ...(scope.signal === undefined ? {} : { signal: scope.signal }),
       onStdout: (chunk) => {
@@ -94,7 +94,7 @@ export async function findFiles(
         return true;
       },
     });
-    failIfNothingRan(result, found.length, root);
+    await failIfNothingRan(target, result, found.length, root);
     return { results: found, method: 'shell', truncated };
   }
   const matchesName = compileGlob(nameGlob.toLowerCase());
@@ -128,7 +128,7 @@ export async function findInFiles(
     let truncated = false;
     // -Z ends each file name with NUL, so names with ':' or newlines are read right; -I skips binaries.
     const flags = `-rnIZs --color=never ${query.isRegExp ? '-E' : '-F'}${query.caseSensitive ? '' : ' -i'}`;
-    const command = `cd ${shellQuote(root)} && grep ${flags} ${excludeDirFlags(scope.excludes)}-e ${shellQuote(query.pattern)} -- .`;
+    const command = `${enter(root)} && grep ${flags} ${excludeDirFlags(scope.excludes)}-e ${shellQuote(query.pattern)} -- .`;
     const result = await runCommand(connection, command, {
       ...(scope.signal === undefined ? {} : { signal: scope.signal }),
       onStdout: (chunk) => {
@@ -150,7 +150,7 @@ export async function findInFiles(
         return true;
       },
     });
-    failIfNothingRan(result, matches.length, root);
+    await failIfNothingRan(target, result, matches.length, root);
     return { results: matches, method: 'shell', truncated };
   }
   const test = lineTester(query);
@@ -180,11 +180,33 @@ export async function findInFiles(
   return { results: matches, method: 'walk', truncated };
 }
 
+/** The exit status of the search command when it cannot enter the root (find and grep use 0-2). */
+const CANNOT_ENTER_ROOT = 97;
+
+/**
+ * `cd` into the root, or exit with CANNOT_ENTER_ROOT. The shell's own complaint ("sh: 1: cd: can't cd
+ * to ...") differs between shells, and bash reports it with status 1, which find and grep also use
+ * for "some subfolder was unreadable": the search would end empty instead of failing.
+ */
+function enter(root: string): string {
+  return `{ cd ${shellQuote(root)} 2>/dev/null || exit ${CANNOT_ENTER_ROOT}; }`;
+}
+
 /**
  * find and grep exit non-zero for an unreadable subfolder too, with the other results still good; only
- * a failure that produced nothing (no such folder, no grep) is an error.
+ * a failure that produced nothing (no such folder, no grep) is an error. A root that cannot be entered
+ * is listed over SFTP, so the error says why as every other operation does (ENOENT, EACCES, ENOTDIR).
  */
-function failIfNothingRan(result: CommandResult, found: number, root: string): void {
+async function failIfNothingRan(
+  target: SearchTarget,
+  result: CommandResult,
+  found: number,
+  root: string,
+): Promise<void> {
+  if (result.exitCode === CANNOT_ENTER_ROOT) {
+    await target.list(root);
+    throw new RemoteFsError('EACCES', `Cannot search ${root}: the folder cannot be entered`, { path: root });
+  }
   if (found === 0 && result.exitCode !== undefined && result.exitCode > 1 && result.stderr !== '') {
     throw new RemoteFsError('EFAILURE', `Searching on the server failed: ${result.stderr.split('\n')[0]}`, {
       path: root,
