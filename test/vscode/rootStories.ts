@@ -43,6 +43,14 @@ export async function runRootStories(
   const folderUri = `sftp://${SUDOER.name}@${sshd.alias}${folder}`;
   const editorShows = (text: string) =>
     page.locator('.monaco-editor .view-lines').filter({ hasText: text }).first();
+  const enterSudoPassword = async (): Promise<void> => {
+    await page
+      .locator('.quick-input-widget')
+      .filter({ hasText: '[sudo] password for' })
+      .waitFor({ timeout: 60_000 });
+    await page.keyboard.type(SUDOER.password);
+    await page.keyboard.press('Enter');
+  };
 
   try {
     const opened = await step('a root-owned, group-writable file opens as an ordinary file', async () => {
@@ -125,6 +133,42 @@ export async function runRootStories(
         await editorShows('password hunter2').waitFor({ timeout: 30_000 });
         await shot('opened-as-root.png');
       });
+    }
+    const folderAsRoot =
+      saved &&
+      (await step(
+        'Open Folder as Root from the palette reopens the window on the folder as root',
+        async () => {
+          await page.keyboard.press('Escape');
+          await page.keyboard.press('F1');
+          await page.locator('.quick-input-widget input').waitFor({ timeout: 15_000 });
+          await page.keyboard.type('SFTP: Open Folder as Root');
+          await page
+            .locator('.quick-input-list .monaco-list-row')
+            .filter({ hasText: 'Open Folder as Root' })
+            .first()
+            .waitFor({ timeout: 15_000 });
+          await page.keyboard.press('Enter');
+          await page.waitForURL(/%3Bsudo%40|;sudo@/, { timeout: 30_000 });
+          await enterSudoPassword();
+          await page.getByRole('treeitem', { name: 'secret.conf' }).first().waitFor({ timeout: 60_000 });
+          await page
+            .getByText(/\[SFTP as root\]/i)
+            .first()
+            .waitFor({ timeout: 15_000 });
+          await shot('folder-as-root.png');
+        },
+      ));
+    if (folderAsRoot) {
+      await step(
+        'the root folder survives a window reload (sudo asked again in the new window)',
+        async () => {
+          await page.reload();
+          await enterSudoPassword();
+          await page.getByRole('treeitem', { name: 'secret.conf' }).first().click({ timeout: 60_000 });
+          await editorShows('password hunter2').waitFor({ timeout: 30_000 });
+        },
+      );
     }
   } finally {
     removeSudoRules();
