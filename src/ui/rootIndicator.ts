@@ -10,7 +10,7 @@ function isOpenAsRoot(uri: vscode.Uri | undefined): uri is vscode.Uri {
 /**
  * Shows what is open as root, so nobody edits as root without knowing it: a `#` badge (the root
  * prompt) on such files in tabs and the Explorer, and a status bar item while such a file is the
- * active editor. `sftpfs.activeEditorIsRoot` lets menus leave out Reopen File as Root there.
+ * active editor. (Menus tell root files by their URI: `;sudo@` in the authority.)
  */
 export function showRootIndicator(): vscode.Disposable {
   const item = vscode.window.createStatusBarItem('sftpfs.root', vscode.StatusBarAlignment.Left, 99);
@@ -18,9 +18,7 @@ export function showRootIndicator(): vscode.Disposable {
   item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
   const update = (): void => {
     const uri = vscode.window.activeTextEditor?.document.uri;
-    const asRoot = isOpenAsRoot(uri);
-    void vscode.commands.executeCommand('setContext', 'sftpfs.activeEditorIsRoot', asRoot);
-    if (!asRoot) {
+    if (!isOpenAsRoot(uri)) {
       item.hide();
       return;
     }

@@ -599,7 +599,8 @@ export class SshConnection {
   /**
    * Runs a command on a new session channel (an "exec" request), with a terminal when `pty` is given.
    * On an SFTP-only account the server may run its SFTP server instead whatever the command: callers
-   * that need a shell check for one first (see remoteCommand.ts).
+   * that need a shell check for one first (see remoteCommand.ts). `adopt` is given the channel in
+   * ssh2's own callback, before any of its output can be missed (see openSftpOverCommand).
    */
   async exec(
     command: string,
