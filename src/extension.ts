@@ -28,6 +28,8 @@ import { HostsView } from './ui/hostsView';
 import { showProgressWhenSlow } from './ui/longOperations';
 import { RecentFolders, recordOpenedFolders } from './ui/recentFolders';
 import { registerTerminalCommand } from './ui/remoteTerminal';
+import { registerRootEditing } from './ui/rootEditing';
+import { showRootIndicator } from './ui/rootIndicator';
 import { showSaveNotices } from './ui/saveNotices';
 import { HostSettingProblems, followSettingChanges } from './ui/settingsChanges';
 import { registerSearchCommands } from './ui/searchCommands';
@@ -124,6 +126,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.registerFileSystemProvider(SFTP_SCHEME, provider, { isCaseSensitive: true }),
     commands.register('sftpfs.showLog', showLog),
     showSaveNotices(connections),
+    registerRootEditing(commands, connections, provider.onDidRefuseAccess, logger),
+    showRootIndicator(),
     followSettingChanges({
       pollInterval: () => watches.intervalChanged(),
       hosts: () => {

@@ -53,11 +53,21 @@ export class VsCodeCredentialPrompts implements CredentialPrompts {
     host: string;
     key: string;
     attempt: number;
+    purpose?: 'login' | 'sudo';
   }): Promise<Secret | undefined> {
-    return this.secret(request.key, request.attempt, {
-      title: vscode.l10n.t('SFTP: {0}@{1}', request.user, request.host),
-      prompt: vscode.l10n.t('Password for {0}@{1}', request.user, request.host),
-    });
+    return this.secret(
+      request.key,
+      request.attempt,
+      request.purpose === 'sudo'
+        ? {
+            title: vscode.l10n.t('SFTP: open as root on {0}', request.host),
+            prompt: vscode.l10n.t('[sudo] password for {0} on {1}', request.user, request.host),
+          }
+        : {
+            title: vscode.l10n.t('SFTP: {0}@{1}', request.user, request.host),
+            prompt: vscode.l10n.t('Password for {0}@{1}', request.user, request.host),
+          },
+    );
   }
 
   passphrase(request: { keyFile: string; attempt: number }): Promise<Secret | undefined> {
@@ -135,7 +145,9 @@ export class VsCodeCredentialPrompts implements CredentialPrompts {
     const answer = await vscode.window.showInformationMessage(
       key.startsWith('password:')
         ? vscode.l10n.t('Remember this password in the system keychain?')
-        : vscode.l10n.t('Remember this key passphrase in the system keychain?'),
+        : key.startsWith('sudo:')
+          ? vscode.l10n.t('Remember this sudo password in the system keychain?')
+          : vscode.l10n.t('Remember this key passphrase in the system keychain?'),
       remember,
       vscode.l10n.t('Not Now'),
     );

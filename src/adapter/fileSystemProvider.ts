@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 
+import { isRemoteFsError } from '../core/common/errors';
 import type { ConnectionManager } from '../core/connection/connectionManager';
 import type { EntryType } from '../core/fs/entryType';
 import type { RemoteFileSystem, TreeOperationOptions } from '../core/fs/remoteFileSystem';
@@ -14,6 +15,12 @@ export type LongOperationRunner = <T>(
   run: (control: TreeOperationOptions) => Promise<T>,
 ) => Promise<T>;
 
+/** The server refused to let the login read or write a file (EACCES): the UI may offer root. */
+export interface AccessRefusal {
+  readonly uri: vscode.Uri;
+  readonly operation: 'read' | 'write';
+}
+
 /**
  * vscode.FileSystemProvider for `sftp://`, by delegation: the rules live in core/fs, this class only
  * turns URIs into paths, core results into VS Code types and core errors into FileSystemErrors.
@@ -21,6 +28,9 @@ export type LongOperationRunner = <T>(
 export class SftpFileSystemProvider implements vscode.FileSystemProvider, vscode.Disposable {
   private readonly changes = new vscode.EventEmitter<vscode.FileChangeEvent[]>();
   readonly onDidChangeFile = this.changes.event;
+  private readonly refusals = new vscode.EventEmitter<AccessRefusal>();
+  /** A file could not be opened or saved for want of permission (see ui/rootEditing.ts). */
+  readonly onDidRefuseAccess = this.refusals.event;
 
   private readonly remoteChanges: { dispose(): void };
 
@@ -43,6 +53,7 @@ export class SftpFileSystemProvider implements vscode.FileSystemProvider, vscode
   dispose(): void {
     this.remoteChanges.dispose();
     this.changes.dispose();
+    this.refusals.dispose();
   }
 
   /** Remote changes by polling (core/watch); `excludes` come from files.watcherExclude. */
@@ -87,7 +98,7 @@ export class SftpFileSystemProvider implements vscode.FileSystemProvider, vscode
   }
 
   readFile(uri: vscode.Uri): Promise<Uint8Array> {
-    return this.run(uri, (fs, path) => fs.readFile(path));
+    return this.run(uri, (fs, path) => fs.readFile(path), 'read');
   }
 
   async writeFile(
@@ -95,8 +106,10 @@ export class SftpFileSystemProvider implements vscode.FileSystemProvider, vscode
     content: Uint8Array,
     options: { create: boolean; overwrite: boolean },
   ): Promise<void> {
-    await this.run(uri, (fs, path) =>
-      fs.writeFile(path, content, { create: options.create, overwrite: options.overwrite }),
+    await this.run(
+      uri,
+      (fs, path) => fs.writeFile(path, content, { create: options.create, overwrite: options.overwrite }),
+      'write',
     );
     this.fire({ type: vscode.FileChangeType.Changed, uri });
   }
@@ -183,13 +196,18 @@ export class SftpFileSystemProvider implements vscode.FileSystemProvider, vscode
     }
   }
 
+  /** `access`: a refusal of this operation is told to onDidRefuseAccess. */
   private async run<T>(
     uri: vscode.Uri,
     operation: (fs: RemoteFileSystem, path: string) => Promise<T>,
+    access?: AccessRefusal['operation'],
   ): Promise<T> {
     try {
       return await operation(this.connections.fileSystem(uri.authority), remotePathOf(uri));
     } catch (error) {
+      if (access !== undefined && isRemoteFsError(error, 'EACCES')) {
+        this.refusals.fire({ uri, operation: access });
+      }
       throw toFileSystemError(error);
     }
   }

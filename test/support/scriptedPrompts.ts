@@ -17,6 +17,8 @@ export class ScriptedPrompts implements CredentialPrompts {
   readonly events: string[] = [];
   readonly hostKeysShown: UnknownHostKey[] = [];
   readonly keyboardPromptsShown: KeyboardInteractivePrompt[][] = [];
+  /** What each password prompt asked for (user, host, key, attempt, purpose). */
+  readonly passwordRequests: Array<Parameters<CredentialPrompts['password']>[0]> = [];
   private passwordIndex = 0;
   private passphraseIndex = 0;
   private keyboardIndex = 0;
@@ -31,8 +33,9 @@ export class ScriptedPrompts implements CredentialPrompts {
     return new Promise((resolve) => setTimeout(() => resolve(answer), delay));
   }
 
-  password(): Promise<Secret | undefined> {
+  password(request: Parameters<CredentialPrompts['password']>[0]): Promise<Secret | undefined> {
     const value = this.script.passwords?.[this.passwordIndex++];
+    this.passwordRequests.push(request);
     this.events.push('password');
     return Promise.resolve(value === undefined ? undefined : this.secret('password', value));
   }

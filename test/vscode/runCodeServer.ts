@@ -12,6 +12,7 @@ import { runEditorIntegrationStories, type Outcome } from './editorStories';
 import { runFirstContactStories } from './firstContactStories';
 import { runHostsStories } from './hostsStories';
 import { runRealServerStories } from './realServerStories';
+import { runRootStories } from './rootStories';
 import { runSearchStories } from './searchStories';
 import { prepareSuiteEnvironment, type SuiteEnvironment } from './suiteEnvironment';
 
@@ -76,6 +77,11 @@ async function main(): Promise<number> {
     if (wanted('real')) {
       const page = await browser.context.newPage();
       outcomes.push(...(await runRealServerStories(page, server, sshd, suite.second, ARTIFACTS)));
+      await page.close();
+    }
+    if (wanted('root')) {
+      const page = await browser.context.newPage();
+      outcomes.push(...(await runRootStories(page, server, sshd, ARTIFACTS)));
       await page.close();
     }
     if (wanted('unknown')) {

@@ -2,6 +2,7 @@ import { errorMessage } from '../common/errors';
 import { scopedLogger, type Logger } from '../common/logger';
 import { formatAuthority, parseAuthority, type Authority } from '../config/authority';
 import type { ResolvedHost } from '../config/hostResolver';
+import { asRootAuthority, rootRouteOf } from '../config/rootAuthority';
 import {
   RemoteFileSystem,
   type FileSystemNotice,
@@ -9,16 +10,18 @@ import {
 } from '../fs/remoteFileSystem';
 import { featureGaps } from '../sftp/serverFeatures';
 import type { SftpSessionOptions } from '../sftp/session';
-import type { CredentialPrompts } from '../ssh/credentials';
+import { sudoPasswordKey, type CredentialPrompts } from '../ssh/credentials';
 import { remoteIdentity } from '../ssh/remoteIdentity';
 import { userFacingConnectError } from '../ssh/connectFailures';
 import { SshConnection, type NegotiatedDetails } from '../ssh/sshConnection';
+import { openSudoSftp } from '../ssh/sudoSftp';
 import {
   DEFAULT_LIFECYCLE,
   HostConnection,
   type ConnectionState,
   type LifecycleOptions,
 } from './hostConnection';
+import { RootSessions } from './rootSessions';
 
 export type { ConnectionState } from './hostConnection';
 
@@ -66,9 +69,20 @@ interface HostEntry {
   readonly fileSystem: RemoteFileSystem;
 }
 
-/** One HostConnection and one RemoteFileSystem per host, shared by every operation on that host. */
+interface RootEntry {
+  readonly sessions: RootSessions;
+  readonly fileSystem: RemoteFileSystem;
+}
+
+/**
+ * One HostConnection and one RemoteFileSystem per host, shared by every operation on that host. An
+ * authority with the root marker (`alice;sudo@web1`, see rootAuthority.ts) gets a RemoteFileSystem of
+ * its own whose session runs as root on the login's connection; everything about the connection
+ * (state, info, reconnect, disconnect) is the login's.
+ */
 export class ConnectionManager {
   private readonly hosts = new Map<string, HostEntry>();
+  private readonly rootHosts = new Map<string, RootEntry>();
   private readonly stateListeners = new Set<(change: ConnectionStateChange) => void>();
   private readonly noticeListeners = new Set<(notice: HostNotice) => void>();
   private readonly progressListeners = new Set<(progress: ConnectionProgress) => void>();
@@ -109,26 +123,30 @@ export class ConnectionManager {
 
   /** The filesystem for `sftp://<authority>/...`; cheap, and the same object for the same host. */
   fileSystem(authorityText: string): RemoteFileSystem {
-    return this.entry(authorityText).fileSystem;
+    const route = rootRouteOf(authorityText);
+    return route.asRoot ? this.rootEntry(route.login).fileSystem : this.entry(authorityText).fileSystem;
   }
 
   /** A live session for the host, connecting (once, however many callers ask at the same time) if needed. */
   session(authorityText: string) {
     try {
-      return this.entry(authorityText).connection.session();
+      const route = rootRouteOf(authorityText);
+      return route.asRoot
+        ? this.rootEntry(route.login).sessions.session()
+        : this.entry(authorityText).connection.session();
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** The connection itself, connecting if needed: for commands and terminals over SSH channels. */
+  /** The connection itself (the login's), connecting if needed: for commands and terminals over SSH channels. */
   async sshConnection(authorityText: string): Promise<SshConnection> {
-    return this.entry(authorityText).connection.sshConnection();
+    return this.entry(rootRouteOf(authorityText).login).connection.sshConnection();
   }
 
   /** What is known about a live connection (undefined while not connected), for Show Connection Info. */
   info(authorityText: string): ConnectionInfo | undefined {
-    const live = this.hosts.get(keyOf(authorityText))?.connection.liveConnection;
+    const live = this.hosts.get(loginKeyOf(authorityText))?.connection.liveConnection;
     const details = live?.connection.details;
     if (live === undefined || details === undefined) {
       return undefined;
@@ -148,12 +166,16 @@ export class ConnectionManager {
     };
   }
 
-  /** The canonical form of an authority (`user@host:port` as the URI has it, lower-cased host). */
+  /**
+   * The canonical form of an authority (`user@host:port` as the URI has it, lower-cased host; the root
+   * marker kept).
+   */
   keyOf(authorityText: string): string {
-    return keyOf(authorityText);
+    const route = rootRouteOf(authorityText);
+    return route.asRoot ? asRootAuthority(keyOf(route.login)) : keyOf(authorityText);
   }
 
-  /** Every host this manager has been asked about, with its state. */
+  /** Every host this manager has been asked about, with its state (a root route is its login's host). */
   knownHosts(): Array<{ authority: string; state: ConnectionState }> {
     return [...this.hosts.entries()].map(([authority, entry]) => ({
       authority,
@@ -163,20 +185,24 @@ export class ConnectionManager {
 
   /** Drops the connection and connects again at once (the user asked: no backoff). */
   async reconnect(authorityText: string): Promise<void> {
-    const connection = this.entry(authorityText).connection;
+    const connection = this.entry(rootRouteOf(authorityText).login).connection;
     connection.disconnect();
     await connection.session();
   }
 
   state(authorityText: string): ConnectionState {
-    return this.hosts.get(keyOf(authorityText))?.connection.state ?? 'disconnected';
+    return this.hosts.get(loginKeyOf(authorityText))?.connection.state ?? 'disconnected';
   }
 
   disconnect(authorityText: string): void {
-    this.hosts.get(keyOf(authorityText))?.connection.disconnect();
+    this.hosts.get(loginKeyOf(authorityText))?.connection.disconnect();
   }
 
   dispose(): void {
+    for (const entry of this.rootHosts.values()) {
+      entry.sessions.dispose();
+    }
+    this.rootHosts.clear();
     for (const entry of this.hosts.values()) {
       entry.connection.dispose();
     }
@@ -223,6 +249,40 @@ export class ConnectionManager {
     return entry;
   }
 
+  /** The login's files as root: a RemoteFileSystem over RootSessions, made once per login. */
+  private rootEntry(loginAuthority: string): RootEntry {
+    const login = this.entry(loginAuthority);
+    const key = asRootAuthority(login.connection.key);
+    let entry = this.rootHosts.get(key);
+    if (entry === undefined) {
+      const logger = scopedLogger(this.options.logger, key);
+      const sessions = new RootSessions(
+        login.connection,
+        (connection) =>
+          openSudoSftp(connection, {
+            logger,
+            hostLabel: connection.host.alias,
+            passwordKey: sudoPasswordKey(
+              connection.host.user,
+              connection.host.hostName,
+              connection.host.port,
+            ),
+            ...(this.options.prompts === undefined ? {} : { prompts: this.options.prompts }),
+            ...(this.options.session === undefined ? {} : { session: this.options.session }),
+          }),
+        logger,
+      );
+      const fileSystem = new RemoteFileSystem(sessions, logger, this.options.fileSystem, (notice) => {
+        for (const listener of this.noticeListeners) {
+          listener({ authority: key, ...notice });
+        }
+      });
+      entry = { sessions, fileSystem };
+      this.rootHosts.set(key, entry);
+    }
+    return entry;
+  }
+
   private async connect(key: string, logger: Logger) {
     try {
       const host = this.options.resolveHost(parseAuthority(key));
@@ -265,4 +325,9 @@ export class ConnectionManager {
 
 function keyOf(authorityText: string): string {
   return formatAuthority(parseAuthority(authorityText));
+}
+
+/** The key of the login an authority's files are reached through (itself, or a root route's login). */
+function loginKeyOf(authorityText: string): string {
+  return keyOf(rootRouteOf(authorityText).login);
 }

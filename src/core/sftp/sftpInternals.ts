@@ -1,4 +1,5 @@
-import type { Client, SFTPWrapper } from 'ssh2';
+import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
+import { SFTP } from 'ssh2/lib/protocol/SFTP.js';
 
 import { MAX_READ_LENGTH, SAFE_READ_LENGTH } from './readSize';
 
@@ -340,4 +341,99 @@ export function receiveDataDirectly(sftp: SFTPWrapper): boolean {
     return undefined;
   };
   return true;
+}
+
+/** ssh2's channel table (Client._chanMgr): local channel id to the object its packets go to. */
+interface Ssh2ChannelTable {
+  get(id: number): unknown;
+  update(id: number, channel: unknown): void;
+}
+
+/** The parts of an ssh2 channel that say where its packets go and how much may be sent. */
+interface Ssh2ChannelState {
+  incoming?: { id: number; window: number; packetSize: number; state: string };
+  outgoing?: { id: number; window: number; packetSize: number; state: string };
+}
+
+/** ssh2's SFTP object as sftpOverExecChannel sets it up: a channel in all but name. */
+interface Ssh2SftpChannel {
+  subtype?: string;
+  stderr: unknown;
+  push(data: Buffer | null): unknown;
+  _init(): void;
+}
+
+export interface ExecChannelHooks {
+  /** What the command writes on stderr, as it comes. */
+  readonly onStderr: (chunk: Buffer) => void;
+  /**
+   * What the command's output passes through before SFTP reads it: whatever the login shell's
+   * startup files printed before the command ran is cut off here.
+   */
+  readonly stdout: (chunk: Buffer) => Buffer;
+}
+
+/**
+ * Turns an exec channel that was just opened into ssh2's SFTP client over that same channel, and
+ * sends SFTP's INIT. ssh2 starts SFTP only as the `sftp` subsystem, which runs whatever server sshd
+ * is configured with, as the login user; a command (`sudo … sftp-server`) is the only way to another
+ * server process. The SFTP object takes the channel's place in ssh2's channel table, so every later
+ * packet of the channel (data, stderr, exit status, close) goes to it; the old channel object is told
+ * only its 'close', for whoever counts channels.
+ *
+ * Call it in ssh2's exec callback, before a packet of the channel can arrive. Answers undefined,
+ * having changed nothing, when ssh2's internals are not as expected.
+ */
+export function sftpOverExecChannel(
+  client: Client,
+  channel: ClientChannel,
+  hooks: ExecChannelHooks,
+): SFTPWrapper | undefined {
+  const table = (client as unknown as { _chanMgr?: Ssh2ChannelTable })._chanMgr;
+  const { incoming, outgoing } = channel as unknown as Ssh2ChannelState;
+  if (
+    incoming === undefined ||
+    outgoing === undefined ||
+    typeof table?.get !== 'function' ||
+    typeof table.update !== 'function' ||
+    table.get(incoming.id) !== channel
+  ) {
+    return undefined;
+  }
+  const sftp = new SFTP(client, { type: 'session', incoming, outgoing }, {});
+  const internals = sftp as unknown as Ssh2SftpChannel;
+  if (typeof internals.push !== 'function' || typeof internals._init !== 'function') {
+    return undefined;
+  }
+  internals.subtype = 'exec';
+  // ssh2 gives its SFTP object a stderr that drops everything; the command's is wanted here. ssh2
+  // pushes stderr data to it, and null at the end.
+  const stderr = {
+    readable: true,
+    push: (data: Buffer | null): boolean => {
+      if (data === null) {
+        stderr.readable = false;
+      } else {
+        hooks.onStderr(data);
+      }
+      return true;
+    },
+    on: () => stderr,
+    once: () => stderr,
+    emit: () => false,
+    end: () => undefined,
+  };
+  internals.stderr = stderr;
+  const ssh2Push = internals.push.bind(sftp);
+  internals.push = (data: Buffer | null): unknown => {
+    if (data === null) {
+      return ssh2Push(null);
+    }
+    const chunk = hooks.stdout(data);
+    return chunk.length === 0 ? undefined : ssh2Push(chunk);
+  };
+  table.update(incoming.id, sftp);
+  sftp.once('close', () => channel.emit('close'));
+  internals._init();
+  return sftp;
 }

@@ -31,6 +31,8 @@ export interface CredentialPrompts extends HostKeyPrompt {
     /** Where the password goes (see passwordKey): what a remembered password is kept under. */
     readonly key: string;
     readonly attempt: number;
+    /** What the password is for: logging in (the default), or sudo on a connection already made. */
+    readonly purpose?: 'login' | 'sudo';
   }): Promise<Secret | undefined>;
   keyboardInteractive(request: {
     readonly user: string;
@@ -49,4 +51,12 @@ export interface CredentialPrompts extends HostKeyPrompt {
 export function passwordKey(user: string, hostName: string, port: number): string {
   const host = hostName.toLowerCase();
   return `password:${user}@${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * What a sudo password is remembered under: the login user and the server, as for its login password,
+ * but apart from it (the two may differ: sudoers can ask for root's password, `Defaults rootpw`).
+ */
+export function sudoPasswordKey(user: string, hostName: string, port: number): string {
+  return `sudo:${passwordKey(user, hostName, port).slice('password:'.length)}`;
 }

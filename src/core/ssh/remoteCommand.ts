@@ -90,6 +90,8 @@ export interface CommandOptions {
   readonly onStdout?: (chunk: Buffer) => boolean;
   /** Collected output beyond this is dropped (default 1 MiB). */
   readonly maxCollectedBytes?: number;
+  /** What the command reads on its standard input (nothing by default); never logged. */
+  readonly input?: Buffer;
 }
 
 export interface CommandResult {
@@ -112,7 +114,7 @@ const EXIT_MARKER = 'sftpfs-exit:';
  */
 const START_MARKER = 'sftpfs-start';
 
-/** Runs a command with no input and waits for it to end; cancelling or a timeout closes the channel. */
+/** Runs a command (with `input`, or none) and waits for it to end; cancelling or a timeout closes the channel. */
 export async function runCommand(
   connection: SshConnection,
   command: string,
@@ -199,12 +201,12 @@ export async function runCommand(
       stderrEnded ||= channel.stderr.readableEnded;
       finish();
     });
-    channel.end(); // no input
+    channel.end(options.input); // the input, or none
   });
 }
 
 /** A filter of a stream that drops everything up to and including the first `line` and its newline. */
-function skipUntilLine(line: string): (chunk: Buffer) => Buffer {
+export function skipUntilLine(line: string): (chunk: Buffer) => Buffer {
   const marker = Buffer.from(`${line}\n`);
   let seen = Buffer.alloc(0);
   let found = false;

@@ -5,6 +5,7 @@ import {
   type ClientChannel,
   type ConnectConfig,
   type PseudoTtyOptions,
+  type SFTPWrapper,
 } from 'ssh2';
 
 import { RemoteFsError, errorMessage } from '../common/errors';
@@ -12,7 +13,7 @@ import type { Logger } from '../common/logger';
 import type { Authority } from '../config/authority';
 import type { ResolvedHost } from '../config/hostResolver';
 import { DEFAULT_SESSION_OPTIONS, SftpSession, type SftpSessionOptions } from '../sftp/session';
-import { pingConnection } from '../sftp/sftpInternals';
+import { pingConnection, sftpOverExecChannel } from '../sftp/sftpInternals';
 import { asSsh2Algorithms, chooseAlgorithms } from './algorithms';
 import { AuthPlanner } from './authPlanner';
 import { enableCertificateAuth } from './certificateAuth';
@@ -23,7 +24,31 @@ import type { CredentialPrompts } from './credentials';
 import { hostCertificateFor, preferCertifiedKey, type HostCertificateVerdict } from './hostCertificates';
 import { hostKeyOfferFor } from './hostKeyOrder';
 import { verifyHostKey } from './hostKeyVerifier';
+import { closeQuietly, posixCommand, skipUntilLine } from './remoteCommand';
 import { openProxyCommand, openTcp, parseJump, type Transport } from './transport';
+
+/** Printed before an SFTP server's command runs: what comes before it was printed by startup files. */
+const SFTP_START_MARKER = 'sftpfs-sftp-start';
+
+/**
+ * A command meant to become an SFTP server ended first (or never answered): what it printed on stderr
+ * and its exit status, for the caller to put in words (see sudoFailures.ts).
+ */
+export class CommandSftpFailure extends RemoteFsError {
+  constructor(
+    readonly stderr: string,
+    readonly exitCode: number | undefined,
+    /** Set when the command neither ended nor answered within this many milliseconds. */
+    readonly timeoutMs?: number,
+  ) {
+    super(
+      timeoutMs === undefined ? 'EFAILURE' : 'ETIMEDOUT',
+      timeoutMs === undefined
+        ? `The SFTP server's command ended before SFTP started (exit status ${exitCode ?? 'unknown'})${stderr.trim() === '' ? '' : `: ${stderr.trim()}`}`
+        : `The SFTP server's command did not start SFTP within ${timeoutMs / 1000} s`,
+    );
+  }
+}
 
 /** Jump chains nest (a jump host may have its own ProxyJump); this bounds a configuration loop. */
 const MAX_JUMP_DEPTH = 8;
@@ -426,17 +451,131 @@ export class SshConnection {
           );
           return;
         }
-        const base = options ?? DEFAULT_SESSION_OPTIONS;
-        resolve(
-          new SftpSession(sftp, this.logger, {
-            // Read when needed, not copied: a changed setting applies to sessions already open.
-            get stallTimeoutMs() {
-              return base.stallTimeoutMs;
-            },
-            proveAlive: (timeoutMs) => this.proveAlive(timeoutMs),
-          }),
-        );
+        resolve(this.sessionOver(sftp, options));
       });
+    });
+  }
+
+  private sessionOver(sftp: SFTPWrapper, options: SftpSessionOptions | undefined): SftpSession {
+    const base = options ?? DEFAULT_SESSION_OPTIONS;
+    return new SftpSession(sftp, this.logger, {
+      // Read when needed, not copied: a changed setting applies to sessions already open.
+      get stallTimeoutMs() {
+        return base.stallTimeoutMs;
+      },
+      proveAlive: (timeoutMs) => this.proveAlive(timeoutMs),
+    });
+  }
+
+  /**
+   * Starts SFTP over a command instead of the sftp subsystem. `script` is POSIX sh (run whatever the
+   * login shell is) that ends by exec-ing an SFTP server reading the channel, as `exec sudo …
+   * sftp-server` does; `preamble` reaches the command before SFTP's INIT (`sudo -S` reads its password
+   * line first, and not a byte more). When the command ends before its server answers INIT, or does
+   * not answer within the connect timeout, this rejects with a CommandSftpFailure telling what it
+   * printed on stderr and how it exited, for the caller to explain.
+   */
+  async openSftpOverCommand(
+    script: string,
+    preamble?: Buffer,
+    options?: SftpSessionOptions,
+  ): Promise<SftpSession> {
+    let stderr = '';
+    let starting: Promise<SftpSession> | undefined;
+    let preambleSent = true;
+    const command = posixCommand(`echo ${SFTP_START_MARKER}; ${script}`);
+    // Everything happens in ssh2's callback: a command that fails at once may have its output, exit
+    // status and close in the same read from the socket as the channel's confirmation.
+    const channel = await this.exec(command, undefined, (opened) => {
+      if (preamble !== undefined) {
+        opened.write(preamble);
+        // Sent at once unless the server's window is smaller than a password line: never with sshd.
+        preambleSent = opened.writableLength === 0;
+      }
+      const sftp = !preambleSent
+        ? undefined
+        : sftpOverExecChannel(this.client, opened, {
+            onStderr: (chunk) => {
+              if (stderr.length < 16 * 1024) {
+                stderr += chunk.toString('utf8');
+              }
+            },
+            stdout: skipUntilLine(SFTP_START_MARKER),
+          });
+      starting = sftp === undefined ? undefined : this.sessionWhenReady(sftp, () => stderr, options);
+    });
+    if (starting === undefined) {
+      closeQuietly(channel);
+      throw new RemoteFsError(
+        'EUNSUPPORTED',
+        preambleSent
+          ? 'Could not start SFTP over a command (ssh2 internals changed)'
+          : 'Could not start SFTP over a command (the server accepted too little input)',
+      );
+    }
+    const session = await starting;
+    if (stderr.trim() !== '') {
+      this.logger.debug(`The SFTP server's command said on stderr: ${stderr.trim()}`);
+    }
+    return session;
+  }
+
+  /**
+   * The session over `sftp` once its server answered INIT, made at that moment (nothing of the channel
+   * can be missed); a CommandSftpFailure when the command ended first or stayed silent.
+   */
+  private sessionWhenReady(
+    sftp: SFTPWrapper,
+    stderr: () => string,
+    options: SftpSessionOptions | undefined,
+  ): Promise<SftpSession> {
+    this.openSftpChannels++;
+    sftp.once('close', () => {
+      this.openSftpChannels--;
+    });
+    return new Promise<SftpSession>((resolve, reject) => {
+      let exitCode: number | undefined;
+      const timer = setTimeout(() => {
+        settle();
+        sftp.end();
+        reject(new CommandSftpFailure(stderr(), undefined, this.host.connectTimeoutMs));
+      }, this.host.connectTimeoutMs);
+      const onExit = (code: number | null): void => {
+        exitCode = code ?? undefined;
+      };
+      const onClose = (): void => {
+        settle();
+        sftp.end(); // the server closed the channel: ssh2 does not answer that for an SFTP channel
+        reject(new CommandSftpFailure(stderr(), exitCode));
+      };
+      const onError = (error: Error): void => {
+        settle();
+        sftp.end();
+        reject(
+          new RemoteFsError(
+            'EPROTO',
+            `The server broke the SFTP protocol while starting SFTP (${error.message})`,
+            {
+              cause: error,
+            },
+          ),
+        );
+      };
+      const onReady = (): void => {
+        settle();
+        resolve(this.sessionOver(sftp, options));
+      };
+      const settle = (): void => {
+        clearTimeout(timer);
+        sftp.removeListener('ready', onReady);
+        sftp.removeListener('exit', onExit);
+        sftp.removeListener('close', onClose);
+        sftp.removeListener('error', onError);
+      };
+      sftp.once('ready', onReady);
+      sftp.on('exit', onExit);
+      sftp.once('close', onClose);
+      sftp.once('error', onError);
     });
   }
 
@@ -466,16 +605,21 @@ export class SshConnection {
   /**
    * Runs a command on a new session channel (an "exec" request), with a terminal when `pty` is given.
    * On an SFTP-only account the server may run its SFTP server instead whatever the command: callers
-   * that need a shell check for one first (see remoteCommand.ts).
+   * that need a shell check for one first (see remoteCommand.ts). `adopt` is given the channel in
+   * ssh2's own callback, before any of its output can be missed (see openSftpOverCommand).
    */
-  async exec(command: string, pty?: PseudoTtyOptions): Promise<ClientChannel> {
+  async exec(
+    command: string,
+    pty?: PseudoTtyOptions,
+    adopt?: (channel: ClientChannel) => void,
+  ): Promise<ClientChannel> {
     // At the server's channel limit a user's command outranks idle transfer lanes and watches: before
     // each new try one holder gives its channel back. The server frees a slot once what ran there has
     // ended, which can take a moment, so a refusal is tried again a few times anyway.
     const holders = [...this.shortageHandlers];
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.execOnce(command, pty);
+        return await this.execOnce(command, pty, adopt);
       } catch (error) {
         if (!isChannelRefusal(error) || attempt >= EXEC_ATTEMPTS - 1) {
           throw error;
@@ -489,7 +633,12 @@ export class SshConnection {
     }
   }
 
-  private execOnce(command: string, pty?: PseudoTtyOptions): Promise<ClientChannel> {
+  /** `adopt` is called in ssh2's callback, before any packet of the new channel can arrive. */
+  private execOnce(
+    command: string,
+    pty?: PseudoTtyOptions,
+    adopt?: (channel: ClientChannel) => void,
+  ): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
       if (this.closed) {
         reject(new RemoteFsError('ECONNLOST', 'The connection to the server was lost'));
@@ -507,6 +656,7 @@ export class SshConnection {
           return;
         }
         request.opened(channel);
+        adopt?.(channel);
         resolve(channel);
       };
       if (pty === undefined) {
