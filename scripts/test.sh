@@ -61,7 +61,7 @@ tier integration node --test --test-concurrency=1 --test-timeout=180000 out/test
 # through Node's crypto and the extension's own packet sealing and reused receive buffer are used.
 tier no-addon env NODE_OPTIONS="--require $PWD/out/test/support/withoutNativeAddon.js" \
   node --test --test-concurrency=1 --test-timeout=180000 \
-  out/test/integration/{sealedTransfers,readWrite,striping,faults,diskFull,hostileServer}.test.js
+  out/test/integration/{sealedTransfers,readWrite,striping,faults,diskFull,hostileServer,sudo}.test.js
 npm run --silent package:vsix >/dev/null
 tier vscode node out/test/vscode/runCodeServer.js
 
