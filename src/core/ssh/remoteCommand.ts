@@ -90,6 +90,8 @@ export interface CommandOptions {
   readonly onStdout?: (chunk: Buffer) => boolean;
   /** Collected output beyond this is dropped (default 1 MiB). */
   readonly maxCollectedBytes?: number;
+  /** The command's standard input (a commit message): text that never becomes part of the command line. */
+  readonly input?: Buffer | string;
 }
 
 export interface CommandResult {
@@ -112,7 +114,7 @@ const EXIT_MARKER = 'sftpfs-exit:';
  */
 const START_MARKER = 'sftpfs-start';
 
-/** Runs a command with no input and waits for it to end; cancelling or a timeout closes the channel. */
+/** Runs a command (with `options.input` as its input, else none) and waits for it to end; cancelling or a timeout closes the channel. */
 export async function runCommand(
   connection: SshConnection,
   command: string,
@@ -199,7 +201,11 @@ export async function runCommand(
       stderrEnded ||= channel.stderr.readableEnded;
       finish();
     });
-    channel.end(); // no input
+    if (options.input === undefined) {
+      channel.end(); // no input
+    } else {
+      channel.end(options.input);
+    }
   });
 }
 
