@@ -3,7 +3,8 @@
 #   - Debian packages: OpenSSH (the server under test and the reference client), Chromium (drives
 #     VS Code), libkrb5-dev and ripgrep (code-server's native build and its search binary),
 #     inotify-tools (the test server's inotifywait, for the fast watch mode), fish, tcsh and zsh
-#     (login shells of test accounts: remote commands must work whatever the account's shell is);
+#     (login shells of test accounts: remote commands must work whatever the account's shell is), git
+#     (the test server's git, for Source Control over SSH);
 #   - code-server (a real VS Code) into .cache/code-server, outside the project's node_modules.
 # As root it installs them; otherwise it says what to install and stops.
 set -euo pipefail
@@ -12,8 +13,8 @@ CODE_SERVER_VERSION=4.100.3
 root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 code_server_dir="$root_dir/.cache/code-server"
 
-want_packages=(openssh-server openssh-client chromium libkrb5-dev ripgrep inotify-tools fish tcsh zsh)
-want_commands=(/usr/sbin/sshd /usr/bin/sftp /usr/bin/chromium /usr/bin/krb5-config /usr/bin/rg /usr/bin/inotifywait /usr/bin/fish /usr/bin/tcsh /usr/bin/zsh)
+want_packages=(openssh-server openssh-client chromium libkrb5-dev ripgrep inotify-tools fish tcsh zsh git)
+want_commands=(/usr/sbin/sshd /usr/bin/sftp /usr/bin/chromium /usr/bin/krb5-config /usr/bin/rg /usr/bin/inotifywait /usr/bin/fish /usr/bin/tcsh /usr/bin/zsh /usr/bin/git)
 
 missing=()
 for i in "${!want_packages[@]}"; do
