@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -7,6 +6,7 @@ import { before, describe, test } from 'node:test';
 import type { RemoteGitRepository } from '../../src/core/git/remoteGit';
 import { findWorkTree, GitCommandError, type GitHost } from '../../src/core/git/remoteGit';
 import { useSshd } from '../support/harness';
+import { initRepository, localGit as gitOnThisMachine } from '../support/localGit';
 
 const h = useSshd();
 
@@ -14,24 +14,8 @@ function hostFor(alias: string): GitHost {
   return { connection: () => h.manager.sshConnection(alias), logger: h.logger };
 }
 
-/**
- * git run on this machine in a folder the test server serves: it sees the very repository the server's
- * git works on. It runs as the account that owns the files, so nothing it writes changes hands.
- */
-function localGit(folder: string, args: readonly string[], input?: string): Buffer {
-  const asOwner = process.getuid?.() === 0 ? { uid: h.sshd.uid, gid: h.sshd.gid } : {};
-  return execFileSync('git', ['-c', 'safe.directory=*', ...args], {
-    cwd: folder,
-    ...asOwner,
-    env: {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-      HOME: folder,
-      GIT_CONFIG_NOSYSTEM: '1',
-      LC_ALL: 'C',
-    },
-    ...(input === undefined ? {} : { input }),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+function localGit(folder: string, args: readonly string[]): Buffer {
+  return gitOnThisMachine(h.sshd, folder, args);
 }
 
 function localText(folder: string, args: readonly string[]): string {
@@ -48,10 +32,7 @@ function localList(folder: string, args: readonly string[]): string[] {
 
 /** A repository on the server with one commit of `files`, its branch `main` and an identity to commit with. */
 function makeRepository(name: string, files: Readonly<Record<string, string>>, commit = true): string {
-  const folder = h.sshd.mkdirLocal(name);
-  localGit(folder, ['init', '-q', '-b', 'main']);
-  localGit(folder, ['config', 'user.name', 'SFTP Test']);
-  localGit(folder, ['config', 'user.email', 'sftp-test@example.invalid']);
+  const folder = initRepository(h.sshd, name);
   for (const [path, content] of Object.entries(files)) {
     if (path.includes('/')) {
       h.sshd.mkdirLocal(`${name}/${dirname(path)}`);

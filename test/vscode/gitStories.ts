@@ -1,0 +1,122 @@
+import type { Page } from 'playwright-core';
+
+import type { CodeServer } from '../support/codeServer';
+import { initRepository, localGit } from '../support/localGit';
+import type { SshdFixture } from '../support/sshd';
+import { storySteps, type Outcome } from './editorStories';
+
+/**
+ * Source Control over SSH as a user meets it: a remote folder inside a Git work tree on the server gets
+ * a Source Control view listing a change made on the server, with the branch in the status bar; staging
+ * and committing from the view makes the commit on the server, which git run there confirms.
+ */
+export async function runGitStories(
+  page: Page,
+  server: CodeServer,
+  sshd: SshdFixture,
+  artifacts: string,
+): Promise<Outcome[]> {
+  const { outcomes, shot, step } = storySteps(page, artifacts, 'git');
+  const project = initRepository(sshd, 'git-story');
+  sshd.writeLocal('git-story/app.py', 'print("app")\n');
+  sshd.writeLocal('git-story/README.md', '# A project kept on the server\n');
+  localGit(sshd, project, ['add', '-A']);
+  localGit(sshd, project, ['commit', '-q', '-m', 'First commit']);
+  const git = (...args: string[]): string => localGit(sshd, project, args).toString('utf8');
+
+  const scm = page.locator('.scm-view');
+  const scmRow = (name: string) => scm.locator('.monaco-list-row').filter({ hasText: name }).first();
+  const explorerItem = (name: string) => page.getByRole('treeitem', { name, exact: true }).first();
+
+  const opened = await step('a remote folder inside a Git work tree opens in the window', async () => {
+    await page.goto(`${server.url}/?folder=${encodeURIComponent(`sftp://${sshd.alias}${project}`)}`);
+    await explorerItem('app.py').waitFor({ timeout: 60_000 });
+  });
+  if (!opened) {
+    return outcomes;
+  }
+
+  const listed = await step(
+    'the Source Control view lists changes made on the server, with the branch in the status bar',
+    async () => {
+      sshd.writeLocal('git-story/app.py', 'print("app, changed on the server")\n');
+      sshd.writeLocal('git-story/notes on server.txt', 'A new file\n');
+      await page.keyboard.press('Control+Shift+G');
+      await scm.waitFor({ timeout: 30_000 });
+      // The change made after the folder opened reaches the view through the watcher or the next refresh.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await scmRow('notes on server.txt').waitFor({ timeout: 10_000 });
+          break;
+        } catch (error) {
+          if (attempt === 5) {
+            throw error;
+          }
+          await page.keyboard.press('F1');
+          await page.keyboard.type('SFTP Git: Refresh');
+          await page.keyboard.press('Enter');
+        }
+      }
+      await scmRow('app.py').waitFor({ timeout: 15_000 });
+      await page.locator('.statusbar-item').filter({ hasText: 'main' }).first().waitFor({ timeout: 15_000 });
+      await shot('git-changes.png');
+    },
+  );
+  if (!listed) {
+    return outcomes;
+  }
+
+  const staged = await step('Stage All Changes moves both files to Staged Changes', async () => {
+    const changesHeader = scm
+      .locator('.monaco-list-row')
+      .filter({ hasText: /^Changes/ })
+      .first();
+    await changesHeader.hover();
+    await changesHeader.getByRole('button', { name: 'Stage All Changes' }).click();
+    await scm
+      .locator('.monaco-list-row')
+      .filter({ hasText: /^Staged Changes/ })
+      .first()
+      .waitFor({ timeout: 15_000 });
+    const deadline = Date.now() + 15_000;
+    let cached = '';
+    while (Date.now() < deadline) {
+      cached = git('diff', '--cached', '--name-only');
+      if (cached.includes('notes on server.txt') && cached.includes('app.py')) {
+        return;
+      }
+      await page.waitForTimeout(200);
+    }
+    throw new Error(`staged on the server: ${JSON.stringify(cached)}`);
+  });
+  if (!staged) {
+    return outcomes;
+  }
+
+  await step('a message and Ctrl+Enter commit on the server', async () => {
+    const message = 'Commit made from the Source Control view';
+    await scm.locator('.scm-editor .monaco-editor').first().click();
+    await page.keyboard.type(message);
+    await shot('git-commit-message.png');
+    await page.keyboard.press('Control+Enter');
+    const deadline = Date.now() + 20_000;
+    let subject = '';
+    while (Date.now() < deadline) {
+      subject = git('log', '-1', '--format=%s').trim();
+      if (subject === message) {
+        break;
+      }
+      await page.waitForTimeout(200);
+    }
+    if (subject !== message) {
+      throw new Error(`the last commit on the server is ${JSON.stringify(subject)}`);
+    }
+    const left = git('status', '--porcelain');
+    if (left !== '') {
+      throw new Error(`the work tree is not clean after the commit: ${JSON.stringify(left)}`);
+    }
+    await scmRow('notes on server.txt').waitFor({ state: 'detached', timeout: 15_000 });
+    await shot('git-committed.png');
+  });
+  return outcomes;
+}
