@@ -27,6 +27,12 @@ export async function runGitStories(
   const scm = page.locator('.scm-view');
   const scmRow = (name: string) => scm.locator('.monaco-list-row').filter({ hasText: name }).first();
   const explorerItem = (name: string) => page.getByRole('treeitem', { name, exact: true }).first();
+  const closeNotifications = async (): Promise<void> => {
+    await page.keyboard.press('F1');
+    await page.keyboard.type('Notifications: Clear All Notifications');
+    await page.keyboard.press('Enter');
+    await page.waitForTimeout(300);
+  };
 
   const opened = await step('a remote folder inside a Git work tree opens in the window', async () => {
     await page.goto(`${server.url}/?folder=${encodeURIComponent(`sftp://${sshd.alias}${project}`)}`);
@@ -59,12 +65,49 @@ export async function runGitStories(
       }
       await scmRow('app.py').waitFor({ timeout: 15_000 });
       await page.locator('.statusbar-item').filter({ hasText: 'main' }).first().waitFor({ timeout: 15_000 });
+      // code-server's own Git offers the repository too, only because this test server's files are
+      // also on this machine's disk: its question is closed so that it does not cover the pictures.
+      await closeNotifications();
       await shot('git-changes.png');
     },
   );
   if (!listed) {
     return outcomes;
   }
+
+  await step('a row opens its changes: the index content from the server against the file', async () => {
+    await scmRow('app.py').click();
+    const diff = page.locator('.monaco-diff-editor').first();
+    await diff.waitFor({ timeout: 30_000 });
+    await diff
+      .locator('.editor.original .view-lines')
+      .filter({ hasText: 'print("app")' })
+      .waitFor({ timeout: 15_000 });
+    await diff
+      .locator('.editor.modified .view-lines')
+      .filter({ hasText: 'changed on the server' })
+      .waitFor({ timeout: 15_000 });
+    await page
+      .locator('.tab')
+      .filter({ hasText: 'app.py (Working Tree)' })
+      .first()
+      .waitFor({ timeout: 15_000 });
+    await shot('git-open-changes.png');
+  });
+
+  await step(
+    'the file opened alone shows the change in the gutter (quick diff against the index)',
+    async () => {
+      await page.keyboard.press('Control+Shift+E');
+      await explorerItem('app.py').dblclick();
+      await page
+        .locator('.monaco-editor:not(.monaco-diff-editor .monaco-editor) .dirty-diff-modified')
+        .first()
+        .waitFor({ timeout: 30_000 });
+      await page.keyboard.press('Control+Shift+G');
+      await scm.waitFor({ timeout: 15_000 });
+    },
+  );
 
   const staged = await step('Stage All Changes moves both files to Staged Changes', async () => {
     const changesHeader = scm
