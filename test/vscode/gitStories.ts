@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 
 import type { CodeServer } from '../support/codeServer';
@@ -160,6 +162,26 @@ export async function runGitStories(
     }
     await scmRow('notes on server.txt').waitFor({ state: 'detached', timeout: 15_000 });
     await shot('git-committed.png');
+  });
+
+  await step('Discard Changes asks first, then puts the file back as committed on the server', async () => {
+    sshd.writeLocal('git-story/README.md', '# Edited by mistake\n');
+    await page.keyboard.press('F1');
+    await page.keyboard.type('SFTP Git: Refresh');
+    await page.keyboard.press('Enter');
+    const row = scmRow('README.md');
+    await row.waitFor({ timeout: 20_000 });
+    await row.hover();
+    await row.getByRole('button', { name: 'Discard Changes' }).click();
+    const question = page.locator('.monaco-dialog-box').filter({ hasText: 'discard changes in README.md' });
+    await question.waitFor({ timeout: 15_000 });
+    await question.getByRole('button', { name: 'Discard Changes' }).click();
+    await row.waitFor({ state: 'detached', timeout: 15_000 });
+    const content = git('show', 'HEAD:README.md');
+    const onDisk = readFileSync(join(project, 'README.md'), 'utf8');
+    if (onDisk !== content) {
+      throw new Error(`README.md after Discard: ${JSON.stringify(onDisk)}`);
+    }
   });
   return outcomes;
 }
