@@ -28,6 +28,7 @@ export class GitSourceControl implements vscode.Disposable {
   private lastRaw: Buffer | undefined;
   private byPath = new Map<string, ShownChange>();
   private status: GitStatus | undefined;
+  private disposed = false;
 
   constructor(
     readonly authority: string,
@@ -93,14 +94,15 @@ export class GitSourceControl implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.disposed = true;
     this.queue.dispose();
     this.sourceControl.dispose();
   }
 
   private async readStatus(): Promise<void> {
     const { status, raw } = await this.repository.status();
-    if (this.lastRaw?.equals(raw) === true) {
-      return; // nothing changed: the view is left as it is
+    if (this.disposed || this.lastRaw?.equals(raw) === true) {
+      return; // gone, or nothing changed: the view is left as it is
     }
     this.lastRaw = raw;
     this.status = status;
