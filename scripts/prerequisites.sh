@@ -4,7 +4,8 @@
 #     VS Code), libkrb5-dev and ripgrep (code-server's native build and its search binary),
 #     inotify-tools (the test server's inotifywait, for the fast watch mode), fish, tcsh and zsh
 #     (login shells of test accounts: remote commands must work whatever the account's shell is), sudo
-#     (files opened as root: test accounts with sudoers rules);
+#     (files opened as root: test accounts with sudoers rules), git (the test server's git, for Source
+#     Control over SSH);
 #   - code-server (a real VS Code) into .cache/code-server, outside the project's node_modules.
 # As root it installs them; otherwise it says what to install and stops.
 set -euo pipefail
@@ -13,8 +14,8 @@ CODE_SERVER_VERSION=4.100.3
 root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 code_server_dir="$root_dir/.cache/code-server"
 
-want_packages=(openssh-server openssh-client chromium libkrb5-dev ripgrep inotify-tools fish tcsh zsh sudo)
-want_commands=(/usr/sbin/sshd /usr/bin/sftp /usr/bin/chromium /usr/bin/krb5-config /usr/bin/rg /usr/bin/inotifywait /usr/bin/fish /usr/bin/tcsh /usr/bin/zsh /usr/sbin/visudo)
+want_packages=(openssh-server openssh-client chromium libkrb5-dev ripgrep inotify-tools fish tcsh zsh sudo git)
+want_commands=(/usr/sbin/sshd /usr/bin/sftp /usr/bin/chromium /usr/bin/krb5-config /usr/bin/rg /usr/bin/inotifywait /usr/bin/fish /usr/bin/tcsh /usr/bin/zsh /usr/sbin/visudo /usr/bin/git)
 
 missing=()
 for i in "${!want_packages[@]}"; do

@@ -22,6 +22,8 @@ import { CommandRegistry } from './ui/commands';
 import { ConnectionFailureNotices } from './ui/connectionFailures';
 import { showConnectionProgress } from './ui/connectionProgress';
 import { registerFolderCommands } from './ui/folderCommands';
+import { registerGitCommands } from './ui/gitCommands';
+import { GitRepositories } from './ui/gitRepositories';
 import { HostCatalog } from './ui/hostCatalog';
 import { registerHostCommands } from './ui/hostCommands';
 import { HostsView } from './ui/hostsView';
@@ -142,6 +144,9 @@ export function activate(context: vscode.ExtensionContext): void {
       );
     }),
   );
+  // Source Control for folders inside a Git work tree on the server (git run there over exec channels).
+  const gitRepositories = new GitRepositories(connections, logger, provider.onDidChangeFile);
+  context.subscriptions.push(gitRepositories, registerGitCommands(commands, gitRepositories));
   logger.info(`SFTP Remote Filesystem ${String(context.extension.packageJSON.version)} activated`);
 }
 

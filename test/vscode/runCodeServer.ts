@@ -10,6 +10,7 @@ import { TEST_PASSWORD, canManageAccounts, type SshdFixture } from '../support/s
 import { runCommandStories } from './commandStories';
 import { runEditorIntegrationStories, type Outcome } from './editorStories';
 import { runFirstContactStories } from './firstContactStories';
+import { runGitStories } from './gitStories';
 import { runHostsStories } from './hostsStories';
 import { runRealServerStories } from './realServerStories';
 import { runRootStories } from './rootStories';
@@ -72,6 +73,11 @@ async function main(): Promise<number> {
     if (wanted('commands')) {
       const page = await browser.context.newPage();
       outcomes.push(...(await runCommandStories(page, server, sshd, ARTIFACTS)));
+      await page.close();
+    }
+    if (wanted('git')) {
+      const page = await browser.context.newPage();
+      outcomes.push(...(await runGitStories(page, server, sshd, ARTIFACTS)));
       await page.close();
     }
     if (wanted('real')) {

@@ -90,8 +90,9 @@ export interface CommandOptions {
   readonly onStdout?: (chunk: Buffer) => boolean;
   /** Collected output beyond this is dropped (default 1 MiB). */
   readonly maxCollectedBytes?: number;
-  /** What the command reads on its standard input (nothing by default); never logged. */
-  readonly input?: Buffer;
+  /** What the command reads on its standard input (a commit message; nothing by default): never part of
+   * the command line, never logged. */
+  readonly input?: Buffer | string;
 }
 
 export interface CommandResult {
