@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { linkSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
 import { TEMP_MARKER } from '../../src/core/fs/save/temporaries';
@@ -9,6 +9,14 @@ import { WatchService } from '../../src/core/watch/watchService';
 import { useSshd } from '../support/harness';
 
 const h = useSshd();
+
+/** VS Code's default `files.watcherExclude`, as the editor passes it to watch(). */
+const VSCODE_WATCHER_EXCLUDES = [
+  '**/.git/objects/**',
+  '**/.git/subtree-cache/**',
+  '**/.hg/store/**',
+  '**/node_modules/*/**',
+];
 
 /** Polling every minute: anything seen within a few seconds came from inotifywait. */
 function inotifyService() {
@@ -40,6 +48,28 @@ function inotifywaitsFor(path: string): number {
     .toString()
     .split('\n')
     .filter((line) => line !== '').length;
+}
+
+/**
+ * The folders the kernel watches for inotifywait processes watching `path`, read from their inotify
+ * descriptors (/proc/<pid>/fdinfo has one `inotify wd:` line per watch, with the folder's inode).
+ */
+function watchedInodes(path: string): Set<number> {
+  const pids = spawnSync('pgrep', ['-f', `^inotifywait .*${path}`])
+    .stdout.toString()
+    .split('\n')
+    .filter((line) => line !== '');
+  const inodes = new Set<number>();
+  for (const pid of pids) {
+    for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+      for (const match of readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').matchAll(
+        /inotify wd:\S+ ino:([0-9a-f]+)/g,
+      )) {
+        inodes.add(parseInt(match[1] as string, 16));
+      }
+    }
+  }
+  return inodes;
 }
 
 const established = (path: string): number =>
@@ -79,6 +109,54 @@ describe('watching with inotifywait', () => {
     watch.dispose();
     service.dispose();
     await waitFor('inotifywait ended on the server', () => inotifywaitsFor(h.path('i1')) === 0);
+  });
+
+  test('under VS Code default excludes, no kernel watch is put on package folders or .git/objects', async () => {
+    const root = 'i-web';
+    for (const pkg of ['react/lib', 'lodash/fp', '@types/node']) {
+      h.sshd.mkdirLocal(`${root}/node_modules/${pkg}`);
+    }
+    h.sshd.mkdirLocal(`${root}/.git/objects/ab`);
+    h.sshd.mkdirLocal(`${root}/.git/refs`);
+    h.sshd.mkdirLocal(`${root}/src/lib`);
+    await h.fs.stat(h.path(root));
+    const { service, seen, waitFor } = inotifyService();
+    const watch = service.watch(h.sshd.alias, h.path(root), {
+      recursive: true,
+      excludes: VSCODE_WATCHER_EXCLUDES,
+    });
+    await waitFor('inotifywait is running', () => established(h.path(root)) === 1);
+    const inode = (relative: string): number => statSync(h.path(relative)).ino;
+    const expected = [
+      root,
+      `${root}/node_modules`,
+      `${root}/.git`,
+      `${root}/.git/refs`,
+      `${root}/src`,
+      `${root}/src/lib`,
+    ];
+    assert.deepEqual(
+      [...watchedInodes(h.path(root))].sort(),
+      expected.map(inode).sort(),
+      'watched: the root, node_modules, .git, .git/refs, src, src/lib',
+    );
+
+    // A package installed later gets no watch either, and a change outside is still seen.
+    h.sshd.mkdirLocal(`${root}/node_modules/vue/dist`);
+    h.sshd.writeLocal(`${root}/node_modules/vue/dist/vue.js`, 'x');
+    h.sshd.writeLocal(`${root}/src/lib/util.ts`, 'x');
+    await waitFor('the change in src', () =>
+      seen.some((c) => c.kind === 'created' && c.path === h.path(`${root}/src/lib/util.ts`)),
+    );
+    assert.deepEqual([...watchedInodes(h.path(root))].sort(), expected.map(inode).sort());
+    assert.deepEqual(
+      seen.filter((c) => c.path.includes('node_modules')),
+      [],
+      'nothing inside node_modules is reported',
+    );
+    watch.dispose();
+    service.dispose();
+    await waitFor('inotifywait ended on the server', () => inotifywaitsFor(h.path(root)) === 0);
   });
 
   test('saves by rename and in place report the saved files, never our temporaries or copies', async () => {

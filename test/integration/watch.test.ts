@@ -10,6 +10,14 @@ import { RecordingLogger, useSshd } from '../support/harness';
 
 const h = useSshd();
 
+/** VS Code's default `files.watcherExclude`, as the editor passes it to watch(). */
+const VSCODE_WATCHER_EXCLUDES = [
+  '**/.git/objects/**',
+  '**/.git/subtree-cache/**',
+  '**/.hg/store/**',
+  '**/node_modules/*/**',
+];
+
 /** A watcher over the test server that polls only when asked, recording batches and listed folders. */
 function manualWatcher(options: { maxEntries?: number } = {}) {
   const batches: RemoteChange[][] = [];
@@ -115,6 +123,57 @@ describe('polling watcher', () => {
     await watcher.pollNow();
     assert.deepEqual(sorted(batches[0]), [`created ${h.path('w3/.git/HEAD')}`]);
     assert.ok(!listed.some((path) => path.includes('node_modules')), `listed: ${listed.join(', ')}`);
+    watcher.dispose();
+  });
+
+  test('under VS Code default excludes, package folders and .git/objects are never listed, round after round', async () => {
+    const root = 'w-web';
+    for (const pkg of ['react', 'lodash', '@types/node']) {
+      h.sshd.mkdirLocal(`${root}/node_modules/${pkg}/lib`);
+      h.sshd.writeLocal(`${root}/node_modules/${pkg}/lib/index.js`, 'x');
+    }
+    h.sshd.mkdirLocal(`${root}/.git/objects/ab`);
+    h.sshd.writeLocal(`${root}/.git/objects/ab/cdef`, 'blob');
+    h.sshd.writeLocal(`${root}/.git/HEAD`, 'ref: refs/heads/main');
+    h.sshd.mkdirLocal(`${root}/src`);
+    h.sshd.writeLocal(`${root}/src/app.ts`, 'one');
+    const { watcher, batches, listed } = manualWatcher();
+    watcher.watch(h.path(root), { recursive: true, excludes: VSCODE_WATCHER_EXCLUDES });
+    const roundsListed: string[][] = [];
+    for (let round = 0; round < 3; round++) {
+      listed.length = 0;
+      await watcher.pollNow();
+      roundsListed.push([...listed].sort());
+    }
+    const expected = [root, `${root}/.git`, `${root}/node_modules`, `${root}/src`]
+      .map((p) => h.path(p))
+      .sort();
+    assert.deepEqual(
+      roundsListed,
+      [expected, expected, expected],
+      'each round lists these four folders only',
+    );
+
+    rewrite(`${root}/src/app.ts`, 'one and two');
+    h.sshd.writeLocal(`${root}/node_modules/react/lib/new.js`, 'x');
+    h.sshd.mkdirLocal(`${root}/node_modules/vue`);
+    h.sshd.writeLocal(`${root}/.git/objects/ab/0123`, 'blob');
+    await watcher.pollNow();
+    assert.deepEqual(batches.map(sorted), [[`changed ${h.path(`${root}/src/app.ts`)}`]]);
+    watcher.dispose();
+  });
+
+  test('a folder whose whole content is excluded is reported but never opened', async () => {
+    h.sshd.mkdirLocal('w-out/out/deep');
+    h.sshd.writeLocal('w-out/out/deep/bundle.js', 'x');
+    const { watcher, batches, listed } = manualWatcher();
+    watcher.watch(h.path('w-out'), { recursive: true, excludes: ['out/**/*'] });
+    await watcher.pollNow();
+    h.sshd.writeLocal('w-out/out/deep/more.js', 'x');
+    rmSync(h.path('w-out/out'), { recursive: true });
+    await watcher.pollNow();
+    assert.deepEqual(batches.map(sorted), [[`deleted ${h.path('w-out/out')}`]]);
+    assert.deepEqual(listed, [h.path('w-out'), h.path('w-out')]);
     watcher.dispose();
   });
 

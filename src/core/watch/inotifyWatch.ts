@@ -1,5 +1,5 @@
 import { errorMessage } from '../common/errors';
-import { compileGlobs, excludedFolderNames } from '../common/glob';
+import { compileExcludeRules, excludedPathsRegExp, unwatchedFoldersRegExp } from '../common/excludeRules';
 import type { Logger } from '../common/logger';
 import { baseName, isSameOrInside, normalizeRemotePath } from '../common/remotePath';
 import { isOwnTemporaryName } from '../fs/save/temporaries';
@@ -69,27 +69,8 @@ export function startInotifyWatch(
   onStop: (reason: string) => void,
 ): Promise<InotifyWatchHandle> {
   const path = normalizeRemotePath(rawPath);
-  const excluded = compileGlobs(request.excludes);
-  const folderNames = excludedFolderRegExp(request.excludes);
-  const inotifywait = [
-    'inotifywait -m',
-    request.recursive ? '-r' : '',
-    // %e has no '/', and %w%f is absolute: the first '/' separates them.
-    "--format '%e%w%f'",
-    '-e create -e modify -e attrib -e delete -e move -e delete_self -e move_self',
-    folderNames === undefined ? '' : `--exclude ${shellQuote(folderNames)}`,
-    '--',
-    shellQuote(path),
-  ]
-    .filter((part) => part !== '')
-    .join(' ');
-  // sshd does not stop a command whose channel closes, and inotifywait would only notice at its next
-  // event. A watchdog ends it when our side of the channel closes (end of input); the shell ends with
-  // it either way, which closes the channel. POSIX sh, whatever the account's login shell is; fd 3
-  // keeps our input for the watchdog (a background job's own input is /dev/null).
-  const command = posixCommand(
-    `exec 3<&0; ${inotifywait} & p=$!; (cat <&3 >/dev/null; kill $p) >/dev/null 2>&1 & wait $p`,
-  );
+  const excluded = compileExcludeRules(request.excludes).excludes;
+  const command = posixCommand(inotifyScript(path, request));
 
   return connection.exec(command).then(
     (channel) =>
@@ -197,12 +178,43 @@ function parseEvent(line: string): RemoteChange | undefined {
   return undefined;
 }
 
-/** inotifywait takes one POSIX regular expression: folder names from globs like `**\/node_modules`. */
-function excludedFolderRegExp(excludes: readonly string[]): string | undefined {
-  const names = excludedFolderNames(excludes)
-    .filter((name) => /^[A-Za-z0-9._-]+$/.test(name)) // nothing a regular expression would read
-    .map((name) => name.replace(/\./g, '\\.'));
-  return names.length === 0 ? undefined : `(^|/)(${names.join('|')})(/|$)`;
+/**
+ * The script run on the server. inotifywait's `--exclude` expression only filters events: a recursive
+ * watch still puts a kernel watch on every folder, node_modules/* included. Folders it need not open
+ * (excluded, or everything below them excluded) are therefore found first with `find`, pruned as they
+ * are found, and passed as `@folder` exclusions in a `--fromfile` list. Where `find` lacks GNU's
+ * `-regextype`, the list is empty and only events are filtered. The expression also keeps inotifywait
+ * from watching such folders created later (their creation event is filtered before it would add one).
+ *
+ * sshd does not stop a command whose channel closes, and inotifywait would only notice at its next
+ * event. A watchdog ends it when our side of the channel closes (end of input); the shell ends with
+ * it either way, which closes the channel. POSIX sh, whatever the account's login shell is; fd 3
+ * keeps our input for the watchdog (a background job's own input is /dev/null).
+ */
+function inotifyScript(path: string, request: WatchRequest): string {
+  const eventFilter = excludedPathsRegExp(path, request.excludes);
+  const unwatched = request.recursive ? unwatchedFoldersRegExp(path, request.excludes) : undefined;
+  const inotifywait = [
+    'inotifywait -m',
+    request.recursive ? '-r' : '',
+    // %e has no '/', and %w%f is absolute: the first '/' separates them.
+    "--format '%e%w%f'",
+    '-e create -e modify -e attrib -e delete -e move -e delete_self -e move_self',
+    eventFilter === undefined ? '' : `--exclude ${shellQuote(eventFilter)}`,
+    unwatched === undefined ? '' : '--fromfile "$f"',
+    '--',
+    shellQuote(path),
+  ]
+    .filter((part) => part !== '')
+    .join(' ');
+  const unwatchedList =
+    unwatched === undefined
+      ? ''
+      : // Lines not starting with '@' would be watched: a name with a newline must not make one.
+        `f=$(mktemp) || exit 1; find ${shellQuote(path)} -mindepth 1 -regextype posix-extended -type d ` +
+        `-regex ${shellQuote(unwatched)} -prune -printf '@%p\\n' 2>/dev/null | grep '^@' >"$f"; `;
+  const cleanup = unwatched === undefined ? '' : '; rm -f "$f"';
+  return `exec 3<&0; ${unwatchedList}${inotifywait} & p=$!; (cat <&3 >/dev/null; kill $p) >/dev/null 2>&1 & wait $p${cleanup}`;
 }
 
 function lastLine(text: string): string | undefined {

@@ -1,5 +1,5 @@
 import { errorMessage, isConnectionError, isRemoteFsError } from '../common/errors';
-import { compileGlobs, type GlobMatcher } from '../common/glob';
+import { compileExcludeRules, type ExcludeRules } from '../common/excludeRules';
 import { forEachBounded } from '../common/limiter';
 import type { Logger } from '../common/logger';
 import { isSameOrInside, joinRemote, normalizeRemotePath, parentOf } from '../common/remotePath';
@@ -48,7 +48,7 @@ interface Fingerprint {
 interface Watch {
   readonly path: string;
   readonly recursive: boolean;
-  readonly excluded: GlobMatcher;
+  readonly excludes: ExcludeRules;
   /** What the last complete scan saw; undefined before the first one. */
   snapshot: Map<string, Fingerprint> | undefined;
   warnedTruncated: boolean;
@@ -80,7 +80,7 @@ export class PollingWatcher {
     const watch: Watch = {
       path: normalizeRemotePath(rawPath),
       recursive: request.recursive,
-      excluded: compileGlobs(request.excludes),
+      excludes: compileExcludeRules(request.excludes),
       snapshot: undefined,
       warnedTruncated: false,
     };
@@ -213,8 +213,14 @@ export class PollingWatcher {
             return;
           }
           seen.set(path, fingerprintOf(stat));
-          // Links to folders are not followed: they may lead outside, or in a loop.
-          if (watch.recursive && stat.type.kind === 'directory' && !stat.type.symlink) {
+          // Links to folders are not followed: they may lead outside, or in a loop. A folder whose
+          // whole content is excluded (node_modules/react under VS Code's defaults) is not opened.
+          if (
+            watch.recursive &&
+            stat.type.kind === 'directory' &&
+            !stat.type.symlink &&
+            !this.isPruned(watch, path)
+          ) {
             below.push(path);
           }
         }
@@ -225,8 +231,13 @@ export class PollingWatcher {
   }
 
   private isExcluded(watch: Watch, path: string): boolean {
-    const relative = path.slice(watch.path === '/' ? 1 : watch.path.length + 1);
-    return watch.excluded(relative) || watch.excluded(path);
+    const relative = relativeTo(watch.path, path);
+    return watch.excludes.excludes(relative) || watch.excludes.excludes(path);
+  }
+
+  private isPruned(watch: Watch, folder: string): boolean {
+    const relative = relativeTo(watch.path, folder);
+    return watch.excludes.excludesAllBelow(relative) || watch.excludes.excludesAllBelow(folder);
   }
 
   private warnTruncated(watch: Watch): void {
@@ -237,6 +248,10 @@ export class PollingWatcher {
       );
     }
   }
+}
+
+function relativeTo(root: string, path: string): string {
+  return path.slice(root === '/' ? 1 : root.length + 1);
 }
 
 function fingerprintOf(stat: EntryStat): Fingerprint {
