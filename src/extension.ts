@@ -29,6 +29,7 @@ import { showProgressWhenSlow } from './ui/longOperations';
 import { RecentFolders, recordOpenedFolders } from './ui/recentFolders';
 import { registerTerminalCommand } from './ui/remoteTerminal';
 import { showSaveNotices } from './ui/saveNotices';
+import { showWatchNotices } from './ui/watchNotices';
 import { HostSettingProblems, followSettingChanges } from './ui/settingsChanges';
 import { registerSearchCommands } from './ui/searchCommands';
 import { showConnectionStatus } from './ui/statusBar';
@@ -124,6 +125,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.registerFileSystemProvider(SFTP_SCHEME, provider, { isCaseSensitive: true }),
     commands.register('sftpfs.showLog', showLog),
     showSaveNotices(connections),
+    showWatchNotices(watches),
     followSettingChanges({
       pollInterval: () => watches.intervalChanged(),
       hosts: () => {

@@ -3,10 +3,10 @@ import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
 import { backupSiblingOf, temporarySiblingOf } from '../../src/core/fs/save/temporaries';
-import type { RemoteChange, WatchedHost } from '../../src/core/watch/pollingWatcher';
+import type { RemoteChange, WatchNotice, WatchedHost } from '../../src/core/watch/pollingWatcher';
 import { PollingWatcher } from '../../src/core/watch/pollingWatcher';
 import { WatchService } from '../../src/core/watch/watchService';
-import { RecordingLogger, useSshd } from '../support/harness';
+import { RecordingLogger, randomSource, useSshd } from '../support/harness';
 
 const h = useSshd();
 
@@ -18,25 +18,35 @@ const VSCODE_WATCHER_EXCLUDES = [
   '**/node_modules/*/**',
 ];
 
-/** A watcher over the test server that polls only when asked, recording batches and listed folders. */
-function manualWatcher(options: { maxEntries?: number } = {}) {
+/**
+ * A watcher over the test server that polls only when asked, recording batches, notices and listed
+ * folders. `replyDelayMs` holds each listing's answer back, to make replies arrive in another order.
+ */
+function manualWatcher(options: { maxEntries?: number; replyDelayMs?: () => number } = {}) {
   const batches: RemoteChange[][] = [];
+  const notices: WatchNotice[] = [];
   const listed: string[] = [];
   const logger = new RecordingLogger();
   const host: WatchedHost = {
     isConnected: () => true,
     stat: (path) => h.fs.stat(path, { fresh: true }),
-    list: (path) => {
+    list: async (path) => {
       listed.push(path);
-      return h.fs.list(path);
+      const children = await h.fs.list(path);
+      const delayMs = options.replyDelayMs?.() ?? 0;
+      if (delayMs > 0) {
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+      return children;
     },
   };
   const watcher = new PollingWatcher(
     host,
     { intervalMs: 0, maxEntries: options.maxEntries ?? 10_000, logger },
     (changes) => batches.push(changes),
+    (notice) => notices.push(notice),
   );
-  return { watcher, batches, listed, logger };
+  return { watcher, batches, notices, listed, logger };
 }
 
 function sorted(changes: readonly RemoteChange[] | undefined): string[] {
@@ -217,6 +227,51 @@ describe('polling watcher', () => {
     watcher.watch(h.path('w6'), { recursive: true, excludes: [] });
     await watcher.pollNow();
     assert.ok(logger.lines.some((line) => line.includes('Watching only the first 10 entries')));
+    watcher.dispose();
+  });
+
+  test('past maxEntries the same part is watched every round, whatever order replies come in, and nothing unchanged is reported', async () => {
+    // 1 root + 12 folders + 12 x 6 files = 85 entries, 30 watched: the root, the 12 folders, then
+    // d00's and d01's files and five of d02's, breadth-first by name.
+    for (let d = 0; d < 12; d++) {
+      h.sshd.mkdirLocal(`w-cut/d${String(d).padStart(2, '0')}`);
+      for (let f = 0; f < 6; f++) {
+        h.sshd.writeLocal(`w-cut/d${String(d).padStart(2, '0')}/f${f}.txt`, 'x');
+      }
+    }
+    const random = randomSource(17);
+    const { watcher, batches, notices, logger } = manualWatcher({
+      maxEntries: 30,
+      replyDelayMs: () => random(40),
+    });
+    watcher.watch(h.path('w-cut'), { recursive: true, excludes: [] });
+    for (let round = 0; round < 6; round++) {
+      await watcher.pollNow();
+    }
+    assert.deepEqual(batches, [], 'nothing changed, nothing reported');
+
+    // A new entry early in the order pushes the last watched one out of view: that is not a deletion.
+    h.sshd.writeLocal('w-cut/d00/a-first.txt', 'x');
+    rewrite('w-cut/d01/f0.txt', 'watched, and changed');
+    rewrite('w-cut/d09/f0.txt', 'not watched, and changed');
+    await watcher.pollNow();
+    await watcher.pollNow();
+    assert.deepEqual(batches.map(sorted), [
+      [`changed ${h.path('w-cut/d01/f0.txt')}`, `created ${h.path('w-cut/d00/a-first.txt')}`],
+    ]);
+
+    assert.equal(notices.length, 1, 'told once');
+    assert.deepEqual(notices[0], {
+      path: h.path('w-cut'),
+      reason: 'truncated',
+      maxEntries: 30,
+      unwatched: ['d02', 'd03', 'd04', 'd05', 'd06'],
+      moreUnwatched: 5,
+    });
+    assert.equal(
+      logger.lines.filter((line) => line.includes('Watching only the first 30 entries')).length,
+      1,
+    );
     watcher.dispose();
   });
 

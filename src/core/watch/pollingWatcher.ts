@@ -1,18 +1,12 @@
-import { errorMessage, isConnectionError, isRemoteFsError } from '../common/errors';
+import { errorMessage, isConnectionError } from '../common/errors';
 import { compileExcludeRules, type ExcludeRules } from '../common/excludeRules';
-import { forEachBounded } from '../common/limiter';
 import type { Logger } from '../common/logger';
-import { isSameOrInside, joinRemote, normalizeRemotePath, parentOf } from '../common/remotePath';
+import { normalizeRemotePath } from '../common/remotePath';
 import type { EntryStat } from '../fs/entryType';
 import type { ListedChild } from '../fs/remoteFileSystem';
-import { isOwnTemporaryName } from '../fs/save/temporaries';
+import { differences, relativeTo, scanTree, type RemoteChange, type Scan } from './treeScan';
 
-export type ChangeKind = 'created' | 'changed' | 'deleted';
-
-export interface RemoteChange {
-  readonly kind: ChangeKind;
-  readonly path: string;
-}
+export type { ChangeKind, RemoteChange } from './treeScan';
 
 /** What a watcher needs of one host. */
 export interface WatchedHost {
@@ -36,21 +30,26 @@ export interface PollingOptions {
   readonly logger: Logger;
 }
 
-/** Folders listed at once during one scan. */
-const SCAN_CONCURRENCY = 8;
-
-interface Fingerprint {
-  readonly kind: EntryStat['type']['kind'];
-  readonly size: number;
-  readonly mtimeMs: number;
+/** Something about a watch the user should know, told once per watch. */
+export interface WatchNotice {
+  readonly path: string;
+  readonly reason: 'truncated';
+  readonly maxEntries: number;
+  /** The first folders (relative to the watch) whose content is not watched, shallowest first. */
+  readonly unwatched: readonly string[];
+  /** How many more such folders there are. */
+  readonly moreUnwatched: number;
 }
+
+/** Folders named in a truncation notice; the rest are counted. */
+const NAMED_UNWATCHED = 5;
 
 interface Watch {
   readonly path: string;
   readonly recursive: boolean;
   readonly excludes: ExcludeRules;
   /** What the last complete scan saw; undefined before the first one. */
-  snapshot: Map<string, Fingerprint> | undefined;
+  snapshot: Scan | undefined;
   warnedTruncated: boolean;
 }
 
@@ -70,6 +69,7 @@ export class PollingWatcher {
     private readonly host: WatchedHost,
     private readonly options: PollingOptions,
     private readonly emit: (changes: RemoteChange[]) => void,
+    private readonly notify: (notice: WatchNotice) => void = () => undefined,
   ) {}
 
   get watchCount(): number {
@@ -144,9 +144,15 @@ export class PollingWatcher {
     }
     const changes: RemoteChange[] = [];
     for (const watch of [...this.watches]) {
-      let next: Map<string, Fingerprint> | undefined;
+      let next: Scan;
       try {
-        next = await this.scan(watch);
+        next = await scanTree(this.host, {
+          root: watch.path,
+          recursive: watch.recursive,
+          excludes: watch.excludes,
+          maxEntries: this.options.maxEntries,
+          previous: watch.snapshot,
+        });
       } catch (error) {
         if (!isConnectionError(error)) {
           this.options.logger.warn(`Watching ${watch.path} failed: ${errorMessage(error)}`);
@@ -156,8 +162,11 @@ export class PollingWatcher {
       if (!this.watches.has(watch)) {
         continue; // disposed while scanning
       }
+      if (next.cut.length > 0) {
+        this.warnTruncated(watch, next.cut);
+      }
       if (watch.snapshot !== undefined) {
-        changes.push(...differences(watch.snapshot, next));
+        changes.push(...differences(watch.path, watch.snapshot, next));
       }
       watch.snapshot = next;
     }
@@ -166,131 +175,26 @@ export class PollingWatcher {
     }
   }
 
-  private async scan(watch: Watch): Promise<Map<string, Fingerprint>> {
-    const seen = new Map<string, Fingerprint>();
-    let root: EntryStat;
-    try {
-      root = await this.host.stat(watch.path);
-    } catch (error) {
-      if (isRemoteFsError(error, 'ENOENT')) {
-        return seen; // gone: reported as deleted, and as created if it comes back
-      }
-      throw error;
+  private warnTruncated(watch: Watch, cut: readonly string[]): void {
+    if (watch.warnedTruncated) {
+      return;
     }
-    seen.set(watch.path, fingerprintOf(root));
-    if (root.type.kind !== 'directory') {
-      return seen;
-    }
-    let folders = [watch.path];
-    while (folders.length > 0) {
-      const below: string[] = [];
-      await forEachBounded(folders, SCAN_CONCURRENCY, async (folder) => {
-        if (seen.size >= this.options.maxEntries) {
-          this.warnTruncated(watch);
-          return;
-        }
-        let children: ListedChild[];
-        try {
-          children = await this.host.list(folder);
-        } catch (error) {
-          if (isConnectionError(error)) {
-            throw error;
-          }
-          if (!isRemoteFsError(error, 'ENOENT') && !isRemoteFsError(error, 'ENOTDIR')) {
-            // Unreadable now (permissions, a server hiccup): not a reason to report its content deleted.
-            carryOver(watch.snapshot, seen, folder);
-          }
-          return;
-        }
-        for (const { name, stat } of children) {
-          const path = joinRemote(folder, name);
-          // Our own saves' temporaries and backups come and go within a save: never a change to report.
-          if (isOwnTemporaryName(name) || this.isExcluded(watch, path)) {
-            continue;
-          }
-          if (seen.size >= this.options.maxEntries) {
-            this.warnTruncated(watch);
-            return;
-          }
-          seen.set(path, fingerprintOf(stat));
-          // Links to folders are not followed: they may lead outside, or in a loop. A folder whose
-          // whole content is excluded (node_modules/react under VS Code's defaults) is not opened.
-          if (
-            watch.recursive &&
-            stat.type.kind === 'directory' &&
-            !stat.type.symlink &&
-            !this.isPruned(watch, path)
-          ) {
-            below.push(path);
-          }
-        }
-      });
-      folders = below;
-    }
-    return seen;
+    watch.warnedTruncated = true;
+    const unwatched = cut.slice(0, NAMED_UNWATCHED).map((folder) => relativeTo(watch.path, folder) || '.');
+    const more = cut.length - unwatched.length;
+    this.options.logger.warn(
+      `Watching only the first ${this.options.maxEntries} entries of ${watch.path} (breadth-first, by name); ` +
+        `changes are not seen in: ${unwatched.join(', ')}${more > 0 ? ` and ${more} more folder(s)` : ''} ` +
+        '(setting sftpfs.watch.maxEntries; or exclude big folders with files.watcherExclude)',
+    );
+    this.notify({
+      path: watch.path,
+      reason: 'truncated',
+      maxEntries: this.options.maxEntries,
+      unwatched,
+      moreUnwatched: more,
+    });
   }
-
-  private isExcluded(watch: Watch, path: string): boolean {
-    const relative = relativeTo(watch.path, path);
-    return watch.excludes.excludes(relative) || watch.excludes.excludes(path);
-  }
-
-  private isPruned(watch: Watch, folder: string): boolean {
-    const relative = relativeTo(watch.path, folder);
-    return watch.excludes.excludesAllBelow(relative) || watch.excludes.excludesAllBelow(folder);
-  }
-
-  private warnTruncated(watch: Watch): void {
-    if (!watch.warnedTruncated) {
-      watch.warnedTruncated = true;
-      this.options.logger.warn(
-        `Watching only the first ${this.options.maxEntries} entries of ${watch.path}; changes further down are not seen (setting sftpfs.watch.maxEntries)`,
-      );
-    }
-  }
-}
-
-function relativeTo(root: string, path: string): string {
-  return path.slice(root === '/' ? 1 : root.length + 1);
-}
-
-function fingerprintOf(stat: EntryStat): Fingerprint {
-  return { kind: stat.type.kind, size: stat.size, mtimeMs: stat.mtimeMs };
-}
-
-/** Keeps what the last scan saw below `folder` when it could not be listed this time. */
-function carryOver(
-  previous: Map<string, Fingerprint> | undefined,
-  next: Map<string, Fingerprint>,
-  folder: string,
-): void {
-  for (const [path, fingerprint] of previous ?? []) {
-    if (path !== folder && isSameOrInside(folder, path)) {
-      next.set(path, fingerprint);
-    }
-  }
-}
-
-function differences(before: Map<string, Fingerprint>, after: Map<string, Fingerprint>): RemoteChange[] {
-  const changes: RemoteChange[] = [];
-  for (const [path, now] of after) {
-    const then = before.get(path);
-    if (then === undefined) {
-      changes.push({ kind: 'created', path });
-    } else if (then.kind !== now.kind) {
-      changes.push({ kind: 'deleted', path }, { kind: 'created', path });
-    } else if (now.kind !== 'directory' && (then.size !== now.size || then.mtimeMs !== now.mtimeMs)) {
-      changes.push({ kind: 'changed', path });
-    }
-  }
-  for (const path of before.keys()) {
-    const parent = parentOf(path);
-    // A deleted folder covers its content, as in VS Code's own watcher.
-    if (!after.has(path) && !(before.has(parent) && !after.has(parent) && parent !== path)) {
-      changes.push({ kind: 'deleted', path });
-    }
-  }
-  return changes;
 }
 
 /** The same change reported twice in one batch is reported once. */

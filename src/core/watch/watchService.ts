@@ -2,7 +2,7 @@ import { errorMessage } from '../common/errors';
 import { scopedLogger, type Logger } from '../common/logger';
 import type { ConnectionManager } from '../connection/connectionManager';
 import { startInotifyWatch, whyNoInotify } from './inotifyWatch';
-import { PollingWatcher, type RemoteChange, type WatchRequest } from './pollingWatcher';
+import { PollingWatcher, type RemoteChange, type WatchNotice, type WatchRequest } from './pollingWatcher';
 
 export interface WatchServiceOptions {
   /** Read at each new host: 0 turns polling off (watches are accepted and stay silent). */
@@ -17,10 +17,13 @@ export interface HostChanges {
   readonly changes: readonly RemoteChange[];
 }
 
+export type HostWatchNotice = WatchNotice & { readonly authority: string };
+
 /** One polling watcher per host, created on the first watch and dropped with the last. */
 export class WatchService {
   private readonly watchers = new Map<string, PollingWatcher>();
   private readonly listeners = new Set<(changes: HostChanges) => void>();
+  private readonly noticeListeners = new Set<(notice: HostWatchNotice) => void>();
 
   constructor(
     private readonly connections: ConnectionManager,
@@ -31,6 +34,12 @@ export class WatchService {
   onDidChange(listener: (changes: HostChanges) => void): { dispose(): void } {
     this.listeners.add(listener);
     return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /** What the user should know about a watch (part of a big tree not watched), once per watch. */
+  onDidNotice(listener: (notice: HostWatchNotice) => void): { dispose(): void } {
+    this.noticeListeners.add(listener);
+    return { dispose: () => this.noticeListeners.delete(listener) };
   }
 
   watch(authority: string, path: string, request: WatchRequest): { dispose(): void } {
@@ -153,6 +162,11 @@ export class WatchService {
           logger: scopedLogger(this.logger, key),
         },
         (changes) => this.emit({ authority: key, changes }),
+        (notice) => {
+          for (const listener of this.noticeListeners) {
+            listener({ authority: key, ...notice });
+          }
+        },
       );
       this.watchers.set(key, created);
       watcher = created;
@@ -188,6 +202,7 @@ export class WatchService {
     }
     this.watchers.clear();
     this.listeners.clear();
+    this.noticeListeners.clear();
   }
 
   private emit(changes: HostChanges): void {
