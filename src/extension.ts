@@ -30,6 +30,7 @@ import { RecentFolders, recordOpenedFolders } from './ui/recentFolders';
 import { registerTerminalCommand } from './ui/remoteTerminal';
 import { showSaveNotices } from './ui/saveNotices';
 import { showWatchNotices } from './ui/watchNotices';
+import { followOpenEditors } from './ui/openEditors';
 import { HostSettingProblems, followSettingChanges } from './ui/settingsChanges';
 import { registerSearchCommands } from './ui/searchCommands';
 import { showConnectionStatus } from './ui/statusBar';
@@ -126,6 +127,7 @@ export function activate(context: vscode.ExtensionContext): void {
     commands.register('sftpfs.showLog', showLog),
     showSaveNotices(connections),
     showWatchNotices(watches),
+    followOpenEditors(watches),
     followSettingChanges({
       pollInterval: () => watches.intervalChanged(),
       hosts: () => {

@@ -296,6 +296,65 @@ describe('polling watcher', () => {
   });
 });
 
+describe('polling schedule', () => {
+  test('a slow tree is scanned less often, while a file open in it is checked at the interval and reported once', async () => {
+    h.sshd.mkdirLocal('w-slow/sub');
+    h.sshd.writeLocal('w-slow/sub/open.txt', 'one');
+    h.sshd.writeLocal('w-slow/other.txt', 'x');
+    const root = h.path('w-slow');
+    const open = h.path('w-slow/sub/open.txt');
+    const scans: number[] = [];
+    const openChecks: number[] = [];
+    const batches: Array<{ at: number; changes: RemoteChange[] }> = [];
+    // Every listing takes 150 ms, so a scan (two levels) takes 300 ms or more: 2.7 s between scans.
+    const host: WatchedHost = {
+      isConnected: () => true,
+      stat: (path) => {
+        (path === root ? scans : path === open ? openChecks : []).push(Date.now());
+        return h.fs.stat(path, { fresh: true });
+      },
+      list: async (path) => {
+        const children = await h.fs.list(path);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        return children;
+      },
+    };
+    const watcher = new PollingWatcher(
+      host,
+      { intervalMs: 100, maxEntries: 10_000, logger: new RecordingLogger() },
+      (changes) => batches.push({ at: Date.now(), changes }),
+    );
+    watcher.watch(root, { recursive: true, excludes: [] });
+    watcher.setOpenFiles([open]);
+    const started = Date.now();
+    while (scans.length < 1 || Date.now() - started < 800) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    rewrite('w-slow/sub/open.txt', 'one and two');
+    const changedAt = Date.now();
+    while (Date.now() - started < 4000) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    watcher.dispose();
+
+    assert.ok(
+      scans.length <= 2,
+      `the tree was scanned ${scans.length} times in 4 s (every 100 ms would be ~10)`,
+    );
+    assert.ok(openChecks.length >= 5, `the open file was checked ${openChecks.length} times in 4 s`);
+    assert.deepEqual(
+      batches.map(({ changes }) => sorted(changes)),
+      [[`changed ${open}`]],
+      'reported once: the tree scan after the check does not report it again',
+    );
+    const reported = batches[0]?.at ?? Infinity;
+    assert.ok(
+      scans.every((at) => at < changedAt || at > reported),
+      'seen by the open-file check, before the tree was scanned again',
+    );
+  });
+});
+
 describe('watch service', () => {
   test('polls on its own interval and batches what one round found', async () => {
     h.sshd.mkdirLocal('s1');

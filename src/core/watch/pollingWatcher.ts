@@ -1,10 +1,21 @@
-import { errorMessage, isConnectionError } from '../common/errors';
+import { errorMessage, isConnectionError, isRemoteFsError } from '../common/errors';
 import { compileExcludeRules, type ExcludeRules } from '../common/excludeRules';
+import { forEachBounded } from '../common/limiter';
 import type { Logger } from '../common/logger';
 import { normalizeRemotePath } from '../common/remotePath';
 import type { EntryStat } from '../fs/entryType';
 import type { ListedChild } from '../fs/remoteFileSystem';
-import { differences, relativeTo, scanTree, type RemoteChange, type Scan } from './treeScan';
+import { checkOrder, dueAt, duePolls, type PollClock } from './pollSchedule';
+import {
+  differences,
+  fingerprintOf,
+  recheckEntry,
+  relativeTo,
+  scanTree,
+  type Fingerprint,
+  type RemoteChange,
+  type Scan,
+} from './treeScan';
 
 export type { ChangeKind, RemoteChange } from './treeScan';
 
@@ -43,6 +54,10 @@ export interface WatchNotice {
 
 /** Folders named in a truncation notice; the rest are counted. */
 const NAMED_UNWATCHED = 5;
+/** Open files stat-ed at once. */
+const OPEN_FILE_CONCURRENCY = 8;
+
+type Clock = PollClock['last'];
 
 interface Watch {
   readonly path: string;
@@ -51,18 +66,27 @@ interface Watch {
   /** What the last complete scan saw; undefined before the first one. */
   snapshot: Scan | undefined;
   warnedTruncated: boolean;
+  /** The last scan's end and duration: when the next one is due. */
+  last: Clock;
 }
 
 /**
- * Remote changes by polling, for servers where nothing can be installed: each watch is scanned every
- * interval (stat for a file, listings for a folder, down the tree for a recursive watch) and compared
- * with the scan before; the differences of one round go out as one batch. SFTP v3 gives modification
- * times in whole seconds, so a change is seen when the size or the second differs.
+ * Remote changes by polling, for servers where nothing can be installed: each watch is scanned on its
+ * own clock (stat for a file, listings for a folder, down the tree for a recursive watch) and compared
+ * with the scan before; the differences of one round go out as one batch. A watch is scanned at most
+ * every interval, and less often when its scans are slow (pollSchedule.ts), so polling a big tree
+ * keeps the link busy a tenth of the time at most. Files open in editors are checked first, on their
+ * own clock, and the watches' snapshots follow. SFTP v3 gives modification times in whole seconds, so
+ * a change is seen when the size or the second differs.
  */
 export class PollingWatcher {
   private readonly watches = new Set<Watch>();
+  private openFiles: readonly string[] = [];
+  private readonly openFilesClock: { last: Clock } = { last: undefined };
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
+  /** The last round found the host disconnected: try again after an interval, not at once. */
+  private waitingForConnection = false;
   private disposed = false;
 
   constructor(
@@ -83,9 +107,10 @@ export class PollingWatcher {
       excludes: compileExcludeRules(request.excludes),
       snapshot: undefined,
       warnedTruncated: false,
+      last: undefined,
     };
     this.watches.add(watch);
-    this.schedule(0); // the first scan is the baseline
+    this.wake(); // due at once: the first scan is the baseline
     return {
       dispose: () => {
         this.watches.delete(watch);
@@ -96,12 +121,20 @@ export class PollingWatcher {
     };
   }
 
-  /** Scans every watch now and emits what changed; joins a round already running. */
-  pollNow(): Promise<void> {
-    this.round ??= this.pollRound().finally(() => {
-      this.round = undefined;
-    });
-    return this.round;
+  /** The files open in editors on this host: checked first in every round, and on their own clock. */
+  setOpenFiles(paths: readonly string[]): void {
+    const next = [...new Set(paths.map(normalizeRemotePath))].sort();
+    if (next.some((path) => !this.openFiles.includes(path))) {
+      this.openFilesClock.last = undefined; // a newly opened file is checked at once
+    }
+    this.openFiles = next;
+    this.wake();
+  }
+
+  /** Scans every watch now and emits what changed, after any round already running. */
+  async pollNow(): Promise<void> {
+    await this.round;
+    await this.runRound(true);
   }
 
   dispose(): void {
@@ -112,23 +145,38 @@ export class PollingWatcher {
 
   /** Follows a changed poll interval now, rather than after the round already waiting. */
   reschedule(): void {
-    this.stopTimer();
-    this.schedule(this.options.intervalMs);
+    this.wake();
   }
 
-  private schedule(delayMs: number): void {
-    if (this.disposed || this.watches.size === 0 || this.options.intervalMs <= 0) {
-      return;
-    }
-    if (this.timer !== undefined && delayMs > 0) {
-      return;
-    }
+  /** Sets the timer for the next check due, or none when nothing is to be polled. */
+  private wake(): void {
     this.stopTimer();
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.pollNow().finally(() => this.schedule(this.options.intervalMs));
-    }, delayMs);
+    if (
+      this.disposed ||
+      this.watches.size === 0 ||
+      this.options.intervalMs <= 0 ||
+      this.round !== undefined
+    ) {
+      return; // a round running sets the timer when it ends
+    }
+    const { nextInMs } = duePolls(this.clocks(), this.options.intervalMs, Date.now());
+    if (nextInMs === undefined) {
+      return;
+    }
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.runRound(false).catch((error: unknown) =>
+          this.options.logger.warn(`Polling failed: ${errorMessage(error)}`),
+        );
+      },
+      this.waitingForConnection ? Math.max(nextInMs, this.options.intervalMs) : nextInMs,
+    );
     this.timer.unref();
+  }
+
+  private clocks(): PollClock[] {
+    return this.openFiles.length > 0 ? [...this.watches, this.openFilesClock] : [...this.watches];
   }
 
   private stopTimer(): void {
@@ -138,41 +186,115 @@ export class PollingWatcher {
     }
   }
 
-  private async pollRound(): Promise<void> {
-    if (!this.host.isConnected()) {
+  /** One round: everything (`all`), or what is due. Rounds never overlap. */
+  private runRound(all: boolean): Promise<void> {
+    const round: Promise<void> = (this.round ?? Promise.resolve())
+      .then(() => this.pollRound(all))
+      .finally(() => {
+        if (this.round === round) {
+          this.round = undefined;
+          this.wake();
+        }
+      });
+    this.round = round;
+    return round;
+  }
+
+  private async pollRound(all: boolean): Promise<void> {
+    this.waitingForConnection = !this.host.isConnected();
+    if (this.waitingForConnection) {
       return; // paused: a reconnect, or the user's next action, brings the connection back
     }
+    const now = Date.now();
+    const due = (clock: PollClock): boolean => all || dueAt(clock, this.options.intervalMs) <= now;
+    if (this.openFiles.length > 0 && due(this.openFilesClock)) {
+      const changes = await this.checkOpenFiles();
+      if (changes.length > 0 && !this.disposed) {
+        this.emit(uniqueChanges(changes)); // at once: the tree scans after may take a while
+      }
+    }
+    const watches = checkOrder(
+      [...this.watches].filter(due).map((watch) => ({
+        watch,
+        kind:
+          watch.snapshot?.entries.get(watch.path)?.kind === 'directory'
+            ? ('folder' as const)
+            : ('file' as const),
+        lastTookMs: watch.last?.tookMs ?? 0,
+      })),
+    );
     const changes: RemoteChange[] = [];
-    for (const watch of [...this.watches]) {
-      let next: Scan;
-      try {
-        next = await scanTree(this.host, {
-          root: watch.path,
-          recursive: watch.recursive,
-          excludes: watch.excludes,
-          maxEntries: this.options.maxEntries,
-          previous: watch.snapshot,
-        });
-      } catch (error) {
-        if (!isConnectionError(error)) {
-          this.options.logger.warn(`Watching ${watch.path} failed: ${errorMessage(error)}`);
-        }
-        continue; // keep the old snapshot: the next round compares against it
-      }
-      if (!this.watches.has(watch)) {
-        continue; // disposed while scanning
-      }
-      if (next.cut.length > 0) {
-        this.warnTruncated(watch, next.cut);
-      }
-      if (watch.snapshot !== undefined) {
-        changes.push(...differences(watch.path, watch.snapshot, next));
-      }
-      watch.snapshot = next;
+    for (const { watch } of watches) {
+      changes.push(...(await this.scanWatch(watch)));
     }
     if (changes.length > 0 && !this.disposed) {
       this.emit(uniqueChanges(changes));
     }
+  }
+
+  private async scanWatch(watch: Watch): Promise<RemoteChange[]> {
+    const started = Date.now();
+    let next: Scan;
+    try {
+      next = await scanTree(this.host, {
+        root: watch.path,
+        recursive: watch.recursive,
+        excludes: watch.excludes,
+        maxEntries: this.options.maxEntries,
+        previous: watch.snapshot,
+      });
+    } catch (error) {
+      if (!isConnectionError(error)) {
+        this.options.logger.warn(`Watching ${watch.path} failed: ${errorMessage(error)}`);
+      }
+      return []; // keep the old snapshot: the next round compares against it
+    } finally {
+      watch.last = { endedAt: Date.now(), tookMs: Date.now() - started };
+    }
+    if (!this.watches.has(watch)) {
+      return []; // disposed while scanning
+    }
+    if (next.cut.length > 0) {
+      this.warnTruncated(watch, next.cut);
+    }
+    const changes = watch.snapshot === undefined ? [] : differences(watch.path, watch.snapshot, next);
+    watch.snapshot = next;
+    return changes;
+  }
+
+  /** Stats every open file and brings the snapshots of the watches they are in up to date. */
+  private async checkOpenFiles(): Promise<RemoteChange[]> {
+    const started = Date.now();
+    const stats = new Map<string, Fingerprint | undefined>();
+    try {
+      await forEachBounded(this.openFiles, OPEN_FILE_CONCURRENCY, async (path) => {
+        try {
+          stats.set(path, fingerprintOf(await this.host.stat(path)));
+        } catch (error) {
+          if (isRemoteFsError(error, 'ENOENT')) {
+            stats.set(path, undefined);
+          } else if (isConnectionError(error)) {
+            throw error;
+          } // anything else: unknown this time, left to the scans
+        }
+      });
+    } catch {
+      return []; // the connection went: the next round, on the next connection, checks again
+    } finally {
+      this.openFilesClock.last = { endedAt: Date.now(), tookMs: Date.now() - started };
+    }
+    const changes: RemoteChange[] = [];
+    for (const watch of this.watches) {
+      const snapshot = watch.snapshot;
+      if (snapshot === undefined) {
+        continue; // its first scan is the baseline
+      }
+      const scope = { root: watch.path, recursive: watch.recursive, excludes: watch.excludes };
+      for (const [path, now] of stats) {
+        changes.push(...recheckEntry(scope, snapshot, path, now));
+      }
+    }
+    return changes;
   }
 
   private warnTruncated(watch: Watch, cut: readonly string[]): void {

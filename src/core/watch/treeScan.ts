@@ -174,7 +174,7 @@ async function listInOrder(
   return undefined;
 }
 
-function isExcluded(scope: ScanScope, path: string): boolean {
+function isExcluded(scope: Pick<ScanScope, 'root' | 'excludes'>, path: string): boolean {
   return scope.excludes.excludes(relativeTo(scope.root, path)) || scope.excludes.excludes(path);
 }
 
@@ -199,4 +199,44 @@ function carryOver(previous: Scan | undefined, next: Map<string, Fingerprint>, f
       next.set(path, fingerprint);
     }
   }
+}
+
+/**
+ * Brings one entry of a scan up to date from a stat of its own (a file open in an editor, checked
+ * between scans), and answers what changed, by the rules of `differences`: nothing is said about an
+ * entry whose folder the scan did not list completely. `now` is undefined when the entry is gone.
+ * Folders are left to the scans, which see their content.
+ */
+export function recheckEntry(
+  scope: Pick<ScanScope, 'root' | 'recursive' | 'excludes'>,
+  scan: Scan,
+  path: string,
+  now: Fingerprint | undefined,
+): RemoteChange[] {
+  const parent = parentOf(path);
+  const inScope =
+    path === scope.root ||
+    (isSameOrInside(scope.root, path) &&
+      (scope.recursive || parent === scope.root) &&
+      !isExcluded(scope, path));
+  const known = path === scope.root || scan.complete.has(parent);
+  const then = scan.entries.get(path);
+  if (!inScope || !known || then?.kind === 'directory' || now?.kind === 'directory') {
+    return [];
+  }
+  if (now === undefined) {
+    scan.entries.delete(path);
+    return then === undefined ? [] : [{ kind: 'deleted', path }];
+  }
+  scan.entries.set(path, now);
+  if (then === undefined) {
+    return [{ kind: 'created', path }];
+  }
+  if (then.kind !== now.kind) {
+    return [
+      { kind: 'deleted', path },
+      { kind: 'created', path },
+    ];
+  }
+  return then.size !== now.size || then.mtimeMs !== now.mtimeMs ? [{ kind: 'changed', path }] : [];
 }

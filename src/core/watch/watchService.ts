@@ -22,6 +22,8 @@ export type HostWatchNotice = WatchNotice & { readonly authority: string };
 /** One polling watcher per host, created on the first watch and dropped with the last. */
 export class WatchService {
   private readonly watchers = new Map<string, PollingWatcher>();
+  /** Per host, the files open in editors, for the polling watcher there is or will be. */
+  private readonly openFiles = new Map<string, readonly string[]>();
   private readonly listeners = new Set<(changes: HostChanges) => void>();
   private readonly noticeListeners = new Set<(notice: HostWatchNotice) => void>();
 
@@ -168,6 +170,7 @@ export class WatchService {
           }
         },
       );
+      created.setOpenFiles(this.openFiles.get(key) ?? []);
       this.watchers.set(key, created);
       watcher = created;
     }
@@ -182,6 +185,20 @@ export class WatchService {
         }
       },
     };
+  }
+
+  /**
+   * The files open in editors on a host: polling checks them first and on their own clock, so a
+   * change to a file the user is looking at is seen within the interval however big the tree is.
+   */
+  setOpenFiles(authority: string, paths: readonly string[]): void {
+    const key = this.connections.keyOf(authority);
+    if (paths.length === 0) {
+      this.openFiles.delete(key);
+    } else {
+      this.openFiles.set(key, paths);
+    }
+    this.watchers.get(key)?.setOpenFiles(paths);
   }
 
   /** The poll interval setting changed: rounds follow the new interval (and start again if it was off). */
@@ -201,6 +218,7 @@ export class WatchService {
       watcher.dispose();
     }
     this.watchers.clear();
+    this.openFiles.clear();
     this.listeners.clear();
     this.noticeListeners.clear();
   }
