@@ -7,6 +7,7 @@ import {
   type PseudoTtyOptions,
 } from 'ssh2';
 
+import { isBackgroundWork } from '../common/backgroundWork';
 import { RemoteFsError, errorMessage } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { Authority } from '../config/authority';
@@ -74,6 +75,8 @@ export class SshConnection {
   private peakConfirmed = 0;
   private confirmedChannels = 0;
   private openSftpChannels = 0;
+  /** Commands and terminals the user started, running now (background work is not counted). */
+  private userCommands = 0;
   /** Asked, in order, to give channels back when the server refuses to open one (lanes, then watches). */
   private readonly shortageHandlers: Array<{
     readonly rank: number;
@@ -312,6 +315,15 @@ export class SshConnection {
     return this.channelLimit;
   }
 
+  /**
+   * Commands running and terminals open that the user started (a search, Open SSH Terminal), not
+   * the extension's own (inotifywait, probes run in the background): while any is, the connection
+   * is in use whatever the SFTP traffic.
+   */
+  get userCommandsRunning(): number {
+    return this.userCommands;
+  }
+
   /** SFTP channels open now: the main session and any transfer lanes. */
   get sftpChannels(): number {
     return this.openSftpChannels;
@@ -484,6 +496,7 @@ export class SshConnection {
   }
 
   private execOnce(command: string, pty?: PseudoTtyOptions): Promise<ClientChannel> {
+    const forUser = !isBackgroundWork();
     return new Promise((resolve, reject) => {
       if (this.closed) {
         reject(new RemoteFsError('ECONNLOST', 'The connection to the server was lost'));
@@ -501,6 +514,10 @@ export class SshConnection {
           return;
         }
         request.opened(channel);
+        if (forUser) {
+          this.userCommands++;
+          channel.once('close', () => this.userCommands--);
+        }
         resolve(channel);
       };
       if (pty === undefined) {

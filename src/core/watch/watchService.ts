@@ -1,3 +1,4 @@
+import { inBackground } from '../common/backgroundWork';
 import { errorMessage } from '../common/errors';
 import { scopedLogger, type Logger } from '../common/logger';
 import type { ConnectionManager } from '../connection/connectionManager';
@@ -26,12 +27,19 @@ export class WatchService {
   private readonly openFiles = new Map<string, readonly string[]>();
   private readonly listeners = new Set<(changes: HostChanges) => void>();
   private readonly noticeListeners = new Set<(notice: HostWatchNotice) => void>();
+  /** Per host, what inotify-served watches do before an idle close: take a look for polling to compare with. */
+  private readonly lastLooks = new Map<string, Set<() => Promise<void>>>();
+  private readonly beforeIdleClose: { dispose(): void };
 
   constructor(
     private readonly connections: ConnectionManager,
     private readonly logger: Logger,
     private readonly options: WatchServiceOptions,
-  ) {}
+  ) {
+    this.beforeIdleClose = connections.onWillCloseIdle(async (authority) => {
+      await Promise.allSettled([...(this.lastLooks.get(authority) ?? [])].map((look) => look()));
+    });
+  }
 
   onDidChange(listener: (changes: HostChanges) => void): { dispose(): void } {
     this.listeners.add(listener);
@@ -46,16 +54,28 @@ export class WatchService {
 
   watch(authority: string, path: string, request: WatchRequest): { dispose(): void } {
     const key = this.connections.keyOf(authority);
-    return this.options.useInotify?.() === true
-      ? this.watchWithInotify(key, path, request)
-      : this.poll(key, path, request);
+    const served =
+      this.options.useInotify?.() === true
+        ? this.watchWithInotify(key, path, request)
+        : this.poll(key, path, request);
+    // A recursive watch is how VS Code watches a workspace folder: while one is open, the idle close
+    // would stop change detection with no sign, so it keeps the connection open.
+    const kept = request.recursive ? this.connections.keepOpen(key) : undefined;
+    return {
+      dispose: () => {
+        kept?.dispose();
+        served.dispose();
+      },
+    };
   }
 
   /**
    * inotifywait where the server can run it, polling where it cannot. Until the host is connected, and
    * whenever inotifywait stops (a lost connection, the server's inotify limit), polling serves the watch
-   * and inotifywait is started when the host is connected (again). Changes made in the gap between the
-   * two are not seen.
+   * and inotifywait is started when the host is connected (again); once it runs, polling takes one
+   * more look, so what changed meanwhile is reported. Before an idle close, polling takes its first
+   * look while the connection is still open; after a drop, it can only look once connected again, so
+   * changes made in that gap are not seen.
    */
   private watchWithInotify(key: string, path: string, request: WatchRequest): { dispose(): void } {
     const logger = scopedLogger(this.logger, key);
@@ -63,6 +83,15 @@ export class WatchService {
     let polling: { dispose(): void } | undefined;
     let retryWhenConnected: { dispose(): void } | undefined;
     let disposed = false;
+    const retryOnNextConnection = (): void => {
+      retryWhenConnected ??= this.connections.onDidChangeState((change) => {
+        if (change.authority === key && change.state === 'connected') {
+          retryWhenConnected?.dispose();
+          retryWhenConnected = undefined;
+          start();
+        }
+      });
+    };
     const pollInstead = (reason: string, retry: boolean): void => {
       inotify = undefined;
       if (disposed) {
@@ -71,60 +100,74 @@ export class WatchService {
       logger.info(`Watching ${path} by polling: ${reason}`);
       polling ??= this.poll(key, path, request);
       if (retry) {
-        retryWhenConnected ??= this.connections.onDidChangeState((change) => {
-          if (change.authority === key && change.state === 'connected') {
-            retryWhenConnected?.dispose();
-            retryWhenConnected = undefined;
-            start();
-          }
-        });
+        retryOnNextConnection();
       }
     };
+    const lastLookBeforeIdleClose = async (): Promise<void> => {
+      const running = inotify;
+      if (running === undefined || disposed) {
+        return;
+      }
+      inotify = undefined;
+      logger.info(`Watching ${path} by polling while the idle connection is closed`);
+      polling ??= this.poll(key, path, request);
+      await this.pollNow(key); // the look to compare with once connected again
+      running.dispose();
+      retryOnNextConnection();
+    };
     const start = (): void => {
-      void this.connections
-        .sshConnection(key)
-        .then(async (connection) => {
-          const obstacle = await whyNoInotify(connection);
-          if (obstacle !== undefined) {
-            pollInstead(`the server cannot run inotifywait: ${obstacle}`, false);
-            return;
-          }
-          const handle = await startInotifyWatch(
-            connection,
-            path,
-            request,
-            logger,
-            (changes) => this.emit({ authority: key, changes }),
-            (reason) => pollInstead(`inotifywait stopped (${reason})`, true),
-          );
-          if (disposed) {
-            handle.dispose();
-            return;
-          }
-          // On a server that allows few channels, a terminal or a search needs this one more than the
-          // watch does: polling takes over until the next connection.
-          const current = {
-            dispose: () => {
-              yieldChannel.dispose();
-              handle.dispose();
-            },
-          };
-          const yieldChannel = connection.onChannelShortage(2, () => {
-            yieldChannel.dispose();
-            if (inotify !== current) {
-              return Promise.resolve(false);
+      // The watch's own work: it does not keep the connection from the idle close.
+      void inBackground(() => this.connections.sshConnection(key))
+        .then((connection) =>
+          inBackground(async () => {
+            const obstacle = await whyNoInotify(connection);
+            if (obstacle !== undefined) {
+              pollInstead(`the server cannot run inotifywait: ${obstacle}`, false);
+              return;
             }
-            handle.dispose();
-            pollInstead('its channel was needed for a command (the server allows few channels)', true);
-            return Promise.resolve(true);
-          });
-          inotify = current;
-          polling?.dispose();
-          polling = undefined;
-          logger.debug(`Watching ${path} with inotifywait`);
-        })
+            const handle = await startInotifyWatch(
+              connection,
+              path,
+              request,
+              logger,
+              (changes) => this.emit({ authority: key, changes }),
+              (reason) => pollInstead(`inotifywait stopped (${reason})`, true),
+            );
+            if (disposed) {
+              handle.dispose();
+              return;
+            }
+            // On a server that allows few channels, a terminal or a search needs this one more than the
+            // watch does: polling takes over until the next connection.
+            const current = {
+              dispose: () => {
+                yieldChannel.dispose();
+                handle.dispose();
+              },
+            };
+            const yieldChannel = connection.onChannelShortage(2, () => {
+              yieldChannel.dispose();
+              if (inotify !== current) {
+                return Promise.resolve(false);
+              }
+              handle.dispose();
+              pollInstead('its channel was needed for a command (the server allows few channels)', true);
+              return Promise.resolve(true);
+            });
+            inotify = current;
+            logger.debug(`Watching ${path} with inotifywait`);
+            if (polling !== undefined) {
+              await this.pollNow(key); // what changed while inotifywait was not running
+              polling.dispose();
+              polling = undefined;
+            }
+          }),
+        )
         .catch((error: unknown) => pollInstead(`inotifywait failed: ${errorMessage(error)}`, false));
     };
+    const lastLooks = this.lastLooks.get(key) ?? new Set<() => Promise<void>>();
+    this.lastLooks.set(key, lastLooks);
+    lastLooks.add(lastLookBeforeIdleClose);
     const state = this.connections.state(key);
     if (state === 'disconnected' || state === 'failed') {
       // Starting inotifywait would connect: poll (which waits quietly) until something else connects.
@@ -135,6 +178,7 @@ export class WatchService {
     return {
       dispose: () => {
         disposed = true;
+        lastLooks.delete(lastLookBeforeIdleClose);
         retryWhenConnected?.dispose();
         inotify?.dispose();
         polling?.dispose();
@@ -150,8 +194,9 @@ export class WatchService {
       const created = new PollingWatcher(
         {
           isConnected: () => this.connections.state(key) === 'connected',
-          stat: (p) => fileSystem.stat(p, { fresh: true }),
-          list: (p) => fileSystem.list(p),
+          // Polling is the extension's own work: it does not keep the connection from the idle close.
+          stat: (p) => inBackground(() => fileSystem.stat(p, { fresh: true })),
+          list: (p) => inBackground(() => fileSystem.list(p)),
         },
         {
           // Read at every round: a changed setting applies to running watches.
@@ -219,6 +264,8 @@ export class WatchService {
     }
     this.watchers.clear();
     this.openFiles.clear();
+    this.lastLooks.clear();
+    this.beforeIdleClose.dispose();
     this.listeners.clear();
     this.noticeListeners.clear();
   }
