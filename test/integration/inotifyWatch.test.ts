@@ -1,12 +1,26 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { linkSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { describe, test } from 'node:test';
+import {
+  chmodSync,
+  linkSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { ConnectionManager } from '../../src/core/connection/connectionManager';
 
 import { TEMP_MARKER } from '../../src/core/fs/save/temporaries';
 import type { RemoteChange } from '../../src/core/watch/pollingWatcher';
-import { WatchService } from '../../src/core/watch/watchService';
-import { useSshd } from '../support/harness';
+import { WatchService, type HostWatchNotice } from '../../src/core/watch/watchService';
+import { RecordingLogger, useSshd } from '../support/harness';
+import { startSshd, type SshdFixture } from '../support/sshd';
 
 const h = useSshd();
 
@@ -242,6 +256,133 @@ describe('watching with inotifywait', () => {
     await waitFor('a change after the reconnect', () =>
       seen.some((c) => c.kind === 'created' && c.path === h.path('i3/after.txt')),
     );
+    watch.dispose();
+    service.dispose();
+  });
+});
+
+/**
+ * The server's inotify limit, without lowering fs.inotify.max_user_watches for the whole machine: a
+ * server of its own whose sessions find, first on their PATH, an inotifywait that reports the limit as
+ * inotify-tools does (at the start, or for a folder created later) for folders named so, and runs the
+ * real one for the rest.
+ */
+describe('the server inotify limit', () => {
+  const limited = {} as { sshd: SshdFixture; manager: ConnectionManager; logger: RecordingLogger };
+  before(async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'sftpfs-fake-inotify-'));
+    chmodSync(bin, 0o755);
+    const fake = join(bin, 'inotifywait');
+    writeFileSync(
+      fake,
+      [
+        '#!/bin/sh',
+        'for last; do :; done',
+        'case "$last" in',
+        '*limit-at-start*)',
+        '  echo "Setting up watches.  Beware: since -r was given, this may take a while!" >&2',
+        '  echo "Failed to watch $last; upper limit on inotify watches reached!" >&2',
+        '  echo "Please increase the amount of inotify watches allowed per user via \\`/proc/sys/fs/inotify/max_user_watches\'." >&2',
+        '  exit 1 ;;',
+        '*limit-later*)',
+        '  echo "Setting up watches.  Beware: since -r was given, this may take a while!" >&2',
+        '  echo "Watches established." >&2',
+        '  sleep 1',
+        '  echo "Couldn\'t watch new directory $last/new: No space left on device" >&2',
+        '  exec sleep 600 ;;',
+        'esac',
+        'exec /usr/bin/inotifywait "$@"',
+        '',
+      ].join('\n'),
+    );
+    chmodSync(fake, 0o755);
+    limited.sshd = await startSshd({ config: [`SetEnv PATH=${bin}:/usr/local/bin:/usr/bin:/bin`] });
+    limited.logger = new RecordingLogger();
+    limited.manager = new ConnectionManager({
+      resolveHost: (authority) => limited.sshd.resolve(authority),
+      logger: limited.logger,
+      fileSystem: { maxReadFileBytes: 1 << 20 },
+    });
+  });
+  after(async () => {
+    limited.manager?.dispose();
+    await limited.sshd?.stop();
+  });
+
+  function limitedService() {
+    const service = new WatchService(limited.manager, limited.logger, {
+      intervalMs: () => 60_000,
+      maxEntries: () => 10_000,
+      useInotify: () => true,
+    });
+    const seen: RemoteChange[] = [];
+    const notices: HostWatchNotice[] = [];
+    service.onDidChange(({ changes }) => seen.push(...changes));
+    service.onDidNotice((notice) => notices.push(notice));
+    return { service, seen, notices };
+  }
+
+  const polledBecauseOfLimit = (path: string): boolean =>
+    limited.logger.lines.some((line) =>
+      line.includes(`Watching ${path} by polling: the server's inotify limit was reached`),
+    );
+
+  async function until(what: string, condition: () => boolean): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    while (!condition()) {
+      assert.ok(Date.now() < deadline, `${what}; log: ${limited.logger.lines.slice(-5).join(' | ')}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  test('watches that reach it at the start are polled instead, and the user is told once', async () => {
+    const alias = limited.sshd.alias;
+    const first = limited.sshd.mkdirLocal('limit-at-start-1');
+    const second = limited.sshd.mkdirLocal('limit-at-start-2');
+    await limited.manager.fileSystem(alias).stat(first);
+    const { service, seen, notices } = limitedService();
+    const watches = [first, second].map((path) =>
+      service.watch(alias, path, { recursive: true, excludes: [] }),
+    );
+    await until('both polled', () => polledBecauseOfLimit(first) && polledBecauseOfLimit(second));
+    assert.equal(notices.length, 1, 'told once for the host');
+    assert.equal(notices[0]?.reason, 'inotifyLimit');
+    assert.match(
+      notices[0]?.reason === 'inotifyLimit' ? notices[0].detail : '',
+      /upper limit on inotify watches/,
+    );
+    assert.equal(
+      limited.logger.lines.filter((line) => line.includes("The server's inotify limit was reached")).length,
+      1,
+    );
+    await service.pollNow(alias); // the baseline
+    limited.sshd.writeLocal('limit-at-start-2/polled.txt', 'x');
+    await service.pollNow(alias);
+    assert.deepEqual(seen, [{ kind: 'created', path: limited.sshd.local('limit-at-start-2/polled.txt') }]);
+    for (const watch of watches) {
+      watch.dispose();
+    }
+    service.dispose();
+  });
+
+  test('a watch that reaches it for a folder created later is polled from then on', async () => {
+    const alias = limited.sshd.alias;
+    const folder = limited.sshd.mkdirLocal('limit-later');
+    await limited.manager.fileSystem(alias).stat(folder);
+    const { service, seen, notices } = limitedService();
+    const watch = service.watch(alias, folder, { recursive: true, excludes: [] });
+    await until('inotifywait running', () =>
+      limited.logger.lines.some((line) => line.includes(`Watching ${folder} with inotifywait`)),
+    );
+    await until('polled after the limit', () => polledBecauseOfLimit(folder));
+    assert.deepEqual(
+      notices.map((notice) => notice.reason),
+      ['inotifyLimit'],
+    );
+    await service.pollNow(alias); // the baseline
+    limited.sshd.writeLocal('limit-later/polled.txt', 'x');
+    await service.pollNow(alias);
+    assert.deepEqual(seen, [{ kind: 'created', path: limited.sshd.local('limit-later/polled.txt') }]);
     watch.dispose();
     service.dispose();
   });

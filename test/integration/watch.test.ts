@@ -3,7 +3,7 @@ import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
 import { backupSiblingOf, temporarySiblingOf } from '../../src/core/fs/save/temporaries';
-import type { RemoteChange, WatchNotice, WatchedHost } from '../../src/core/watch/pollingWatcher';
+import type { RemoteChange, TruncationNotice, WatchedHost } from '../../src/core/watch/pollingWatcher';
 import { PollingWatcher } from '../../src/core/watch/pollingWatcher';
 import { WatchService } from '../../src/core/watch/watchService';
 import { RecordingLogger, randomSource, useSshd } from '../support/harness';
@@ -24,7 +24,7 @@ const VSCODE_WATCHER_EXCLUDES = [
  */
 function manualWatcher(options: { maxEntries?: number; replyDelayMs?: () => number } = {}) {
   const batches: RemoteChange[][] = [];
-  const notices: WatchNotice[] = [];
+  const notices: TruncationNotice[] = [];
   const listed: string[] = [];
   const logger = new RecordingLogger();
   const host: WatchedHost = {

@@ -12,42 +12,59 @@ const BATCH_MS = 100;
 /** How long inotifywait may take to set up its watches (a big tree takes a while). */
 const SETUP_TIMEOUT_MS = 60_000;
 
-const inotifyProbes = new WeakMap<SshConnection, Promise<string | undefined>>();
+/** Whether the server can run inotifywait for this account, and if not, why. */
+export interface InotifyAvailability {
+  /** Why it cannot (no shell, inotify-tools not installed), or undefined when it can. */
+  readonly obstacle: string | undefined;
+  /** The answer holds for the host (not a command that timed out): no need to ask it again. */
+  readonly lasting: boolean;
+}
 
-/**
- * Why the server cannot run inotifywait for this account (no shell, inotify-tools not installed), or
- * undefined when it can. Asked once per connection; an answer that did not come in time is not kept.
- */
-export function whyNoInotify(connection: SshConnection): Promise<string | undefined> {
+const inotifyProbes = new WeakMap<SshConnection, Promise<InotifyAvailability>>();
+
+/** Asked once per connection; an answer that did not come in time is not kept. */
+export function inotifyAvailability(connection: SshConnection): Promise<InotifyAvailability> {
   let answer = inotifyProbes.get(connection);
   if (answer === undefined) {
-    const asked: Promise<string | undefined> = hasShell(connection)
-      .then(async (shell) => {
+    const passing = (obstacle: string): InotifyAvailability => {
+      forget(inotifyProbes, connection, asked);
+      return { obstacle, lasting: false };
+    };
+    const asked: Promise<InotifyAvailability> = hasShell(connection)
+      .then(async (shell): Promise<InotifyAvailability> => {
         if (shell === undefined) {
-          forget(inotifyProbes, connection, asked);
-          return 'the server did not answer a command in time';
+          return passing('the server did not answer a command in time');
         }
         if (!shell) {
-          return 'the account has no shell';
+          return { obstacle: 'the account has no shell', lasting: true };
         }
         const result = await runCommand(connection, 'command -v inotifywait', { timeoutMs: 10_000 });
         if (result.stdout.toString('utf8').trim() !== '') {
-          return undefined; // the path it would run
+          return { obstacle: undefined, lasting: true }; // the path it would run
         }
         if (result.stopped) {
-          forget(inotifyProbes, connection, asked);
-          return 'the server did not say in time whether it has inotifywait';
+          return passing('the server did not say in time whether it has inotifywait');
         }
-        return `inotifywait is not installed (command -v inotifywait: exit ${result.exitCode ?? 'unknown'})`;
+        return {
+          obstacle: `inotifywait is not installed (command -v inotifywait: exit ${result.exitCode ?? 'unknown'})`,
+          lasting: true,
+        };
       })
-      .catch((error: unknown) => {
-        forget(inotifyProbes, connection, asked);
-        return `could not run a command: ${errorMessage(error)}`;
-      });
+      .catch((error: unknown) => passing(`could not run a command: ${errorMessage(error)}`));
     answer = asked;
     inotifyProbes.set(connection, answer);
   }
   return answer;
+}
+
+/**
+ * The server's inotify limits (`fs.inotify.max_user_watches`, `max_user_instances`), as inotifywait
+ * reports reaching them: at the start, or for a folder created later.
+ */
+export function isInotifyLimit(message: string): boolean {
+  return /upper limit on inotify (watches|instances) reached|No space left on device|Too many open files/i.test(
+    message,
+  );
 }
 
 export interface InotifyWatchHandle {
@@ -95,8 +112,15 @@ export function startInotifyWatch(
           }
         }, SETUP_TIMEOUT_MS).unref();
 
+        let limitReached: string | undefined;
         channel.stderr.on('data', (chunk: Buffer) => {
-          stderr += chunk.toString('utf8');
+          const text = chunk.toString('utf8');
+          stderr += text;
+          if (established && limitReached === undefined && isInotifyLimit(text)) {
+            // A folder created since could not be watched: its changes would go unseen. Polling takes over.
+            limitReached = text.split('\n').find(isInotifyLimit)?.trim();
+            closeQuietly(channel);
+          }
           if (!established && stderr.includes('Watches established')) {
             established = true;
             clearTimeout(setupTimer);
@@ -136,7 +160,12 @@ export function startInotifyWatch(
             clearTimeout(batchTimer);
             flush();
           }
-          const reason = lastLine(stderr) ?? 'inotifywait ended';
+          // At the start, the line naming the limit comes before inotifywait's advice on raising it.
+          const reason =
+            limitReached ??
+            lastLine(stderr.split('\n').filter(isInotifyLimit).join('\n')) ??
+            lastLine(stderr) ??
+            'inotifywait ended';
           if (!established) {
             reject(new Error(reason));
           } else if (!disposed) {

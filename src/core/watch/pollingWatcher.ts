@@ -41,8 +41,8 @@ export interface PollingOptions {
   readonly logger: Logger;
 }
 
-/** Something about a watch the user should know, told once per watch. */
-export interface WatchNotice {
+/** Only part of a big tree is watched: the user is told once per watch which part is not. */
+export interface TruncationNotice {
   readonly path: string;
   readonly reason: 'truncated';
   readonly maxEntries: number;
@@ -93,7 +93,7 @@ export class PollingWatcher {
     private readonly host: WatchedHost,
     private readonly options: PollingOptions,
     private readonly emit: (changes: RemoteChange[]) => void,
-    private readonly notify: (notice: WatchNotice) => void = () => undefined,
+    private readonly notify: (notice: TruncationNotice) => void = () => undefined,
   ) {}
 
   get watchCount(): number {

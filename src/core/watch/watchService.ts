@@ -2,8 +2,14 @@ import { inBackground } from '../common/backgroundWork';
 import { errorMessage } from '../common/errors';
 import { scopedLogger, type Logger } from '../common/logger';
 import type { ConnectionManager } from '../connection/connectionManager';
-import { startInotifyWatch, whyNoInotify } from './inotifyWatch';
-import { PollingWatcher, type RemoteChange, type WatchNotice, type WatchRequest } from './pollingWatcher';
+import type { SshConnection } from '../ssh/sshConnection';
+import { inotifyAvailability, isInotifyLimit, startInotifyWatch } from './inotifyWatch';
+import {
+  PollingWatcher,
+  type RemoteChange,
+  type TruncationNotice,
+  type WatchRequest,
+} from './pollingWatcher';
 
 export interface WatchServiceOptions {
   /** Read at each new host: 0 turns polling off (watches are accepted and stay silent). */
@@ -18,6 +24,15 @@ export interface HostChanges {
   readonly changes: readonly RemoteChange[];
 }
 
+/** The server's inotify limit was reached: a watch is polled instead. Told once per host. */
+export interface InotifyLimitNotice {
+  readonly path: string;
+  readonly reason: 'inotifyLimit';
+  /** inotifywait's own words. */
+  readonly detail: string;
+}
+
+export type WatchNotice = TruncationNotice | InotifyLimitNotice;
 export type HostWatchNotice = WatchNotice & { readonly authority: string };
 
 /** One polling watcher per host, created on the first watch and dropped with the last. */
@@ -30,6 +45,10 @@ export class WatchService {
   /** Per host, what inotify-served watches do before an idle close: take a look for polling to compare with. */
   private readonly lastLooks = new Map<string, Set<() => Promise<void>>>();
   private readonly beforeIdleClose: { dispose(): void };
+  /** Per host, whether inotifywait can run there, once a lasting answer is known: asked once per host. */
+  private readonly inotifyObstacles = new Map<string, string | undefined>();
+  /** Hosts whose inotify limit the user has been told about. */
+  private readonly toldInotifyLimit = new Set<string>();
 
   constructor(
     private readonly connections: ConnectionManager,
@@ -103,6 +122,19 @@ export class WatchService {
         retryOnNextConnection();
       }
     };
+    // The server's inotify limit: this watch is polled from now on (others that fit still use
+    // inotifywait), and the user is told once per host.
+    const limitReached = (detail: string): void => {
+      pollInstead(`the server's inotify limit was reached (${detail})`, false);
+      if (!disposed && !this.toldInotifyLimit.has(key)) {
+        this.toldInotifyLimit.add(key);
+        logger.warn(
+          `The server's inotify limit was reached watching ${path} (${detail}); such watches are polled ` +
+            'instead (raise fs.inotify.max_user_watches on the server, or exclude big folders with files.watcherExclude)',
+        );
+        this.emitNotice({ authority: key, path, reason: 'inotifyLimit', detail });
+      }
+    };
     const lastLookBeforeIdleClose = async (): Promise<void> => {
       const running = inotify;
       if (running === undefined || disposed) {
@@ -120,7 +152,7 @@ export class WatchService {
       void inBackground(() => this.connections.sshConnection(key))
         .then((connection) =>
           inBackground(async () => {
-            const obstacle = await whyNoInotify(connection);
+            const obstacle = await this.whyNoInotify(key, connection);
             if (obstacle !== undefined) {
               pollInstead(`the server cannot run inotifywait: ${obstacle}`, false);
               return;
@@ -131,7 +163,10 @@ export class WatchService {
               request,
               logger,
               (changes) => this.emit({ authority: key, changes }),
-              (reason) => pollInstead(`inotifywait stopped (${reason})`, true),
+              (reason) =>
+                isInotifyLimit(reason)
+                  ? limitReached(reason)
+                  : pollInstead(`inotifywait stopped (${reason})`, true),
             );
             if (disposed) {
               handle.dispose();
@@ -163,7 +198,11 @@ export class WatchService {
             }
           }),
         )
-        .catch((error: unknown) => pollInstead(`inotifywait failed: ${errorMessage(error)}`, false));
+        .catch((error: unknown) =>
+          isInotifyLimit(errorMessage(error))
+            ? limitReached(errorMessage(error))
+            : pollInstead(`inotifywait failed: ${errorMessage(error)}`, false),
+        );
     };
     const lastLooks = this.lastLooks.get(key) ?? new Set<() => Promise<void>>();
     this.lastLooks.set(key, lastLooks);
@@ -209,11 +248,7 @@ export class WatchService {
           logger: scopedLogger(this.logger, key),
         },
         (changes) => this.emit({ authority: key, changes }),
-        (notice) => {
-          for (const listener of this.noticeListeners) {
-            listener({ authority: key, ...notice });
-          }
-        },
+        (notice) => this.emitNotice({ authority: key, ...notice }),
       );
       created.setOpenFiles(this.openFiles.get(key) ?? []);
       this.watchers.set(key, created);
@@ -265,9 +300,29 @@ export class WatchService {
     this.watchers.clear();
     this.openFiles.clear();
     this.lastLooks.clear();
+    this.inotifyObstacles.clear();
+    this.toldInotifyLimit.clear();
     this.beforeIdleClose.dispose();
     this.listeners.clear();
     this.noticeListeners.clear();
+  }
+
+  /** Whether inotifywait can run on the host: asked of the connection until a lasting answer is known. */
+  private async whyNoInotify(key: string, connection: SshConnection): Promise<string | undefined> {
+    if (this.inotifyObstacles.has(key)) {
+      return this.inotifyObstacles.get(key);
+    }
+    const { obstacle, lasting } = await inotifyAvailability(connection);
+    if (lasting) {
+      this.inotifyObstacles.set(key, obstacle);
+    }
+    return obstacle;
+  }
+
+  private emitNotice(notice: HostWatchNotice): void {
+    for (const listener of this.noticeListeners) {
+      listener(notice);
+    }
   }
 
   private emit(changes: HostChanges): void {
