@@ -173,6 +173,45 @@ describe('watching with inotifywait', () => {
     await waitFor('inotifywait ended on the server', () => inotifywaitsFor(h.path(root)) === 0);
   });
 
+  test('after a reported change, a stat sees the new file, though its attributes were seen a moment ago', async () => {
+    // Attributes kept a minute here (a second in the editor): only the report can make them stale.
+    const manager = new ConnectionManager({
+      resolveHost: (authority) => h.sshd.resolve(authority),
+      logger: h.logger,
+      fileSystem: { maxReadFileBytes: 1 << 20, attributeLifetimeMs: 60_000 },
+    });
+    const file = h.sshd.writeLocal('i-reload.txt', 'First version\n');
+    const fs = manager.fileSystem(h.sshd.alias);
+    const service = new WatchService(manager, h.logger, {
+      intervalMs: () => 60_000,
+      maxEntries: () => 10_000,
+      useInotify: () => true,
+    });
+    const seen: RemoteChange[] = [];
+    service.onDidChange(({ changes }) => seen.push(...changes));
+    try {
+      assert.equal((await fs.stat(file)).size, 14);
+      const watch = service.watch(h.sshd.alias, file, { recursive: false, excludes: [] });
+      const deadline = Date.now() + 20_000;
+      while (established(file) === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      writeFileSync(file, 'Second version, written on the server\n');
+      while (!seen.some((c) => c.path === file) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.ok(
+        seen.some((c) => c.path === file && c.kind === 'changed'),
+        'the change was reported',
+      );
+      assert.equal((await fs.stat(file)).size, 38, 'the stat VS Code makes to reload the editor');
+      watch.dispose();
+    } finally {
+      service.dispose();
+      manager.dispose();
+    }
+  });
+
   test('saves by rename and in place report the saved files, never our temporaries or copies', async () => {
     h.sshd.mkdirLocal('i-saves');
     const renamed = h.sshd.writeLocal('i-saves/renamed.txt', 'old');

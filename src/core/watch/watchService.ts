@@ -326,6 +326,7 @@ export class WatchService {
   }
 
   private emit(changes: HostChanges): void {
+    this.connections.fileSystem(changes.authority).changedOnServer(changes.changes.map(({ path }) => path));
     for (const listener of this.listeners) {
       listener(changes);
     }
