@@ -213,7 +213,8 @@ function parseEvent(line: string): RemoteChange | undefined {
  * (excluded, or everything below them excluded) are therefore found first with `find`, pruned as they
  * are found, and passed as `@folder` exclusions in a `--fromfile` list. Where `find` lacks GNU's
  * `-regextype`, the list is empty and only events are filtered. The expression also keeps inotifywait
- * from watching such folders created later (their creation event is filtered before it would add one).
+ * from watching such folders created later (inotify-tools 3.x filters their creation event before it
+ * would add one; 4.x lets folder creations through and watches them: only their events are filtered).
  *
  * sshd does not stop a command whose channel closes, and inotifywait would only notice at its next
  * event. A watchdog ends it when our side of the channel closes (end of input); the shell ends with

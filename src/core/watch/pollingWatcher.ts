@@ -9,6 +9,7 @@ import { checkOrder, dueAt, duePolls, type PollClock } from './pollSchedule';
 import {
   differences,
   fingerprintOf,
+  isInScope,
   recheckEntry,
   relativeTo,
   scanTree,
@@ -266,8 +267,12 @@ export class PollingWatcher {
   private async checkOpenFiles(): Promise<RemoteChange[]> {
     const started = Date.now();
     const stats = new Map<string, Fingerprint | undefined>();
+    // Only files these watches report on (others may be served by inotifywait, or not watched at all).
+    const files = this.openFiles.filter((path) =>
+      [...this.watches].some((watch) => isInScope(scopeOf(watch), path)),
+    );
     try {
-      await forEachBounded(this.openFiles, OPEN_FILE_CONCURRENCY, async (path) => {
+      await forEachBounded(files, OPEN_FILE_CONCURRENCY, async (path) => {
         try {
           stats.set(path, fingerprintOf(await this.host.stat(path)));
         } catch (error) {
@@ -289,9 +294,8 @@ export class PollingWatcher {
       if (snapshot === undefined) {
         continue; // its first scan is the baseline
       }
-      const scope = { root: watch.path, recursive: watch.recursive, excludes: watch.excludes };
       for (const [path, now] of stats) {
-        changes.push(...recheckEntry(scope, snapshot, path, now));
+        changes.push(...recheckEntry(scopeOf(watch), snapshot, path, now));
       }
     }
     return changes;
@@ -317,6 +321,10 @@ export class PollingWatcher {
       moreUnwatched: more,
     });
   }
+}
+
+function scopeOf(watch: Watch): { root: string; recursive: boolean; excludes: ExcludeRules } {
+  return { root: watch.path, recursive: watch.recursive, excludes: watch.excludes };
 }
 
 /** The same change reported twice in one batch is reported once. */

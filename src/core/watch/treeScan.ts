@@ -174,6 +174,16 @@ async function listInOrder(
   return undefined;
 }
 
+/** The path is one a watch reports on: its root, or below it (directly, unless recursive) and not excluded. */
+export function isInScope(scope: Pick<ScanScope, 'root' | 'recursive' | 'excludes'>, path: string): boolean {
+  return (
+    path === scope.root ||
+    (isSameOrInside(scope.root, path) &&
+      (scope.recursive || parentOf(path) === scope.root) &&
+      !isExcluded(scope, path))
+  );
+}
+
 function isExcluded(scope: Pick<ScanScope, 'root' | 'excludes'>, path: string): boolean {
   return scope.excludes.excludes(relativeTo(scope.root, path)) || scope.excludes.excludes(path);
 }
@@ -213,15 +223,9 @@ export function recheckEntry(
   path: string,
   now: Fingerprint | undefined,
 ): RemoteChange[] {
-  const parent = parentOf(path);
-  const inScope =
-    path === scope.root ||
-    (isSameOrInside(scope.root, path) &&
-      (scope.recursive || parent === scope.root) &&
-      !isExcluded(scope, path));
-  const known = path === scope.root || scan.complete.has(parent);
+  const known = path === scope.root || scan.complete.has(parentOf(path));
   const then = scan.entries.get(path);
-  if (!inScope || !known || then?.kind === 'directory' || now?.kind === 'directory') {
+  if (!isInScope(scope, path) || !known || then?.kind === 'directory' || now?.kind === 'directory') {
     return [];
   }
   if (now === undefined) {

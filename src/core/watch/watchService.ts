@@ -135,17 +135,22 @@ export class WatchService {
         this.emitNotice({ authority: key, path, reason: 'inotifyLimit', detail });
       }
     };
+    // Before an idle close, polling takes its first look while the connection is still open; when the
+    // close ends inotifywait, polling goes on from that look. Were the connection used meanwhile (no
+    // close), inotifywait goes on alone.
     const lastLookBeforeIdleClose = async (): Promise<void> => {
       const running = inotify;
-      if (running === undefined || disposed) {
+      if (running === undefined || polling !== undefined || disposed) {
         return;
       }
-      inotify = undefined;
-      logger.info(`Watching ${path} by polling while the idle connection is closed`);
-      polling ??= this.poll(key, path, request);
-      await this.pollNow(key); // the look to compare with once connected again
-      running.dispose();
-      retryOnNextConnection();
+      polling = this.poll(key, path, request);
+      await this.pollNow(key);
+      setTimeout(() => {
+        if (!disposed && inotify === running && this.connections.state(key) === 'connected') {
+          polling?.dispose();
+          polling = undefined;
+        }
+      }, 0).unref();
     };
     const start = (): void => {
       // The watch's own work: it does not keep the connection from the idle close.
@@ -192,9 +197,11 @@ export class WatchService {
             inotify = current;
             logger.debug(`Watching ${path} with inotifywait`);
             if (polling !== undefined) {
-              await this.pollNow(key); // what changed while inotifywait was not running
-              polling.dispose();
-              polling = undefined;
+              await this.catchUp(key); // what changed while inotifywait was not running
+              if (inotify === current) {
+                polling?.dispose();
+                polling = undefined;
+              }
             }
           }),
         )
@@ -305,6 +312,17 @@ export class WatchService {
     this.beforeIdleClose.dispose();
     this.listeners.clear();
     this.noticeListeners.clear();
+  }
+
+  /** One more polling round, reporting what changed while inotifywait was not running. */
+  private async catchUp(key: string): Promise<void> {
+    try {
+      await this.pollNow(key);
+    } catch (error) {
+      this.logger.warn(
+        `${key}: looking for changes made while inotifywait was not running failed: ${errorMessage(error)}`,
+      );
+    }
   }
 
   /** Whether inotifywait can run on the host: asked of the connection until a lasting answer is known. */
