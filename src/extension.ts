@@ -33,6 +33,8 @@ import { registerTerminalCommand } from './ui/remoteTerminal';
 import { registerRootEditing } from './ui/rootEditing';
 import { showRootIndicator } from './ui/rootIndicator';
 import { showSaveNotices } from './ui/saveNotices';
+import { showWatchNotices } from './ui/watchNotices';
+import { followOpenEditors } from './ui/openEditors';
 import { HostSettingProblems, followSettingChanges } from './ui/settingsChanges';
 import { registerSearchCommands } from './ui/searchCommands';
 import { showConnectionStatus } from './ui/statusBar';
@@ -130,6 +132,8 @@ export function activate(context: vscode.ExtensionContext): void {
     showSaveNotices(connections),
     registerRootEditing(commands, connections, provider.onDidRefuseAccess, logger),
     showRootIndicator(),
+    showWatchNotices(watches),
+    followOpenEditors(watches),
     followSettingChanges({
       pollInterval: () => watches.intervalChanged(),
       hosts: () => {

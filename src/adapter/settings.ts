@@ -34,7 +34,7 @@ export const settings = {
     return seconds <= 0 ? 0 : Math.max(0.5, seconds) * 1000;
   },
   watchWithInotify(): boolean {
-    return read('watch.useInotify', false);
+    return read('watch.useInotify', true);
   },
   watchMaxEntries(): number {
     return Math.max(100, read('watch.maxEntries', 20_000));

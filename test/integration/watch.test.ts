@@ -3,32 +3,50 @@ import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
 import { backupSiblingOf, temporarySiblingOf } from '../../src/core/fs/save/temporaries';
-import type { RemoteChange, WatchedHost } from '../../src/core/watch/pollingWatcher';
+import type { RemoteChange, TruncationNotice, WatchedHost } from '../../src/core/watch/pollingWatcher';
 import { PollingWatcher } from '../../src/core/watch/pollingWatcher';
 import { WatchService } from '../../src/core/watch/watchService';
-import { RecordingLogger, useSshd } from '../support/harness';
+import { RecordingLogger, randomSource, useSshd } from '../support/harness';
 
 const h = useSshd();
 
-/** A watcher over the test server that polls only when asked, recording batches and listed folders. */
-function manualWatcher(options: { maxEntries?: number } = {}) {
+/** VS Code's default `files.watcherExclude`, as the editor passes it to watch(). */
+const VSCODE_WATCHER_EXCLUDES = [
+  '**/.git/objects/**',
+  '**/.git/subtree-cache/**',
+  '**/.hg/store/**',
+  '**/node_modules/*/**',
+];
+
+/**
+ * A watcher over the test server that polls only when asked, recording batches, notices and listed
+ * folders. `replyDelayMs` holds each listing's answer back, to make replies arrive in another order.
+ */
+function manualWatcher(options: { maxEntries?: number; replyDelayMs?: () => number } = {}) {
   const batches: RemoteChange[][] = [];
+  const notices: TruncationNotice[] = [];
   const listed: string[] = [];
   const logger = new RecordingLogger();
   const host: WatchedHost = {
     isConnected: () => true,
     stat: (path) => h.fs.stat(path, { fresh: true }),
-    list: (path) => {
+    list: async (path) => {
       listed.push(path);
-      return h.fs.list(path);
+      const children = await h.fs.list(path);
+      const delayMs = options.replyDelayMs?.() ?? 0;
+      if (delayMs > 0) {
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+      return children;
     },
   };
   const watcher = new PollingWatcher(
     host,
     { intervalMs: 0, maxEntries: options.maxEntries ?? 10_000, logger },
     (changes) => batches.push(changes),
+    (notice) => notices.push(notice),
   );
-  return { watcher, batches, listed, logger };
+  return { watcher, batches, notices, listed, logger };
 }
 
 function sorted(changes: readonly RemoteChange[] | undefined): string[] {
@@ -118,6 +136,57 @@ describe('polling watcher', () => {
     watcher.dispose();
   });
 
+  test('under VS Code default excludes, package folders and .git/objects are never listed, round after round', async () => {
+    const root = 'w-web';
+    for (const pkg of ['react', 'lodash', '@types/node']) {
+      h.sshd.mkdirLocal(`${root}/node_modules/${pkg}/lib`);
+      h.sshd.writeLocal(`${root}/node_modules/${pkg}/lib/index.js`, 'x');
+    }
+    h.sshd.mkdirLocal(`${root}/.git/objects/ab`);
+    h.sshd.writeLocal(`${root}/.git/objects/ab/cdef`, 'blob');
+    h.sshd.writeLocal(`${root}/.git/HEAD`, 'ref: refs/heads/main');
+    h.sshd.mkdirLocal(`${root}/src`);
+    h.sshd.writeLocal(`${root}/src/app.ts`, 'one');
+    const { watcher, batches, listed } = manualWatcher();
+    watcher.watch(h.path(root), { recursive: true, excludes: VSCODE_WATCHER_EXCLUDES });
+    const roundsListed: string[][] = [];
+    for (let round = 0; round < 3; round++) {
+      listed.length = 0;
+      await watcher.pollNow();
+      roundsListed.push([...listed].sort());
+    }
+    const expected = [root, `${root}/.git`, `${root}/node_modules`, `${root}/src`]
+      .map((p) => h.path(p))
+      .sort();
+    assert.deepEqual(
+      roundsListed,
+      [expected, expected, expected],
+      'each round lists these four folders only',
+    );
+
+    rewrite(`${root}/src/app.ts`, 'one and two');
+    h.sshd.writeLocal(`${root}/node_modules/react/lib/new.js`, 'x');
+    h.sshd.mkdirLocal(`${root}/node_modules/vue`);
+    h.sshd.writeLocal(`${root}/.git/objects/ab/0123`, 'blob');
+    await watcher.pollNow();
+    assert.deepEqual(batches.map(sorted), [[`changed ${h.path(`${root}/src/app.ts`)}`]]);
+    watcher.dispose();
+  });
+
+  test('a folder whose whole content is excluded is reported but never opened', async () => {
+    h.sshd.mkdirLocal('w-out/out/deep');
+    h.sshd.writeLocal('w-out/out/deep/bundle.js', 'x');
+    const { watcher, batches, listed } = manualWatcher();
+    watcher.watch(h.path('w-out'), { recursive: true, excludes: ['out/**/*'] });
+    await watcher.pollNow();
+    h.sshd.writeLocal('w-out/out/deep/more.js', 'x');
+    rmSync(h.path('w-out/out'), { recursive: true });
+    await watcher.pollNow();
+    assert.deepEqual(batches.map(sorted), [[`deleted ${h.path('w-out/out')}`]]);
+    assert.deepEqual(listed, [h.path('w-out'), h.path('w-out')]);
+    watcher.dispose();
+  });
+
   test('a non-recursive folder watch sees its children but not deeper', async () => {
     h.sshd.mkdirLocal('w4/sub');
     const { watcher, batches, listed } = manualWatcher();
@@ -161,6 +230,51 @@ describe('polling watcher', () => {
     watcher.dispose();
   });
 
+  test('past maxEntries the same part is watched every round, whatever order replies come in, and nothing unchanged is reported', async () => {
+    // 1 root + 12 folders + 12 x 6 files = 85 entries, 30 watched: the root, the 12 folders, then
+    // d00's and d01's files and five of d02's, breadth-first by name.
+    for (let d = 0; d < 12; d++) {
+      h.sshd.mkdirLocal(`w-cut/d${String(d).padStart(2, '0')}`);
+      for (let f = 0; f < 6; f++) {
+        h.sshd.writeLocal(`w-cut/d${String(d).padStart(2, '0')}/f${f}.txt`, 'x');
+      }
+    }
+    const random = randomSource(17);
+    const { watcher, batches, notices, logger } = manualWatcher({
+      maxEntries: 30,
+      replyDelayMs: () => random(40),
+    });
+    watcher.watch(h.path('w-cut'), { recursive: true, excludes: [] });
+    for (let round = 0; round < 6; round++) {
+      await watcher.pollNow();
+    }
+    assert.deepEqual(batches, [], 'nothing changed, nothing reported');
+
+    // A new entry early in the order pushes the last watched one out of view: that is not a deletion.
+    h.sshd.writeLocal('w-cut/d00/a-first.txt', 'x');
+    rewrite('w-cut/d01/f0.txt', 'watched, and changed');
+    rewrite('w-cut/d09/f0.txt', 'not watched, and changed');
+    await watcher.pollNow();
+    await watcher.pollNow();
+    assert.deepEqual(batches.map(sorted), [
+      [`changed ${h.path('w-cut/d01/f0.txt')}`, `created ${h.path('w-cut/d00/a-first.txt')}`],
+    ]);
+
+    assert.equal(notices.length, 1, 'told once');
+    assert.deepEqual(notices[0], {
+      path: h.path('w-cut'),
+      reason: 'truncated',
+      maxEntries: 30,
+      unwatched: ['d02', 'd03', 'd04', 'd05', 'd06'],
+      moreUnwatched: 5,
+    });
+    assert.equal(
+      logger.lines.filter((line) => line.includes('Watching only the first 30 entries')).length,
+      1,
+    );
+    watcher.dispose();
+  });
+
   test('an unreadable folder does not make its content look deleted', async (t) => {
     if (process.getuid?.() !== 0) {
       t.skip('needs the dedicated test account (root) for permissions to apply');
@@ -179,6 +293,65 @@ describe('polling watcher', () => {
       chmodSync(h.path('w7/locked'), 0o755);
     }
     watcher.dispose();
+  });
+});
+
+describe('polling schedule', () => {
+  test('a slow tree is scanned less often, while a file open in it is checked at the interval and reported once', async () => {
+    h.sshd.mkdirLocal('w-slow/sub');
+    h.sshd.writeLocal('w-slow/sub/open.txt', 'one');
+    h.sshd.writeLocal('w-slow/other.txt', 'x');
+    const root = h.path('w-slow');
+    const open = h.path('w-slow/sub/open.txt');
+    const scans: number[] = [];
+    const openChecks: number[] = [];
+    const batches: Array<{ at: number; changes: RemoteChange[] }> = [];
+    // Every listing takes 150 ms, so a scan (two levels) takes 300 ms or more: 2.7 s between scans.
+    const host: WatchedHost = {
+      isConnected: () => true,
+      stat: (path) => {
+        (path === root ? scans : path === open ? openChecks : []).push(Date.now());
+        return h.fs.stat(path, { fresh: true });
+      },
+      list: async (path) => {
+        const children = await h.fs.list(path);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        return children;
+      },
+    };
+    const watcher = new PollingWatcher(
+      host,
+      { intervalMs: 100, maxEntries: 10_000, logger: new RecordingLogger() },
+      (changes) => batches.push({ at: Date.now(), changes }),
+    );
+    watcher.watch(root, { recursive: true, excludes: [] });
+    watcher.setOpenFiles([open]);
+    const started = Date.now();
+    while (scans.length < 1 || Date.now() - started < 800) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    rewrite('w-slow/sub/open.txt', 'one and two');
+    const changedAt = Date.now();
+    while (Date.now() - started < 4000) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    watcher.dispose();
+
+    assert.ok(
+      scans.length <= 2,
+      `the tree was scanned ${scans.length} times in 4 s (every 100 ms would be ~10)`,
+    );
+    assert.ok(openChecks.length >= 5, `the open file was checked ${openChecks.length} times in 4 s`);
+    assert.deepEqual(
+      batches.map(({ changes }) => sorted(changes)),
+      [[`changed ${open}`]],
+      'reported once: the tree scan after the check does not report it again',
+    );
+    const reported = batches[0]?.at ?? Infinity;
+    assert.ok(
+      scans.every((at) => at < changedAt || at > reported),
+      'seen by the open-file check, before the tree was scanned again',
+    );
   });
 });
 

@@ -23,6 +23,19 @@ test('** spans folders, * and ? stay within one name', () => {
   assert.ok(!compileGlob('file?.txt')('file12.txt'));
 });
 
+test('a trailing /** matches the folder itself, as VS Code reads it; a trailing /**/* does not', () => {
+  // VS Code's default files.watcherExclude excludes package folders and .git/objects themselves.
+  assert.ok(compileGlob('**/node_modules/*/**')('node_modules/react'));
+  assert.ok(compileGlob('**/node_modules/*/**')('web/node_modules/react/index.js'));
+  assert.ok(!compileGlob('**/node_modules/*/**')('node_modules'));
+  assert.ok(compileGlob('**/.git/objects/**')('.git/objects'));
+  assert.ok(!compileGlob('**/.git/objects/**')('.git/objects2'));
+  assert.ok(compileGlob('out/**')('out'));
+  assert.ok(!compileGlob('out/**/*')('out'));
+  assert.ok(compileGlob('out/**/*')('out/a'));
+  assert.ok(compileGlob('**')('anything/at/all'));
+});
+
 test('braces give alternatives and classes match one character', () => {
   const matches = compileGlob('**/*.{js,map}');
   assert.ok(matches('dist/a.js'));

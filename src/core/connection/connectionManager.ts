@@ -86,6 +86,7 @@ export class ConnectionManager {
   private readonly stateListeners = new Set<(change: ConnectionStateChange) => void>();
   private readonly noticeListeners = new Set<(notice: HostNotice) => void>();
   private readonly progressListeners = new Set<(progress: ConnectionProgress) => void>();
+  private readonly idleCloseListeners = new Set<(authority: string) => Promise<void>>();
   private readonly lifecycle: LifecycleOptions;
 
   constructor(private readonly options: ConnectionManagerOptions) {
@@ -119,6 +120,23 @@ export class ConnectionManager {
   onDidNotice(listener: (notice: HostNotice) => void): { dispose(): void } {
     this.noticeListeners.add(listener);
     return { dispose: () => this.noticeListeners.delete(listener) };
+  }
+
+  /**
+   * Called before a host's connection is closed for idleness, while it is still open; the close waits
+   * (up to 10 s) for the promise. Watches take a last look here, to report on reconnect what changed.
+   */
+  onWillCloseIdle(listener: (authority: string) => Promise<void>): { dispose(): void } {
+    this.idleCloseListeners.add(listener);
+    return { dispose: () => this.idleCloseListeners.delete(listener) };
+  }
+
+  /**
+   * Keeps the host's connection from the idle close until disposed (a workspace folder being watched).
+   * Terminals and commands the user runs keep it open by themselves.
+   */
+  keepOpen(authorityText: string): { dispose(): void } {
+    return this.entry(authorityText).connection.keepOpen();
   }
 
   /** The filesystem for `sftp://<authority>/...`; cheap, and the same object for the same host. */
@@ -210,6 +228,7 @@ export class ConnectionManager {
     this.stateListeners.clear();
     this.noticeListeners.clear();
     this.progressListeners.clear();
+    this.idleCloseListeners.clear();
   }
 
   private entry(authorityText: string): HostEntry {
@@ -223,6 +242,7 @@ export class ConnectionManager {
         logger,
         this.lifecycle,
         (state, error) => this.emit({ authority: key, state, ...(error === undefined ? {} : { error }) }),
+        () => this.beforeIdleClose(key),
       );
       const fileSystem = new RemoteFileSystem(
         {
@@ -314,6 +334,10 @@ export class ConnectionManager {
       logger.error(`Connecting failed: ${errorMessage(error)}`);
       throw userFacingConnectError(error, key);
     }
+  }
+
+  private async beforeIdleClose(key: string): Promise<void> {
+    await Promise.allSettled([...this.idleCloseListeners].map(async (listener) => listener(key)));
   }
 
   private emit(change: ConnectionStateChange): void {

@@ -1,3 +1,4 @@
+import { isBackgroundWork } from '../common/backgroundWork';
 import { RemoteFsError, errorMessage, isRemoteFsError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { SftpSession } from '../sftp/session';
@@ -17,6 +18,8 @@ export interface LifecycleOptions {
 const CHANNELS_KEPT_FOR_COMMANDS = 2;
 /** Transfer lanes nobody used for this long are given back to the server. */
 const LANE_IDLE_MS = 30_000;
+/** How long an idle close waits for what must happen before it (watches taking a last look). */
+const BEFORE_IDLE_CLOSE_MS = 10_000;
 
 export const DEFAULT_LIFECYCLE: LifecycleOptions = {
   idleTimeoutMs: 15 * 60_000,
@@ -45,6 +48,10 @@ export class HostConnection {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectAttempts = 0;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** When the user last used the connection (background work does not count). */
+  private lastUse = 0;
+  /** Why the connection must stay open however long it is idle (a watched workspace folder). */
+  private readonly keptOpen = new Set<object>();
   private disposed = false;
   /** Ends the attempt in progress for whoever waits on it (a Disconnect while connecting). */
   private abandonAttempt: (() => void) | undefined;
@@ -55,6 +62,8 @@ export class HostConnection {
     private readonly logger: Logger,
     private readonly lifecycle: LifecycleOptions,
     private readonly onState: (state: ConnectionState, error?: string) => void,
+    /** Runs before an idle close, on the live connection (watches take a last look to compare with). */
+    private readonly beforeIdleClose: () => Promise<void> = () => Promise.resolve(),
   ) {}
 
   get state(): ConnectionState {
@@ -74,7 +83,9 @@ export class HostConnection {
     if (this.disposed) {
       return Promise.reject(new RemoteFsError('ECONNLOST', 'The connection has been disposed'));
     }
-    this.touch();
+    if (!isBackgroundWork()) {
+      this.touch();
+    }
     if (this.live !== undefined && !this.live.session.isClosed) {
       return Promise.resolve(this.live.session);
     }
@@ -186,6 +197,16 @@ export class HostConnection {
   /** The live connection, or undefined while there is none. */
   get liveConnection(): Live | undefined {
     return this.live;
+  }
+
+  /**
+   * Keeps the connection from the idle close until disposed (a workspace folder being watched). It
+   * does not connect, and a requested disconnect or a drop still ends the connection.
+   */
+  keepOpen(): { dispose(): void } {
+    const reason = {};
+    this.keptOpen.add(reason);
+    return { dispose: () => this.keptOpen.delete(reason) };
   }
 
   /** The SSH connection under the session, connecting if needed. */
@@ -324,23 +345,63 @@ export class HostConnection {
 
   /** Any use postpones the idle close. */
   private touch(): void {
+    this.lastUse = Date.now();
     this.clearIdleTimer();
     if (this.lifecycle.idleTimeoutMs <= 0) {
       return;
     }
     this.idleTimer = setTimeout(() => {
-      if (this.live?.session.isBusy) {
-        this.touch(); // a long transfer is use too
+      this.idleTimer = undefined;
+      const live = this.live;
+      if (live === undefined) {
         return;
       }
-      if (this.live !== undefined) {
-        this.logger.info(
-          `Closing the connection after ${Math.round(this.lifecycle.idleTimeoutMs / 1000)} s without use`,
-        );
-        this.disconnect();
+      const inUse = this.whyInUse(live);
+      if (inUse !== undefined) {
+        this.logger.debug(`Not closing the idle connection: ${inUse}`);
+        this.touch();
+        return;
       }
+      void this.closeForIdleness(live);
     }, this.lifecycle.idleTimeoutMs);
     this.idleTimer.unref();
+  }
+
+  /** Why the connection is in use though no SFTP call came for the idle time, or undefined. */
+  private whyInUse(live: Live): string | undefined {
+    if (live.session.isBusy) {
+      return 'a long transfer is running';
+    }
+    if (live.connection.userCommandsRunning > 0) {
+      return `${live.connection.userCommandsRunning} terminal(s) or command(s) running`;
+    }
+    if (this.keptOpen.size > 0) {
+      return 'a workspace folder is being watched';
+    }
+    return undefined;
+  }
+
+  private async closeForIdleness(live: Live): Promise<void> {
+    const decided = Date.now();
+    try {
+      await Promise.race([
+        this.beforeIdleClose(),
+        new Promise((resolve) => setTimeout(resolve, BEFORE_IDLE_CLOSE_MS).unref()),
+      ]);
+    } catch (error) {
+      this.logger.debug(`Before the idle close: ${errorMessage(error)}`);
+    }
+    if (this.live !== live || this.lastUse > decided) {
+      return; // gone already, or used meanwhile: the timer runs again from that use
+    }
+    if (this.whyInUse(live) !== undefined) {
+      this.touch(); // a terminal opened meanwhile, say: the next close is considered later
+      return;
+    }
+    this.logger.info(
+      `Closing the connection after ${Math.round(this.lifecycle.idleTimeoutMs / 1000)} s without use`,
+    );
+    this.disconnect();
   }
 
   private clearReconnectTimer(): void {

@@ -110,6 +110,14 @@ export class RemoteFileSystem {
     });
   }
 
+  /**
+   * Changes a watch saw on the server: attributes seen a moment ago must not answer the stat VS Code
+   * makes at once to reload an open editor (it would find the old size and time, and not reload).
+   */
+  changedOnServer(paths: readonly string[]): void {
+    this.changed(...paths);
+  }
+
   /** Our own change to these paths: what was known about them (and their folders) is now wrong. */
   private changed(...paths: string[]): void {
     for (const path of paths) {

@@ -8,6 +8,7 @@ import {
   type SFTPWrapper,
 } from 'ssh2';
 
+import { isBackgroundWork } from '../common/backgroundWork';
 import { RemoteFsError, errorMessage } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { Authority } from '../config/authority';
@@ -100,6 +101,8 @@ export class SshConnection {
   private peakConfirmed = 0;
   private confirmedChannels = 0;
   private openSftpChannels = 0;
+  /** Commands and terminals the user started, running now (background work is not counted). */
+  private userCommands = 0;
   /** Asked, in order, to give channels back when the server refuses to open one (lanes, then watches). */
   private readonly shortageHandlers: Array<{
     readonly rank: number;
@@ -341,6 +344,15 @@ export class SshConnection {
   /** Channels the server allows at once, as far as is known (OpenSSH allows 10 unless told otherwise). */
   get maxChannels(): number {
     return this.channelLimit;
+  }
+
+  /**
+   * Commands running and terminals open that the user started (a search, Open SSH Terminal), not
+   * the extension's own (inotifywait, probes run in the background): while any is, the connection
+   * is in use whatever the SFTP traffic.
+   */
+  get userCommandsRunning(): number {
+    return this.userCommands;
   }
 
   /** SFTP channels open now: the main session and any transfer lanes. */
@@ -639,6 +651,7 @@ export class SshConnection {
     pty?: PseudoTtyOptions,
     adopt?: (channel: ClientChannel) => void,
   ): Promise<ClientChannel> {
+    const forUser = !isBackgroundWork();
     return new Promise((resolve, reject) => {
       if (this.closed) {
         reject(new RemoteFsError('ECONNLOST', 'The connection to the server was lost'));
@@ -657,6 +670,10 @@ export class SshConnection {
         }
         request.opened(channel);
         adopt?.(channel);
+        if (forUser) {
+          this.userCommands++;
+          channel.once('close', () => this.userCommands--);
+        }
         resolve(channel);
       };
       if (pty === undefined) {

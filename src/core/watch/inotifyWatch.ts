@@ -1,5 +1,5 @@
 import { errorMessage } from '../common/errors';
-import { compileGlobs, excludedFolderNames } from '../common/glob';
+import { compileExcludeRules, excludedPathsRegExp, unwatchedFoldersRegExp } from '../common/excludeRules';
 import type { Logger } from '../common/logger';
 import { baseName, isSameOrInside, normalizeRemotePath } from '../common/remotePath';
 import { isOwnTemporaryName } from '../fs/save/temporaries';
@@ -12,42 +12,59 @@ const BATCH_MS = 100;
 /** How long inotifywait may take to set up its watches (a big tree takes a while). */
 const SETUP_TIMEOUT_MS = 60_000;
 
-const inotifyProbes = new WeakMap<SshConnection, Promise<string | undefined>>();
+/** Whether the server can run inotifywait for this account, and if not, why. */
+export interface InotifyAvailability {
+  /** Why it cannot (no shell, inotify-tools not installed), or undefined when it can. */
+  readonly obstacle: string | undefined;
+  /** The answer holds for the host (not a command that timed out): no need to ask it again. */
+  readonly lasting: boolean;
+}
 
-/**
- * Why the server cannot run inotifywait for this account (no shell, inotify-tools not installed), or
- * undefined when it can. Asked once per connection; an answer that did not come in time is not kept.
- */
-export function whyNoInotify(connection: SshConnection): Promise<string | undefined> {
+const inotifyProbes = new WeakMap<SshConnection, Promise<InotifyAvailability>>();
+
+/** Asked once per connection; an answer that did not come in time is not kept. */
+export function inotifyAvailability(connection: SshConnection): Promise<InotifyAvailability> {
   let answer = inotifyProbes.get(connection);
   if (answer === undefined) {
-    const asked: Promise<string | undefined> = hasShell(connection)
-      .then(async (shell) => {
+    const passing = (obstacle: string): InotifyAvailability => {
+      forget(inotifyProbes, connection, asked);
+      return { obstacle, lasting: false };
+    };
+    const asked: Promise<InotifyAvailability> = hasShell(connection)
+      .then(async (shell): Promise<InotifyAvailability> => {
         if (shell === undefined) {
-          forget(inotifyProbes, connection, asked);
-          return 'the server did not answer a command in time';
+          return passing('the server did not answer a command in time');
         }
         if (!shell) {
-          return 'the account has no shell';
+          return { obstacle: 'the account has no shell', lasting: true };
         }
         const result = await runCommand(connection, 'command -v inotifywait', { timeoutMs: 10_000 });
         if (result.stdout.toString('utf8').trim() !== '') {
-          return undefined; // the path it would run
+          return { obstacle: undefined, lasting: true }; // the path it would run
         }
         if (result.stopped) {
-          forget(inotifyProbes, connection, asked);
-          return 'the server did not say in time whether it has inotifywait';
+          return passing('the server did not say in time whether it has inotifywait');
         }
-        return `inotifywait is not installed (command -v inotifywait: exit ${result.exitCode ?? 'unknown'})`;
+        return {
+          obstacle: `inotifywait is not installed (command -v inotifywait: exit ${result.exitCode ?? 'unknown'})`,
+          lasting: true,
+        };
       })
-      .catch((error: unknown) => {
-        forget(inotifyProbes, connection, asked);
-        return `could not run a command: ${errorMessage(error)}`;
-      });
+      .catch((error: unknown) => passing(`could not run a command: ${errorMessage(error)}`));
     answer = asked;
     inotifyProbes.set(connection, answer);
   }
   return answer;
+}
+
+/**
+ * The server's inotify limits (`fs.inotify.max_user_watches`, `max_user_instances`), as inotifywait
+ * reports reaching them: at the start, or for a folder created later.
+ */
+export function isInotifyLimit(message: string): boolean {
+  return /upper limit on inotify (watches|instances) reached|No space left on device|Too many open files/i.test(
+    message,
+  );
 }
 
 export interface InotifyWatchHandle {
@@ -69,27 +86,8 @@ export function startInotifyWatch(
   onStop: (reason: string) => void,
 ): Promise<InotifyWatchHandle> {
   const path = normalizeRemotePath(rawPath);
-  const excluded = compileGlobs(request.excludes);
-  const folderNames = excludedFolderRegExp(request.excludes);
-  const inotifywait = [
-    'inotifywait -m',
-    request.recursive ? '-r' : '',
-    // %e has no '/', and %w%f is absolute: the first '/' separates them.
-    "--format '%e%w%f'",
-    '-e create -e modify -e attrib -e delete -e move -e delete_self -e move_self',
-    folderNames === undefined ? '' : `--exclude ${shellQuote(folderNames)}`,
-    '--',
-    shellQuote(path),
-  ]
-    .filter((part) => part !== '')
-    .join(' ');
-  // sshd does not stop a command whose channel closes, and inotifywait would only notice at its next
-  // event. A watchdog ends it when our side of the channel closes (end of input); the shell ends with
-  // it either way, which closes the channel. POSIX sh, whatever the account's login shell is; fd 3
-  // keeps our input for the watchdog (a background job's own input is /dev/null).
-  const command = posixCommand(
-    `exec 3<&0; ${inotifywait} & p=$!; (cat <&3 >/dev/null; kill $p) >/dev/null 2>&1 & wait $p`,
-  );
+  const excluded = compileExcludeRules(request.excludes).excludes;
+  const command = posixCommand(inotifyScript(path, request));
 
   return connection.exec(command).then(
     (channel) =>
@@ -114,8 +112,15 @@ export function startInotifyWatch(
           }
         }, SETUP_TIMEOUT_MS).unref();
 
+        let limitReached: string | undefined;
         channel.stderr.on('data', (chunk: Buffer) => {
-          stderr += chunk.toString('utf8');
+          const text = chunk.toString('utf8');
+          stderr += text;
+          if (established && limitReached === undefined && isInotifyLimit(text)) {
+            // A folder created since could not be watched: its changes would go unseen. Polling takes over.
+            limitReached = text.split('\n').find(isInotifyLimit)?.trim();
+            closeQuietly(channel);
+          }
           if (!established && stderr.includes('Watches established')) {
             established = true;
             clearTimeout(setupTimer);
@@ -155,7 +160,12 @@ export function startInotifyWatch(
             clearTimeout(batchTimer);
             flush();
           }
-          const reason = lastLine(stderr) ?? 'inotifywait ended';
+          // At the start, the line naming the limit comes before inotifywait's advice on raising it.
+          const reason =
+            limitReached ??
+            lastLine(stderr.split('\n').filter(isInotifyLimit).join('\n')) ??
+            lastLine(stderr) ??
+            'inotifywait ended';
           if (!established) {
             reject(new Error(reason));
           } else if (!disposed) {
@@ -197,12 +207,44 @@ function parseEvent(line: string): RemoteChange | undefined {
   return undefined;
 }
 
-/** inotifywait takes one POSIX regular expression: folder names from globs like `**\/node_modules`. */
-function excludedFolderRegExp(excludes: readonly string[]): string | undefined {
-  const names = excludedFolderNames(excludes)
-    .filter((name) => /^[A-Za-z0-9._-]+$/.test(name)) // nothing a regular expression would read
-    .map((name) => name.replace(/\./g, '\\.'));
-  return names.length === 0 ? undefined : `(^|/)(${names.join('|')})(/|$)`;
+/**
+ * The script run on the server. inotifywait's `--exclude` expression only filters events: a recursive
+ * watch still puts a kernel watch on every folder, node_modules/* included. Folders it need not open
+ * (excluded, or everything below them excluded) are therefore found first with `find`, pruned as they
+ * are found, and passed as `@folder` exclusions in a `--fromfile` list. Where `find` lacks GNU's
+ * `-regextype`, the list is empty and only events are filtered. The expression also keeps inotifywait
+ * from watching such folders created later (inotify-tools 3.x filters their creation event before it
+ * would add one; 4.x lets folder creations through and watches them: only their events are filtered).
+ *
+ * sshd does not stop a command whose channel closes, and inotifywait would only notice at its next
+ * event. A watchdog ends it when our side of the channel closes (end of input); the shell ends with
+ * it either way, which closes the channel. POSIX sh, whatever the account's login shell is; fd 3
+ * keeps our input for the watchdog (a background job's own input is /dev/null).
+ */
+function inotifyScript(path: string, request: WatchRequest): string {
+  const eventFilter = excludedPathsRegExp(path, request.excludes);
+  const unwatched = request.recursive ? unwatchedFoldersRegExp(path, request.excludes) : undefined;
+  const inotifywait = [
+    'inotifywait -m',
+    request.recursive ? '-r' : '',
+    // %e has no '/', and %w%f is absolute: the first '/' separates them.
+    "--format '%e%w%f'",
+    '-e create -e modify -e attrib -e delete -e move -e delete_self -e move_self',
+    eventFilter === undefined ? '' : `--exclude ${shellQuote(eventFilter)}`,
+    unwatched === undefined ? '' : '--fromfile "$f"',
+    '--',
+    shellQuote(path),
+  ]
+    .filter((part) => part !== '')
+    .join(' ');
+  const unwatchedList =
+    unwatched === undefined
+      ? ''
+      : // Lines not starting with '@' would be watched: a name with a newline must not make one.
+        `f=$(mktemp) || exit 1; find ${shellQuote(path)} -mindepth 1 -regextype posix-extended -type d ` +
+        `-regex ${shellQuote(unwatched)} -prune -printf '@%p\\n' 2>/dev/null | grep '^@' >"$f"; `;
+  const cleanup = unwatched === undefined ? '' : '; rm -f "$f"';
+  return `exec 3<&0; ${unwatchedList}${inotifywait} & p=$!; (cat <&3 >/dev/null; kill $p) >/dev/null 2>&1 & wait $p${cleanup}`;
 }
 
 function lastLine(text: string): string | undefined {

@@ -1,18 +1,24 @@
 import { errorMessage, isConnectionError, isRemoteFsError } from '../common/errors';
-import { compileGlobs, type GlobMatcher } from '../common/glob';
+import { compileExcludeRules, type ExcludeRules } from '../common/excludeRules';
 import { forEachBounded } from '../common/limiter';
 import type { Logger } from '../common/logger';
-import { isSameOrInside, joinRemote, normalizeRemotePath, parentOf } from '../common/remotePath';
+import { normalizeRemotePath } from '../common/remotePath';
 import type { EntryStat } from '../fs/entryType';
 import type { ListedChild } from '../fs/remoteFileSystem';
-import { isOwnTemporaryName } from '../fs/save/temporaries';
+import { checkOrder, dueAt, duePolls, type PollClock } from './pollSchedule';
+import {
+  differences,
+  fingerprintOf,
+  isInScope,
+  recheckEntry,
+  relativeTo,
+  scanTree,
+  type Fingerprint,
+  type RemoteChange,
+  type Scan,
+} from './treeScan';
 
-export type ChangeKind = 'created' | 'changed' | 'deleted';
-
-export interface RemoteChange {
-  readonly kind: ChangeKind;
-  readonly path: string;
-}
+export type { ChangeKind, RemoteChange } from './treeScan';
 
 /** What a watcher needs of one host. */
 export interface WatchedHost {
@@ -36,40 +42,59 @@ export interface PollingOptions {
   readonly logger: Logger;
 }
 
-/** Folders listed at once during one scan. */
-const SCAN_CONCURRENCY = 8;
-
-interface Fingerprint {
-  readonly kind: EntryStat['type']['kind'];
-  readonly size: number;
-  readonly mtimeMs: number;
+/** Only part of a big tree is watched: the user is told once per watch which part is not. */
+export interface TruncationNotice {
+  readonly path: string;
+  readonly reason: 'truncated';
+  readonly maxEntries: number;
+  /** The first folders (relative to the watch) whose content is not watched, shallowest first. */
+  readonly unwatched: readonly string[];
+  /** How many more such folders there are. */
+  readonly moreUnwatched: number;
 }
+
+/** Folders named in a truncation notice; the rest are counted. */
+const NAMED_UNWATCHED = 5;
+/** Open files stat-ed at once. */
+const OPEN_FILE_CONCURRENCY = 8;
+
+type Clock = PollClock['last'];
 
 interface Watch {
   readonly path: string;
   readonly recursive: boolean;
-  readonly excluded: GlobMatcher;
+  readonly excludes: ExcludeRules;
   /** What the last complete scan saw; undefined before the first one. */
-  snapshot: Map<string, Fingerprint> | undefined;
+  snapshot: Scan | undefined;
   warnedTruncated: boolean;
+  /** The last scan's end and duration: when the next one is due. */
+  last: Clock;
 }
 
 /**
- * Remote changes by polling, for servers where nothing can be installed: each watch is scanned every
- * interval (stat for a file, listings for a folder, down the tree for a recursive watch) and compared
- * with the scan before; the differences of one round go out as one batch. SFTP v3 gives modification
- * times in whole seconds, so a change is seen when the size or the second differs.
+ * Remote changes by polling, for servers where nothing can be installed: each watch is scanned on its
+ * own clock (stat for a file, listings for a folder, down the tree for a recursive watch) and compared
+ * with the scan before; the differences of one round go out as one batch. A watch is scanned at most
+ * every interval, and less often when its scans are slow (pollSchedule.ts), so polling a big tree
+ * keeps the link busy a tenth of the time at most. Files open in editors are checked first, on their
+ * own clock, and the watches' snapshots follow. SFTP v3 gives modification times in whole seconds, so
+ * a change is seen when the size or the second differs.
  */
 export class PollingWatcher {
   private readonly watches = new Set<Watch>();
+  private openFiles: readonly string[] = [];
+  private readonly openFilesClock: { last: Clock } = { last: undefined };
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
+  /** The last round found the host disconnected: try again after an interval, not at once. */
+  private waitingForConnection = false;
   private disposed = false;
 
   constructor(
     private readonly host: WatchedHost,
     private readonly options: PollingOptions,
     private readonly emit: (changes: RemoteChange[]) => void,
+    private readonly notify: (notice: TruncationNotice) => void = () => undefined,
   ) {}
 
   get watchCount(): number {
@@ -80,12 +105,13 @@ export class PollingWatcher {
     const watch: Watch = {
       path: normalizeRemotePath(rawPath),
       recursive: request.recursive,
-      excluded: compileGlobs(request.excludes),
+      excludes: compileExcludeRules(request.excludes),
       snapshot: undefined,
       warnedTruncated: false,
+      last: undefined,
     };
     this.watches.add(watch);
-    this.schedule(0); // the first scan is the baseline
+    this.wake(); // due at once: the first scan is the baseline
     return {
       dispose: () => {
         this.watches.delete(watch);
@@ -96,12 +122,20 @@ export class PollingWatcher {
     };
   }
 
-  /** Scans every watch now and emits what changed; joins a round already running. */
-  pollNow(): Promise<void> {
-    this.round ??= this.pollRound().finally(() => {
-      this.round = undefined;
-    });
-    return this.round;
+  /** The files open in editors on this host: checked first in every round, and on their own clock. */
+  setOpenFiles(paths: readonly string[]): void {
+    const next = [...new Set(paths.map(normalizeRemotePath))].sort();
+    if (next.some((path) => !this.openFiles.includes(path))) {
+      this.openFilesClock.last = undefined; // a newly opened file is checked at once
+    }
+    this.openFiles = next;
+    this.wake();
+  }
+
+  /** Scans every watch now and emits what changed, after any round already running. */
+  async pollNow(): Promise<void> {
+    await this.round;
+    await this.runRound(true);
   }
 
   dispose(): void {
@@ -112,23 +146,38 @@ export class PollingWatcher {
 
   /** Follows a changed poll interval now, rather than after the round already waiting. */
   reschedule(): void {
-    this.stopTimer();
-    this.schedule(this.options.intervalMs);
+    this.wake();
   }
 
-  private schedule(delayMs: number): void {
-    if (this.disposed || this.watches.size === 0 || this.options.intervalMs <= 0) {
-      return;
-    }
-    if (this.timer !== undefined && delayMs > 0) {
-      return;
-    }
+  /** Sets the timer for the next check due, or none when nothing is to be polled. */
+  private wake(): void {
     this.stopTimer();
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.pollNow().finally(() => this.schedule(this.options.intervalMs));
-    }, delayMs);
+    if (
+      this.disposed ||
+      this.watches.size === 0 ||
+      this.options.intervalMs <= 0 ||
+      this.round !== undefined
+    ) {
+      return; // a round running sets the timer when it ends
+    }
+    const { nextInMs } = duePolls(this.clocks(), this.options.intervalMs, Date.now());
+    if (nextInMs === undefined) {
+      return;
+    }
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.runRound(false).catch((error: unknown) =>
+          this.options.logger.warn(`Polling failed: ${errorMessage(error)}`),
+        );
+      },
+      this.waitingForConnection ? Math.max(nextInMs, this.options.intervalMs) : nextInMs,
+    );
     this.timer.unref();
+  }
+
+  private clocks(): PollClock[] {
+    return this.openFiles.length > 0 ? [...this.watches, this.openFilesClock] : [...this.watches];
   }
 
   private stopTimer(): void {
@@ -138,144 +187,144 @@ export class PollingWatcher {
     }
   }
 
-  private async pollRound(): Promise<void> {
-    if (!this.host.isConnected()) {
+  /** One round: everything (`all`), or what is due. Rounds never overlap. */
+  private runRound(all: boolean): Promise<void> {
+    const round: Promise<void> = (this.round ?? Promise.resolve())
+      .then(() => this.pollRound(all))
+      .finally(() => {
+        if (this.round === round) {
+          this.round = undefined;
+          this.wake();
+        }
+      });
+    this.round = round;
+    return round;
+  }
+
+  private async pollRound(all: boolean): Promise<void> {
+    this.waitingForConnection = !this.host.isConnected();
+    if (this.waitingForConnection) {
       return; // paused: a reconnect, or the user's next action, brings the connection back
     }
+    const now = Date.now();
+    const due = (clock: PollClock): boolean => all || dueAt(clock, this.options.intervalMs) <= now;
+    if (this.openFiles.length > 0 && due(this.openFilesClock)) {
+      const changes = await this.checkOpenFiles();
+      if (changes.length > 0 && !this.disposed) {
+        this.emit(uniqueChanges(changes)); // at once: the tree scans after may take a while
+      }
+    }
+    const watches = checkOrder(
+      [...this.watches].filter(due).map((watch) => ({
+        watch,
+        kind:
+          watch.snapshot?.entries.get(watch.path)?.kind === 'directory'
+            ? ('folder' as const)
+            : ('file' as const),
+        lastTookMs: watch.last?.tookMs ?? 0,
+      })),
+    );
     const changes: RemoteChange[] = [];
-    for (const watch of [...this.watches]) {
-      let next: Map<string, Fingerprint> | undefined;
-      try {
-        next = await this.scan(watch);
-      } catch (error) {
-        if (!isConnectionError(error)) {
-          this.options.logger.warn(`Watching ${watch.path} failed: ${errorMessage(error)}`);
-        }
-        continue; // keep the old snapshot: the next round compares against it
-      }
-      if (!this.watches.has(watch)) {
-        continue; // disposed while scanning
-      }
-      if (watch.snapshot !== undefined) {
-        changes.push(...differences(watch.snapshot, next));
-      }
-      watch.snapshot = next;
+    for (const { watch } of watches) {
+      changes.push(...(await this.scanWatch(watch)));
     }
     if (changes.length > 0 && !this.disposed) {
       this.emit(uniqueChanges(changes));
     }
   }
 
-  private async scan(watch: Watch): Promise<Map<string, Fingerprint>> {
-    const seen = new Map<string, Fingerprint>();
-    let root: EntryStat;
+  private async scanWatch(watch: Watch): Promise<RemoteChange[]> {
+    const started = Date.now();
+    let next: Scan;
     try {
-      root = await this.host.stat(watch.path);
+      next = await scanTree(this.host, {
+        root: watch.path,
+        recursive: watch.recursive,
+        excludes: watch.excludes,
+        maxEntries: this.options.maxEntries,
+        previous: watch.snapshot,
+      });
     } catch (error) {
-      if (isRemoteFsError(error, 'ENOENT')) {
-        return seen; // gone: reported as deleted, and as created if it comes back
+      if (!isConnectionError(error)) {
+        this.options.logger.warn(`Watching ${watch.path} failed: ${errorMessage(error)}`);
       }
-      throw error;
+      return []; // keep the old snapshot: the next round compares against it
+    } finally {
+      watch.last = { endedAt: Date.now(), tookMs: Date.now() - started };
     }
-    seen.set(watch.path, fingerprintOf(root));
-    if (root.type.kind !== 'directory') {
-      return seen;
+    if (!this.watches.has(watch)) {
+      return []; // disposed while scanning
     }
-    let folders = [watch.path];
-    while (folders.length > 0) {
-      const below: string[] = [];
-      await forEachBounded(folders, SCAN_CONCURRENCY, async (folder) => {
-        if (seen.size >= this.options.maxEntries) {
-          this.warnTruncated(watch);
-          return;
-        }
-        let children: ListedChild[];
+    if (next.cut.length > 0) {
+      this.warnTruncated(watch, next.cut);
+    }
+    const changes = watch.snapshot === undefined ? [] : differences(watch.path, watch.snapshot, next);
+    watch.snapshot = next;
+    return changes;
+  }
+
+  /** Stats every open file and brings the snapshots of the watches they are in up to date. */
+  private async checkOpenFiles(): Promise<RemoteChange[]> {
+    const started = Date.now();
+    const stats = new Map<string, Fingerprint | undefined>();
+    // Only files these watches report on (others may be served by inotifywait, or not watched at all).
+    const files = this.openFiles.filter((path) =>
+      [...this.watches].some((watch) => isInScope(scopeOf(watch), path)),
+    );
+    try {
+      await forEachBounded(files, OPEN_FILE_CONCURRENCY, async (path) => {
         try {
-          children = await this.host.list(folder);
+          stats.set(path, fingerprintOf(await this.host.stat(path)));
         } catch (error) {
-          if (isConnectionError(error)) {
+          if (isRemoteFsError(error, 'ENOENT')) {
+            stats.set(path, undefined);
+          } else if (isConnectionError(error)) {
             throw error;
-          }
-          if (!isRemoteFsError(error, 'ENOENT') && !isRemoteFsError(error, 'ENOTDIR')) {
-            // Unreadable now (permissions, a server hiccup): not a reason to report its content deleted.
-            carryOver(watch.snapshot, seen, folder);
-          }
-          return;
-        }
-        for (const { name, stat } of children) {
-          const path = joinRemote(folder, name);
-          // Our own saves' temporaries and backups come and go within a save: never a change to report.
-          if (isOwnTemporaryName(name) || this.isExcluded(watch, path)) {
-            continue;
-          }
-          if (seen.size >= this.options.maxEntries) {
-            this.warnTruncated(watch);
-            return;
-          }
-          seen.set(path, fingerprintOf(stat));
-          // Links to folders are not followed: they may lead outside, or in a loop.
-          if (watch.recursive && stat.type.kind === 'directory' && !stat.type.symlink) {
-            below.push(path);
-          }
+          } // anything else: unknown this time, left to the scans
         }
       });
-      folders = below;
+    } catch {
+      return []; // the connection went: the next round, on the next connection, checks again
+    } finally {
+      this.openFilesClock.last = { endedAt: Date.now(), tookMs: Date.now() - started };
     }
-    return seen;
+    const changes: RemoteChange[] = [];
+    for (const watch of this.watches) {
+      const snapshot = watch.snapshot;
+      if (snapshot === undefined) {
+        continue; // its first scan is the baseline
+      }
+      for (const [path, now] of stats) {
+        changes.push(...recheckEntry(scopeOf(watch), snapshot, path, now));
+      }
+    }
+    return changes;
   }
 
-  private isExcluded(watch: Watch, path: string): boolean {
-    const relative = path.slice(watch.path === '/' ? 1 : watch.path.length + 1);
-    return watch.excluded(relative) || watch.excluded(path);
-  }
-
-  private warnTruncated(watch: Watch): void {
-    if (!watch.warnedTruncated) {
-      watch.warnedTruncated = true;
-      this.options.logger.warn(
-        `Watching only the first ${this.options.maxEntries} entries of ${watch.path}; changes further down are not seen (setting sftpfs.watch.maxEntries)`,
-      );
+  private warnTruncated(watch: Watch, cut: readonly string[]): void {
+    if (watch.warnedTruncated) {
+      return;
     }
+    watch.warnedTruncated = true;
+    const unwatched = cut.slice(0, NAMED_UNWATCHED).map((folder) => relativeTo(watch.path, folder) || '.');
+    const more = cut.length - unwatched.length;
+    this.options.logger.warn(
+      `Watching only the first ${this.options.maxEntries} entries of ${watch.path} (breadth-first, by name); ` +
+        `changes are not seen in: ${unwatched.join(', ')}${more > 0 ? ` and ${more} more folder(s)` : ''} ` +
+        '(setting sftpfs.watch.maxEntries; or exclude big folders with files.watcherExclude)',
+    );
+    this.notify({
+      path: watch.path,
+      reason: 'truncated',
+      maxEntries: this.options.maxEntries,
+      unwatched,
+      moreUnwatched: more,
+    });
   }
 }
 
-function fingerprintOf(stat: EntryStat): Fingerprint {
-  return { kind: stat.type.kind, size: stat.size, mtimeMs: stat.mtimeMs };
-}
-
-/** Keeps what the last scan saw below `folder` when it could not be listed this time. */
-function carryOver(
-  previous: Map<string, Fingerprint> | undefined,
-  next: Map<string, Fingerprint>,
-  folder: string,
-): void {
-  for (const [path, fingerprint] of previous ?? []) {
-    if (path !== folder && isSameOrInside(folder, path)) {
-      next.set(path, fingerprint);
-    }
-  }
-}
-
-function differences(before: Map<string, Fingerprint>, after: Map<string, Fingerprint>): RemoteChange[] {
-  const changes: RemoteChange[] = [];
-  for (const [path, now] of after) {
-    const then = before.get(path);
-    if (then === undefined) {
-      changes.push({ kind: 'created', path });
-    } else if (then.kind !== now.kind) {
-      changes.push({ kind: 'deleted', path }, { kind: 'created', path });
-    } else if (now.kind !== 'directory' && (then.size !== now.size || then.mtimeMs !== now.mtimeMs)) {
-      changes.push({ kind: 'changed', path });
-    }
-  }
-  for (const path of before.keys()) {
-    const parent = parentOf(path);
-    // A deleted folder covers its content, as in VS Code's own watcher.
-    if (!after.has(path) && !(before.has(parent) && !after.has(parent) && parent !== path)) {
-      changes.push({ kind: 'deleted', path });
-    }
-  }
-  return changes;
+function scopeOf(watch: Watch): { root: string; recursive: boolean; excludes: ExcludeRules } {
+  return { root: watch.path, recursive: watch.recursive, excludes: watch.excludes };
 }
 
 /** The same change reported twice in one batch is reported once. */
