@@ -55,16 +55,29 @@ export async function gitStatusCases(
       .map(shellQuote)
       .join(' ');
 
+    /** Times one run and counts the bytes the line carried for it, both ways, into `bytes`. */
+    const onTheLine = async (bytes: number[], run: () => Promise<number>): Promise<number> => {
+      const before = await env.slowLineBytes();
+      const ms = await run();
+      // The last packets (a channel's close) may still be on the line: wait until it is quiet.
+      await new Promise((resolve) => setTimeout(resolve, 3 * link.rttMs));
+      const after = await env.slowLineBytes();
+      bytes.push(after.up - before.up + after.down - before.down);
+      return ms;
+    };
+    const kib = (bytes: readonly number[]): string => `${(median(bytes) / 1024).toFixed(1)} KiB`;
+
     // git refreshes the index's stat data on its first status after the files were written: not a refresh
     // the Source Control view would see, so it is done before timing.
     await git.status();
-    const setupSamples: number[] = [];
+    /** `ssh host true`: a connection, its handshake and a command that does nothing. */
+    const setup = { samples: [] as number[], bytes: [] as number[] };
     for (let i = 0; i < 3; i++) {
-      setupSamples.push((await env.ssh(link, 'true')).ms);
+      setup.samples.push(await onTheLine(setup.bytes, async () => (await env.ssh(link, 'true')).ms));
     }
-    const setupMs = median(setupSamples);
+    const setupMs = median(setup.samples);
     console.log(
-      `git: ${files.toLocaleString('en')} tracked files; ssh connection setup (subtracted): ${setupMs.toFixed(0)} ms at ${link.name}`,
+      `git: ${files.toLocaleString('en')} tracked files; ssh host true at ${link.name}: ${setupMs.toFixed(0)} ms, ${kib(setup.bytes)} on the line`,
     );
 
     for (const [id, title, changed] of [
@@ -101,58 +114,56 @@ export async function gitStatusCases(
           `${who}: the same output as this extension's`,
         );
       };
-      const bytes = new Map<string, number[]>();
-      /** Times one refresh and counts the bytes the line carried for it, both ways. */
-      const measured =
-        (name: string, refresh: () => Promise<number>): (() => Promise<number>) =>
-        async () => {
-          const before = await env.slowLineBytes();
-          const ms = await refresh();
-          // The last packets (a channel's close) may still be on the line: wait until it is quiet.
-          await new Promise((resolve) => setTimeout(resolve, 3 * link.rttMs));
-          const after = await env.slowLineBytes();
-          bytes.set(name, [...(bytes.get(name) ?? []), after.up - before.up + after.down - before.down]);
-          return ms;
-        };
+      const bytes = { ours: [] as number[], master: [] as number[], fresh: [] as number[] };
       const OURS = 'this extension: status() over its open connection';
       const MASTER = 'OpenSSH ssh over an open connection (ControlMaster)';
-      const FRESH = `OpenSSH ssh, new connection (setup ${setupMs.toFixed(0)} ms subtracted)`;
+      const FRESH = 'OpenSSH ssh host git status, new connection, whole';
       const samples = await interleaved(
         {
-          [OURS]: measured(OURS, async () => {
-            let raw: Buffer = Buffer.alloc(0);
-            const ms = await time(async () => (raw = (await git.status()).raw));
-            expect(raw, 'this extension');
-            reference = raw;
-            return ms;
-          }),
-          [MASTER]: measured(MASTER, async () => {
-            const { ms, stdout } = await env.ssh(link, gitCommand, master.options);
-            sameAsOurs(stdout, 'ssh over ControlMaster');
-            return ms;
-          }),
-          [FRESH]: measured(FRESH, async () => {
-            const { ms, stdout } = await env.ssh(link, gitCommand);
-            sameAsOurs(stdout, 'ssh, new connection');
-            return ms - setupMs;
-          }),
+          [OURS]: () =>
+            onTheLine(bytes.ours, async () => {
+              let raw: Buffer = Buffer.alloc(0);
+              const ms = await time(async () => (raw = (await git.status()).raw));
+              expect(raw, 'this extension');
+              reference = raw;
+              return ms;
+            }),
+          [MASTER]: () =>
+            onTheLine(bytes.master, async () => {
+              const { ms, stdout } = await env.ssh(link, gitCommand, master.options);
+              sameAsOurs(stdout, 'ssh over ControlMaster');
+              return ms;
+            }),
+          [FRESH]: () =>
+            onTheLine(bytes.fresh, async () => {
+              const { ms, stdout } = await env.ssh(link, gitCommand);
+              sameAsOurs(stdout, 'ssh, new connection');
+              return ms;
+            }),
         },
         options.rounds,
       );
-      const kib = (name: string): number => median(bytes.get(name) ?? []) / 1024;
-      const rows: Row[] = [...samples].map(([contender, values]) => ({
-        contender: `${contender}: ${kib(contender).toFixed(1)} KiB on the line${contender === FRESH ? ' with the handshake' : ''}`,
-        samples: values,
-      }));
-      const ratio = median(samples.get(OURS) ?? []) / median(samples.get(MASTER) ?? []);
+      const oursMs = median(samples.get(OURS) ?? []);
+      const ratio = oursMs / median(samples.get(MASTER) ?? []);
+      const rows: Row[] = [
+        { contender: `${OURS}: ${kib(bytes.ours)} on the line`, samples: samples.get(OURS) ?? [] },
+        { contender: `${MASTER}: ${kib(bytes.master)}`, samples: samples.get(MASTER) ?? [] },
+        { contender: `${FRESH}: ${kib(bytes.fresh)} with the handshake`, samples: samples.get(FRESH) ?? [] },
+        {
+          // What git status adds to a connection that runs nothing; the command's channel is in both.
+          contender: `the same minus ssh host true (${setupMs.toFixed(0)} ms, ${kib(setup.bytes)}): ${kib(bytes.fresh.map((b) => b - median(setup.bytes)))}`,
+          samples: (samples.get(FRESH) ?? []).map((ms) => ms - setupMs),
+        },
+      ];
+      const oursBytes = median(bytes.ours);
       results.push({
         id,
         title,
         link: link.name,
         rows,
         target: '<= 1.5x the time of ssh git status over an open connection; <= 64 KiB on the line',
-        measured: `${ratio.toFixed(2)}x, ${kib(OURS).toFixed(1)} KiB`,
-        holds: ratio <= 1.5 && kib(OURS) <= 64,
+        measured: `${ratio.toFixed(2)}x, ${kib(bytes.ours)}`,
+        holds: ratio <= 1.5 && oursBytes <= 64 * 1024,
       });
     }
   } finally {
