@@ -10,7 +10,7 @@ export interface LatencyProxy {
   close(): Promise<void>;
 }
 
-/** What the parent writes on the relay's standard input to ask for its byte counts, and the answer's start. */
+/** The question the parent writes on the relay's standard input for its byte counts, and the answer line. */
 const RELAYED_QUESTION = 'relayed?\n';
 const RELAYED_ANSWER = /^relayed (\d+) (\d+)$/;
 
