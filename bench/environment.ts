@@ -151,6 +151,11 @@ export class BenchEnvironment {
     };
   }
 
+  /** Bytes the 50 ms RTT line has carried each way since it started (both contenders' connections). */
+  slowLineBytes(): Promise<{ readonly up: number; readonly down: number }> {
+    return this.proxy.relayed();
+  }
+
   /**
    * OpenSSH's sftp client in batch mode, with the same cipher; answers the wall time in ms. Spawned
    * asynchronously: the latency line runs in this process and must keep relaying meanwhile.
@@ -158,14 +163,58 @@ export class BenchEnvironment {
   async sftpBatch(link: Link, commands: readonly string[]): Promise<number> {
     const batch = join(this.localDir, 'batch.txt');
     writeFileSync(batch, `${commands.join('\n')}\n`);
-    const args = [
-      '-q',
-      '-b',
-      batch,
+    const args = ['-q', '-b', batch, '-P', String(link.port), ...this.openSshOptions()];
+    const { ms } = await this.openSshClient('sftp', args, 'ignore');
+    return ms;
+  }
+
+  /**
+   * OpenSSH's ssh client running `command` (the account's shell reads it), with the same cipher as sftp;
+   * answers the wall time in ms and what the command printed. `options` adds `-o`/`-S` options, such as
+   * a control socket to run over a connection already open.
+   */
+  ssh(link: Link, command: string, options: readonly string[] = []): Promise<{ ms: number; stdout: Buffer }> {
+    return this.openSshClient(
+      'ssh',
+      ['-p', String(link.port), ...options, ...this.openSshOptions(), command],
+      'pipe',
+    );
+  }
+
+  /**
+   * An OpenSSH master connection over `link` (ControlMaster): `ssh` calls given `options` run their
+   * commands over it, as ours run over the connection the extension keeps open. Ends with `close`.
+   */
+  async sshMaster(link: Link): Promise<{ options: string[]; close(): Promise<void> }> {
+    const socket = join(this.localDir, `ssh-master-${link.port}`);
+    const master = spawn(
+      'ssh',
+      ['-M', '-N', '-S', socket, '-p', String(link.port), ...this.openSshOptions()],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    master.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    const exited = new Promise<void>((resolve) => master.once('close', () => resolve()));
+    const close = (): Promise<void> => {
+      master.kill('SIGTERM');
+      return exited;
+    };
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(socket)) {
+      if (master.exitCode !== null || Date.now() > deadline) {
+        await close();
+        throw new Error(`the ssh master connection did not start: ${stderr}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return { options: ['-S', socket, '-o', 'ControlMaster=no'], close };
+  }
+
+  /** Options every OpenSSH client here gets, ending with the destination. */
+  private openSshOptions(): string[] {
+    return [
       '-F',
       '/dev/null',
-      '-P',
-      String(link.port),
       '-c',
       'aes128-gcm@openssh.com',
       '-o',
@@ -180,16 +229,25 @@ export class BenchEnvironment {
       'StrictHostKeyChecking=yes',
       `${this.sshd.user}@127.0.0.1`,
     ];
+  }
+
+  private async openSshClient(
+    program: 'sftp' | 'ssh',
+    args: readonly string[],
+    output: 'ignore' | 'pipe',
+  ): Promise<{ ms: number; stdout: Buffer }> {
     const started = process.hrtime.bigint();
-    const child = spawn('sftp', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(program, args, { stdio: ['ignore', output, 'pipe'] });
+    const stdout: Buffer[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    child.stderr?.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
-    const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
     if (status !== 0) {
-      throw new Error(`sftp failed (${status}): ${stderr}`);
+      throw new Error(`${program} failed (${status}): ${stderr}`);
     }
-    return elapsed;
+    return { ms, stdout: Buffer.concat(stdout) };
   }
 
   /**

@@ -5,8 +5,14 @@ import { FaultProxy, type LineShape } from '../test/support/faultProxy';
 /** The relay process, as the benchmark sees it. */
 export interface LatencyProxy {
   readonly port: number;
+  /** Bytes the line has carried each way since it started, over every connection (open or closed). */
+  relayed(): Promise<{ readonly up: number; readonly down: number }>;
   close(): Promise<void>;
 }
+
+/** The question the parent writes on the relay's standard input for its byte counts, and the answer line. */
+const RELAYED_QUESTION = 'relayed?\n';
+const RELAYED_ANSWER = /^relayed (\d+) (\d+)$/;
 
 /**
  * The latency line (a FaultProxy with a delay, optionally a rate limit, and no faults) in a process of its own. In the benchmark's process it would share one event loop
@@ -26,24 +32,40 @@ export function startLatencyProxyProcess(
     ...(bitsPerSecond === undefined ? [] : [String(bitsPerSecond)]),
   ];
   const child = spawn(process.execPath, args, {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  /** Questions about byte counts, answered in order, one line each. */
+  const waiting: Array<(counts: { up: number; down: number }) => void> = [];
   return new Promise((resolve, reject) => {
     let output = '';
+    let listening = false;
     child.once('error', reject);
     void exited.then(() => reject(new Error(`the latency line exited before listening: ${output}`)));
     child.stdout.setEncoding('utf8').on('data', (text: string) => {
       output += text;
-      const port = /^listening (\d+)\n/.exec(output)?.[1];
-      if (port !== undefined) {
-        resolve({
-          port: Number(port),
-          close: () => {
-            child.kill('SIGTERM');
-            return exited;
-          },
-        });
+      const lines = output.split('\n');
+      output = lines.pop() ?? '';
+      for (const line of lines) {
+        const port = /^listening (\d+)$/.exec(line)?.[1];
+        const counts = RELAYED_ANSWER.exec(line);
+        if (port !== undefined && !listening) {
+          listening = true;
+          resolve({
+            port: Number(port),
+            relayed: () =>
+              new Promise((answered) => {
+                waiting.push(answered);
+                child.stdin.write(RELAYED_QUESTION);
+              }),
+            close: () => {
+              child.kill('SIGTERM');
+              return exited;
+            },
+          });
+        } else if (counts !== null) {
+          waiting.shift()?.({ up: Number(counts[1]), down: Number(counts[2]) });
+        }
       }
     });
   });
@@ -58,5 +80,13 @@ if (require.main === module) {
   void FaultProxy.start(targetPort ?? 0, shape).then((proxy) => {
     process.stdout.write(`listening ${proxy.port}\n`);
     process.once('SIGTERM', () => void proxy.close().then(() => process.exit(0)));
+    let asked = '';
+    process.stdin.setEncoding('utf8').on('data', (text: string) => {
+      asked += text;
+      while (asked.includes(RELAYED_QUESTION)) {
+        asked = asked.slice(asked.indexOf(RELAYED_QUESTION) + RELAYED_QUESTION.length);
+        process.stdout.write(`relayed ${proxy.totalRelayed('up')} ${proxy.totalRelayed('down')}\n`);
+      }
+    });
   });
 }

@@ -18,9 +18,10 @@ import {
 } from './common';
 import { editorCases, profileEditor } from './editor/editorTier';
 import { BenchEnvironment, type Link } from './environment';
+import { gitStatusCases } from './gitStatus';
 
 /**
- * npm run bench [-- --quick] [-- --only=transfer,memory,metadata,copy,editor] [-- --profile]: this
+ * npm run bench [-- --quick] [-- --only=transfer,memory,metadata,copy,lines,git,editor] [-- --profile]: this
  * extension side by side with OpenSSH's sftp client (and the peers' stop-and-wait streams), on loopback
  * and through a 50 ms round-trip line, in three configurations:
  *   - core, with native addon: the core in this Node process, ssh2 with its `sshcrypto.node`;
@@ -44,15 +45,16 @@ const only = process.argv
   .find((arg) => arg.startsWith('--only='))
   ?.slice('--only='.length)
   .split(',');
-type Group = 'transfer' | 'memory' | 'metadata' | 'copy' | 'lines' | 'editor';
-const CORE_GROUPS: readonly Group[] = ['transfer', 'memory', 'metadata', 'copy', 'lines'];
+type Group = 'transfer' | 'memory' | 'metadata' | 'copy' | 'lines' | 'git' | 'editor';
+const CORE_GROUPS: readonly Group[] = ['transfer', 'memory', 'metadata', 'copy', 'lines', 'git'];
 /**
- * The shaped lines run once, in the no-addon child: the configuration users have (the .vsix), and on
- * these lines the link, not the cipher, sets the pace.
+ * The shaped lines and the Source Control refresh run once, in the no-addon child: the configuration
+ * users have (the .vsix), and there the link (and git on the server), not the cipher, sets the pace.
  */
+const CHILD_ONLY: readonly Group[] = ['lines', 'git'];
 const runs = (group: Group): boolean =>
   (only === undefined || only.includes(group)) &&
-  (childResults === undefined ? group !== 'lines' : group !== 'editor');
+  (childResults === undefined ? !CHILD_ONLY.includes(group) : group !== 'editor');
 const ROUNDS = quick ? 3 : 5;
 const BIG = (quick ? 64 : 256) * MiB;
 const SLOW_SIZE = (quick ? 16 : 64) * MiB;
@@ -134,6 +136,9 @@ async function coreRun(withEditor = false): Promise<CaseResult[]> {
     }
     if (runs('lines')) {
       await shapedLineCases(env, noop);
+    }
+    if (runs('git')) {
+      results.push(...(await gitStatusCases(env, { quick, rounds: ROUNDS })));
     }
     if (withEditor) {
       editor = await editorCases(env, sftpNoop, { quick, rounds: ROUNDS });

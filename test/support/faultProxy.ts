@@ -26,6 +26,8 @@ export interface LineShape {
 export class FaultProxy {
   private readonly links = new Set<Link>();
   private readonly sockets = new Set<Socket>();
+  /** Bytes relayed by connections that have closed, so that totals survive them. */
+  private readonly closedRelayed: Record<Direction, number> = { up: 0, down: 0 };
   private refusing = false;
   private stalling = false;
 
@@ -55,6 +57,11 @@ export class FaultProxy {
       total += link.relayed[direction];
     }
     return total;
+  }
+
+  /** Bytes relayed so far in `direction` over every connection, open or closed, since the relay started. */
+  totalRelayed(direction: Direction): number {
+    return this.closedRelayed[direction] + this.relayed(direction);
   }
 
   /** Cuts every open connection once it has relayed `bytes` more in `direction`. */
@@ -122,7 +129,11 @@ export class FaultProxy {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     }
-    const link = new Link(client, upstream, this.shape, () => this.links.delete(link));
+    const link = new Link(client, upstream, this.shape, () => {
+      this.links.delete(link);
+      this.closedRelayed.up += link.relayed.up;
+      this.closedRelayed.down += link.relayed.down;
+    });
     link.stalled = this.stalling;
     this.links.add(link);
   }
