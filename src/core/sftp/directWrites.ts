@@ -18,7 +18,8 @@ import { canSealDirectly, sealChannelData } from '../ssh/gcmPackets';
  * (`dropQueuedWrites`), so nothing queued can leave after the caller has been told.
  *
  * These are ssh2 internals (SFTP.js `write`, `tryWritePayload`, `drainBuffer`) used the way ssh2 uses
- * them; the version is pinned and readWrite.test.ts fails if they move.
+ * them; the version is pinned, and sealedTransfers.test.ts (run without the addon by npm test) fails
+ * if this path stops being taken.
  */
 
 interface Ssh2Outgoing {
