@@ -1,6 +1,11 @@
+import type { Attributes } from 'ssh2';
+
 import { RemoteFsError, throwIfCancelled } from '../common/errors';
 import type { ExcludeRules } from '../common/excludeRules';
 import { isSafeEntryName, joinRemote } from '../common/remotePath';
+import { kindOfMode } from '../sftp/attrs';
+import type { SftpSession } from '../sftp/session';
+import type { ListedChild } from './remoteFileSystem';
 
 /** What an entry is, as a walk sees it: a link is a link, whatever it points to. */
 export type WalkedKind = 'directory' | 'file' | 'symlink' | 'other';
@@ -171,4 +176,32 @@ function matches(
   entry: { path: string; relative: string },
 ): boolean {
   return matcher !== undefined && (matcher(entry.relative) || matcher(entry.path));
+}
+
+/** A walk's listing from the file system's own (links resolved, so a link's target kind is known). */
+export function walkingListedChildren(
+  list: (folder: string) => Promise<ListedChild[]>,
+): (folder: string) => Promise<Array<ListedEntry<ListedChild>>> {
+  return async (folder) =>
+    (await list(folder)).map((child) => ({
+      name: child.name,
+      kind: child.stat.type.symlink ? 'symlink' : kindOfEntryType(child.stat.type.kind),
+      item: child,
+    }));
+}
+
+/** A walk's listing straight from an SFTP session: one READDIR per folder, links not resolved. */
+export function walkingSession(
+  session: SftpSession,
+): (folder: string) => Promise<Array<ListedEntry<Attributes>>> {
+  return async (folder) =>
+    (await session.readdir(folder)).map((entry) => ({
+      name: entry.filename,
+      kind: kindOfMode(entry.attrs.mode),
+      item: entry.attrs,
+    }));
+}
+
+function kindOfEntryType(kind: ListedChild['stat']['type']['kind']): WalkedKind {
+  return kind === 'unknown' ? 'other' : kind;
 }
