@@ -203,8 +203,17 @@ test('a folder that cannot be listed fails the walk, or is passed over when the 
     '/r/open',
   ]);
   assert.deepEqual(passed, ['/r/locked']);
-  await assert.rejects(
-    walkedPaths({ root: '/gone', list: () => Promise.reject(new Error('ENOENT')), onListError: () => {} }),
-    /ENOENT/,
+});
+
+test('tells which folders a stopped walk did not finish, and which it listed completely', async () => {
+  const { list } = memoryHost({ srv: sample });
+  const listed: string[] = [];
+  const outcome = await walkTree(
+    { root: '/srv', list, onFolderListed: (folder) => listed.push(folder) },
+    (entry) => entry.path !== '/srv/b/x',
   );
+  assert.deepEqual(listed, ['/srv', '/srv/a']);
+  assert.deepEqual(outcome.unfinished, ['/srv/b']);
+  const early = await walkTree({ root: '/srv', list }, (entry) => entry.path !== '/srv/top.txt');
+  assert.deepEqual(early.unfinished, ['/srv', '/srv/a', '/srv/b']);
 });

@@ -48,10 +48,12 @@ export interface TreeWalk<T> {
   /** A name that does not name exactly one child (`../x`, `a/b`): never reported, never opened. */
   onUnsafeName?(folder: string, name: string): void;
   /**
-   * A folder below the root that could not be listed: without this the walk fails with the error;
-   * with it, the folder is passed over (unless this throws). The root's failure always fails the walk.
+   * A folder that could not be listed: without this the walk fails with the error; with it, the
+   * folder is passed over unless this throws (the root too: callers that need it throw for it).
    */
   onListError?(folder: string, error: unknown): void;
+  /** Every child of `folder` has been handed to `visit` (not called for a folder the walk stopped in). */
+  onFolderListed?(folder: string): void;
   /** The caller's own reason not to open a folder (it is reported all the same). */
   opens?(folder: WalkedEntry<T>): boolean;
 }
@@ -78,6 +80,11 @@ export interface WalkOutcome {
   readonly stopped: boolean;
   /** Folders listed. */
   readonly listings: number;
+  /**
+   * When stopped: the folders listed in part or not at all, in walk order (the one `visit` stopped
+   * in, then those waiting). Empty otherwise.
+   */
+  readonly unfinished: string[];
 }
 
 interface QueuedFolder {
@@ -123,7 +130,7 @@ export async function walkTree<T>(
     listings[taking] = undefined; // a long walk keeps only the listings still ahead
     throwIfCancelled(walk.signal);
     if ('error' in listing) {
-      if (taking === 0 || walk.onListError === undefined) {
+      if (walk.onListError === undefined) {
         throw listing.error;
       }
       walk.onListError(folder.path, listing.error);
@@ -146,7 +153,11 @@ export async function walkTree<T>(
         continue;
       }
       if (visit(entry) === false) {
-        return { stopped: true, listings: taking + 1 };
+        return {
+          stopped: true,
+          listings: taking + 1,
+          unfinished: queue.slice(taking).map((waiting) => waiting.path),
+        };
       }
       if (entry.kind !== 'directory' || matches(walk.excludes?.excludesAllBelow, entry)) {
         continue;
@@ -162,8 +173,9 @@ export async function walkTree<T>(
       }
       queue.push({ path: entry.path, relative: entry.relative, depth: entry.depth });
     }
+    walk.onFolderListed?.(folder.path);
   }
-  return { stopped: false, listings: queue.length };
+  return { stopped: false, listings: queue.length, unfinished: [] };
 }
 
 /** Code-unit order, as `sort` without a comparator would give for the names alone. */

@@ -267,7 +267,12 @@ async function walkFiles(
       excludes: compileExcludeRules(scope.excludes),
       beyondMaxDepth: 'skip',
       ...(scope.signal === undefined ? {} : { signal: scope.signal }),
-      onListError: (folder, error) => target.logger.debug(`Search skipped ${folder}: ${String(error)}`),
+      onListError: (folder, error) => {
+        if (folder === root) {
+          throw error;
+        }
+        target.logger.debug(`Search skipped ${folder}: ${String(error)}`);
+      },
     },
     (entry) => entry.item.stat.type.kind !== 'file' || visit(entry.path, entry.name, entry.item.stat.size),
   );
