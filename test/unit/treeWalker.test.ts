@@ -217,3 +217,14 @@ test('tells which folders a stopped walk did not finish, and which it listed com
   const early = await walkTree({ root: '/srv', list }, (entry) => entry.path !== '/srv/top.txt');
   assert.deepEqual(early.unfinished, ['/srv', '/srv/a', '/srv/b']);
 });
+
+test("the root's listing failure goes to onListError too, which decides", async () => {
+  const refuse = (): Promise<Array<ListedEntry<null>>> => Promise.reject(new Error('ENOENT'));
+  const seen: string[] = [];
+  assert.deepEqual(
+    await walkedPaths({ root: '/gone', list: refuse, onListError: (folder) => seen.push(folder) }),
+    [],
+  );
+  assert.deepEqual(seen, ['/gone']);
+  await assert.rejects(walkedPaths({ root: '/gone', list: refuse }), /ENOENT/);
+});
