@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { Limiter, forEachBounded } from '../../src/core/common/limiter';
+import { Limiter, TaskPool, forEachBounded } from '../../src/core/common/limiter';
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -41,4 +41,50 @@ test('forEachBounded stops taking new items after the first failure and rethrows
     /two/,
   );
   assert.ok(seen.length < 6, `started ${seen.length} of 6`);
+});
+
+test('a task pool runs work as it is added, within its bound, and waits for work added meanwhile', async () => {
+  const pool = new TaskPool(2);
+  let running = 0;
+  let peak = 0;
+  const done: number[] = [];
+  const work = (id: number) => async (): Promise<void> => {
+    peak = Math.max(peak, ++running);
+    await tick();
+    running--;
+    done.push(id);
+    if (id === 0) {
+      pool.add(work(9)); // found while working, as a walk finds more
+    }
+  };
+  for (let id = 0; id < 5; id++) {
+    pool.add(work(id));
+  }
+  await pool.finished();
+  assert.equal(peak, 2);
+  assert.deepEqual(done.sort(), [0, 1, 2, 3, 4, 9]);
+});
+
+test('a task pool reports the first failure once everything has settled, and says it failed', async () => {
+  const pool = new TaskPool(4);
+  let settled = 0;
+  pool.add(async () => {
+    await tick();
+    throw new Error('first');
+  });
+  pool.add(async () => {
+    await tick();
+    await tick();
+    settled++;
+    throw new Error('second');
+  });
+  pool.add(async () => {
+    await tick();
+    await tick();
+    await tick();
+    settled++;
+  });
+  await assert.rejects(pool.finished(), /first/);
+  assert.equal(settled, 2);
+  assert.equal(pool.failed, true);
 });

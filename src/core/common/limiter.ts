@@ -59,3 +59,42 @@ export async function forEachBounded<T>(
     throw failure.error;
   }
 }
+
+/**
+ * Work started as it is found (a walk's files to read, remove or copy), at most `concurrency` at once.
+ * A failing task does not stop the others; `finished` waits for all and rejects with the first failure.
+ */
+export class TaskPool {
+  private readonly limiter: Limiter;
+  private readonly running = new Set<Promise<void>>();
+  private failure: { error: unknown } | undefined;
+
+  constructor(concurrency: number) {
+    this.limiter = new Limiter(concurrency);
+  }
+
+  /** A task has failed: callers stop adding work. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  add(task: () => Promise<void>): void {
+    const running: Promise<void> = this.limiter
+      .run(task)
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      })
+      .finally(() => this.running.delete(running));
+    this.running.add(running);
+  }
+
+  /** Waits for every task added, including those added meanwhile; rejects with the first failure. */
+  async finished(): Promise<void> {
+    while (this.running.size > 0) {
+      await Promise.all(this.running);
+    }
+    if (this.failure !== undefined) {
+      throw this.failure.error;
+    }
+  }
+}

@@ -1,9 +1,9 @@
 import type { Attributes } from 'ssh2';
 
 import { RemoteFsError, throwIfCancelled, withCode } from '../common/errors';
-import { forEachBounded } from '../common/limiter';
+import { TaskPool } from '../common/limiter';
 import type { Logger } from '../common/logger';
-import { isSafeEntryName, isSameOrInside, joinRemote } from '../common/remotePath';
+import { isSameOrInside, joinRemote } from '../common/remotePath';
 import { kindOfMode } from '../sftp/attrs';
 import type { SftpSession } from '../sftp/session';
 import { streamCopyBetween } from '../sftp/transfer';
@@ -12,7 +12,8 @@ import type { SaveContext } from './save/saveContext';
 import { saveFile } from './save/saveFile';
 import { refuseSpecialFile } from './save/savePreconditions';
 import { temporarySiblingOf } from './save/temporaries';
-import { MAX_TREE_DEPTH, TREE_CONCURRENCY, removeTree, tooDeep, type TreeOperationOptions } from './trees';
+import { walkTree, walkingSession, type WalkedEntry } from './treeWalker';
+import { TREE_CONCURRENCY, removeTree, type TreeOperationOptions } from './trees';
 
 /** A copy's source: a session (this host's, or another's) and a path there; and where it goes here. */
 export interface Copying {
@@ -133,7 +134,7 @@ export class Copier {
     const { to } = copying;
     const temporary = temporarySiblingOf(to);
     try {
-      await this.copyTree(session, { ...copying, to: temporary }, source, 0, control);
+      await this.copyTree(session, { ...copying, to: temporary }, source, control);
       await session.rename(temporary, to);
     } catch (error) {
       if (session.stoppedBy(error)) {
@@ -147,53 +148,89 @@ export class Copier {
     }
   }
 
+  /**
+   * Creates the folder, then walks the source (16 listings in flight) and copies each entry as it is
+   * found, 16 at once: a folder once its parent is created, then its content once it is created.
+   */
   private async copyTree(
     session: SftpSession,
     copying: Copying,
     source: Attributes,
-    depth: number,
     control: TreeOperationOptions,
   ): Promise<void> {
     const { source: sourceSession, from, to } = copying;
-    if (depth > MAX_TREE_DEPTH) {
-      throw tooDeep(from);
-    }
-    throwIfCancelled(control.signal);
+    const { signal } = control;
+    const copies = new TaskPool(TREE_CONCURRENCY);
+    const makeFolder = async (path: string, attributes: Attributes): Promise<void> => {
+      try {
+        await session.mkdir(path, { mode: (attributes.mode ?? 0o755) & 0o7777 });
+      } catch (error) {
+        throw await explainCreateFailure(session, error, path);
+      }
+      control.onEntry?.();
+    };
+    throwIfCancelled(signal);
+    await makeFolder(to, source);
+    // A folder's relative path -> its copy created; the root's is.
+    const created = new Map<string, Promise<void>>([['', Promise.resolve()]]);
+    const copyAfterParent = (entry: WalkedEntry<Attributes>, copy: (child: Copying) => Promise<void>) => {
+      const parent = created.get(entry.depth === 1 ? '' : entry.relative.slice(0, -entry.name.length - 1));
+      const child: Copying = { source: sourceSession, from: entry.path, to: joinRemote(to, entry.relative) };
+      return new Promise<void>((resolve, reject) =>
+        copies.add(async () => {
+          try {
+            await parent;
+            throwIfCancelled(signal);
+            await copy(child);
+            resolve();
+          } catch (error) {
+            reject(error);
+            throw error;
+          }
+        }),
+      );
+    };
     try {
-      await session.mkdir(to, { mode: (source.mode ?? 0o755) & 0o7777 });
+      await walkTree(
+        {
+          root: from,
+          list: walkingSession(sourceSession),
+          ...(signal === undefined ? {} : { signal }),
+          onUnsafeName: (folder, name) =>
+            this.host.logger.warn(
+              `Not copying an entry with an unsafe name in ${folder}: ${JSON.stringify(name)}`,
+            ),
+        },
+        (entry) => {
+          switch (entry.kind) {
+            case 'directory': {
+              const made = copyAfterParent(entry, (child) => makeFolder(child.to, entry.item));
+              made.catch(() => undefined); // the pool reports the failure
+              created.set(entry.relative, made);
+              break;
+            }
+            case 'symlink':
+              void copyAfterParent(entry, async (child) => {
+                await session.symlink(await sourceSession.readlink(child.from), child.to);
+                control.onEntry?.();
+              }).catch(() => undefined);
+              break;
+            case 'file':
+              void copyAfterParent(entry, async (child) => {
+                await this.copyFile(session, child, entry.item, undefined, signal);
+                control.onEntry?.();
+              }).catch(() => undefined);
+              break;
+            default:
+              this.host.logger.warn(`Not copying ${entry.path}: it is neither a file, a folder nor a link`);
+          }
+          return !copies.failed;
+        },
+      );
     } catch (error) {
-      throw await explainCreateFailure(session, error, to);
+      await copies.finished().catch(() => undefined); // the walk's own failure is the one to tell
+      throw error;
     }
-    control.onEntry?.();
-    const entries = (await sourceSession.readdir(from)).filter((entry) => {
-      const safe = isSafeEntryName(entry.filename);
-      if (!safe && entry.filename !== '.' && entry.filename !== '..') {
-        this.host.logger.warn(
-          `Not copying an entry with an unsafe name in ${from}: ${JSON.stringify(entry.filename)}`,
-        );
-      }
-      return safe;
-    });
-    await forEachBounded(entries, TREE_CONCURRENCY, async (entry) => {
-      const child: Copying = {
-        source: sourceSession,
-        from: joinRemote(from, entry.filename),
-        to: joinRemote(to, entry.filename),
-      };
-      switch (kindOfMode(entry.attrs.mode)) {
-        case 'directory':
-          return this.copyTree(session, child, entry.attrs, depth + 1, control);
-        case 'symlink':
-          throwIfCancelled(control.signal);
-          await session.symlink(await sourceSession.readlink(child.from), child.to);
-          return control.onEntry?.();
-        case 'file':
-          throwIfCancelled(control.signal);
-          await this.copyFile(session, child, entry.attrs, undefined, control.signal);
-          return control.onEntry?.();
-        default:
-          this.host.logger.warn(`Not copying ${child.from}: it is neither a file, a folder nor a link`);
-      }
-    });
+    await copies.finished();
   }
 }

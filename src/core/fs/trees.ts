@@ -1,25 +1,10 @@
 import { RemoteFsError, throwIfCancelled, withCode } from '../common/errors';
-import { Limiter, forEachBounded } from '../common/limiter';
-import { isSafeEntryName, joinRemote } from '../common/remotePath';
-import { kindOfMode } from '../sftp/attrs';
+import { TaskPool, forEachBounded } from '../common/limiter';
 import type { SftpSession } from '../sftp/session';
+import { walkTree, walkingSession } from './treeWalker';
 
 /** How many link targets are resolved, or tree entries removed or copied, at once. */
 export const TREE_CONCURRENCY = 16;
-/**
- * Recursive deletes and copies stop below this depth. No real tree is deeper (PATH_MAX is 4096 bytes,
- * so 2048 one-letter folders); a server that shows a folder inside every folder would otherwise lead
- * the walk on forever.
- */
-export const MAX_TREE_DEPTH = 2048;
-
-export function tooDeep(path: string): RemoteFsError {
-  return new RemoteFsError(
-    'EPROTO',
-    `The server shows folders nested more than ${MAX_TREE_DEPTH} levels deep; stopped there`,
-    { path },
-  );
-}
 
 /** For recursive deletes and folder copies, which can take long. */
 export interface TreeOperationOptions {
@@ -43,35 +28,47 @@ export async function removeEmptyFolder(session: SftpSession, path: string): Pro
   }
 }
 
-/** Depth-first removal with bounded parallelism. Links are removed, never followed. */
+/**
+ * Removes a folder and everything in it. The walker lists the tree (16 listings in flight); files and
+ * links are removed as they are found (links are removed, never followed), then the folders, deepest
+ * level first, so each is empty when its turn comes. Cancelling stops where it is.
+ */
 export async function removeTree(
   session: SftpSession,
   folder: string,
   control: TreeOperationOptions = {},
 ): Promise<void> {
-  const removals = new Limiter(TREE_CONCURRENCY);
-  const walk = async (path: string, depth: number): Promise<void> => {
-    if (depth > MAX_TREE_DEPTH) {
-      throw tooDeep(path);
-    }
+  const removals = new TaskPool(TREE_CONCURRENCY);
+  const foldersByDepth: string[][] = [[folder]];
+  const removeOne = async (remove: () => Promise<void>): Promise<void> => {
     throwIfCancelled(control.signal);
-    const entries = await removals.run(() => session.readdir(path));
-    await forEachBounded(entries, TREE_CONCURRENCY, async (entry) => {
-      if (!isSafeEntryName(entry.filename)) {
-        return;
-      }
-      const child = joinRemote(path, entry.filename);
-      if (kindOfMode(entry.attrs.mode) === 'directory') {
-        await walk(child, depth + 1);
-      } else {
-        throwIfCancelled(control.signal);
-        await removals.run(() => session.unlink(child));
-        control.onEntry?.();
-      }
-    });
-    throwIfCancelled(control.signal);
-    await removals.run(() => session.rmdir(path));
+    await remove();
     control.onEntry?.();
   };
-  await walk(folder, 0);
+  try {
+    await walkTree(
+      {
+        root: folder,
+        list: walkingSession(session),
+        ...(control.signal === undefined ? {} : { signal: control.signal }),
+      },
+      (entry) => {
+        if (entry.kind === 'directory') {
+          (foldersByDepth[entry.depth] ??= []).push(entry.path);
+        } else {
+          removals.add(() => removeOne(() => session.unlink(entry.path)));
+        }
+        return !removals.failed;
+      },
+    );
+  } catch (error) {
+    await removals.finished().catch(() => undefined); // the walk's own failure is the one to tell
+    throw error;
+  }
+  await removals.finished();
+  for (let depth = foldersByDepth.length - 1; depth >= 0; depth--) {
+    await forEachBounded(foldersByDepth[depth] ?? [], TREE_CONCURRENCY, (path) =>
+      removeOne(() => session.rmdir(path)),
+    );
+  }
 }

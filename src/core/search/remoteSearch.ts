@@ -1,9 +1,11 @@
 import { RemoteFsError, throwIfCancelled } from '../common/errors';
-import { compileGlob, compileGlobs, excludedFolderNames, type GlobMatcher } from '../common/glob';
-import { forEachBounded } from '../common/limiter';
+import { compileGlob, compileGlobs, excludedFolderNames } from '../common/glob';
+import { compileExcludeRules } from '../common/excludeRules';
+import { TaskPool } from '../common/limiter';
 import type { Logger } from '../common/logger';
 import { joinRemote, normalizeRemotePath } from '../common/remotePath';
 import type { ListedChild } from '../fs/remoteFileSystem';
+import { walkTree, walkingListedChildren } from '../fs/treeWalker';
 import { hasShell, runCommand, shellQuote, type CommandResult } from '../ssh/remoteCommand';
 import type { SshConnection } from '../ssh/sshConnection';
 
@@ -52,7 +54,8 @@ export interface SearchOutcome<T> {
 }
 
 const SHOWN_LINE_CHARS = 300;
-const WALK_CONCURRENCY = 8;
+/** Files read at once by the SFTP walk. */
+const READ_CONCURRENCY = 8;
 
 /**
  * Find File: files whose name matches `pattern` (a glob such as `*.ts`, or plain text found anywhere in
@@ -99,7 +102,7 @@ export async function findFiles(
   }
   const matchesName = compileGlob(nameGlob.toLowerCase());
   const found: string[] = [];
-  const truncated = await walkFiles(target, root, excluded, scope, async (path, name) => {
+  const truncated = await walkFiles(target, root, scope, (path, name) => {
     if (matchesName(name.toLowerCase())) {
       found.push(path);
       onFound?.(path);
@@ -155,28 +158,43 @@ export async function findInFiles(
   }
   const test = lineTester(query);
   const matches: TextMatch[] = [];
-  const truncated = await walkFiles(target, root, excluded, scope, async (path, _name, size) => {
-    if (size > query.maxFileBytes) {
-      return true;
+  // Files are read as the walk finds them, a few at once, while the listings go on.
+  const reads = new TaskPool(READ_CONCURRENCY);
+  let full = false;
+  const readAndMatch = async (path: string): Promise<void> => {
+    throwIfCancelled(scope.signal);
+    if (full) {
+      return;
     }
-    const content = Buffer.from(await target.readFile(path));
+    let content: Buffer;
+    try {
+      content = Buffer.from(await target.readFile(path));
+    } catch (error) {
+      target.logger.debug(`Search skipped ${path}: ${String(error)}`);
+      return;
+    }
     if (content.subarray(0, 8192).includes(0)) {
-      return true; // binary, as grep -I
+      return; // binary, as grep -I
     }
     const lines = content.toString('utf8').split('\n');
-    for (let index = 0; index < lines.length; index++) {
+    for (let index = 0; index < lines.length && !full; index++) {
       const line = lines[index] as string;
       if (test(line)) {
         const match = { path, line: index + 1, text: line.slice(0, SHOWN_LINE_CHARS) };
         matches.push(match);
         onFound?.(match);
-        if (matches.length >= scope.maxResults) {
-          return false;
-        }
+        full = matches.length >= scope.maxResults;
       }
     }
-    return true;
+  };
+  const stoppedEarly = await walkFiles(target, root, scope, (path, _name, size) => {
+    if (size <= query.maxFileBytes) {
+      reads.add(() => readAndMatch(path));
+    }
+    return !full && !reads.failed;
   });
+  await reads.finished();
+  const truncated = full || stoppedEarly;
   return { results: matches, method: 'walk', truncated };
 }
 
@@ -232,57 +250,33 @@ async function shellConnection(target: SearchTarget, scope: SearchScope): Promis
 }
 
 /**
- * Visits every file below `root` (links to folders are not followed), folders level by level; `visit`
- * answers false to stop. Answers whether it stopped early.
+ * Visits every file below `root` (links to files too; links to folders are not followed) through the
+ * tree walker, whose listings run 16 at once across levels; `visit` answers false to stop. Folders
+ * that cannot be listed are passed over. Answers whether it stopped early.
  */
 async function walkFiles(
   target: SearchTarget,
   root: string,
-  excluded: GlobMatcher,
   scope: SearchScope,
-  visit: (path: string, name: string, size: number) => Promise<boolean>,
+  visit: (path: string, name: string, size: number) => boolean,
 ): Promise<boolean> {
-  let folders = [root];
-  let stopped = false;
-  while (folders.length > 0 && !stopped) {
-    const below: string[] = [];
-    await forEachBounded(folders, WALK_CONCURRENCY, async (folder) => {
-      if (stopped) {
-        return;
-      }
-      throwIfCancelled(scope.signal);
-      let children: ListedChild[];
-      try {
-        children = await target.list(folder);
-      } catch (error) {
+  const outcome = await walkTree(
+    {
+      root,
+      list: walkingListedChildren((folder) => target.list(folder)),
+      excludes: compileExcludeRules(scope.excludes),
+      beyondMaxDepth: 'skip',
+      ...(scope.signal === undefined ? {} : { signal: scope.signal }),
+      onListError: (folder, error) => {
         if (folder === root) {
           throw error;
         }
         target.logger.debug(`Search skipped ${folder}: ${String(error)}`);
-        return;
-      }
-      for (const { name, stat } of children) {
-        const path = joinRemote(folder, name);
-        if (excluded(path.slice(root === '/' ? 1 : root.length + 1))) {
-          continue;
-        }
-        if (stat.type.kind === 'directory' && !stat.type.symlink) {
-          below.push(path);
-        } else if (stat.type.kind === 'file' && !stopped) {
-          throwIfCancelled(scope.signal);
-          try {
-            if (!(await visit(path, name, stat.size))) {
-              stopped = true;
-            }
-          } catch (error) {
-            target.logger.debug(`Search skipped ${path}: ${String(error)}`);
-          }
-        }
-      }
-    });
-    folders = below.sort();
-  }
-  return stopped;
+      },
+    },
+    (entry) => entry.item.stat.type.kind !== 'file' || visit(entry.path, entry.name, entry.item.stat.size),
+  );
+  return outcome.stopped;
 }
 
 function lineTester(query: TextQuery): (line: string) => boolean {

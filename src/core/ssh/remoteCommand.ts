@@ -115,7 +115,10 @@ const EXIT_MARKER = 'sftpfs-exit:';
  */
 const START_MARKER = 'sftpfs-start';
 
-/** Runs a command (with `input`, or none) and waits for it to end; cancelling or a timeout closes the channel. */
+/**
+ * Runs a command (with `input`, or none) and waits for it to end; cancelling or a timeout closes the
+ * channel, and cancelling ends the wait at once with ECANCELED.
+ */
 export async function runCommand(
   connection: SshConnection,
   command: string,
@@ -138,7 +141,15 @@ export async function runCommand(
       stopped = true;
       closeQuietly(channel);
     };
-    const onAbort = (): void => stop();
+    // A cancel ends the run at once: the channel's close would come only after the data already on
+    // its way (up to a window's worth on a slow line: seconds).
+    const onAbort = (): void => {
+      stop();
+      if (timer !== undefined) {
+        clearTimeout(timer);
+      }
+      reject(cancelled());
+    };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const timer =
       options.timeoutMs === undefined ? undefined : setTimeout(() => stop(), options.timeoutMs).unref();

@@ -1,7 +1,7 @@
 import { isRemoteFsError, throwIfCancelled } from '../common/errors';
-import { forEachBounded } from '../common/limiter';
 import { baseName, joinRemote } from '../common/remotePath';
 import type { RemoteFileSystem } from '../fs/remoteFileSystem';
+import { walkTree, walkingListedChildren } from '../fs/treeWalker';
 import { assertInside, checkLocalNames, type LocalNameRules } from './localNames';
 
 /** This machine's side of a transfer (node:fs in tests, vscode.workspace.fs in the editor). */
@@ -31,9 +31,6 @@ export interface TransferOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: TransferProgress) => void;
 }
-
-/** Remote folders listed at once while planning a download. */
-const LIST_CONCURRENCY = 16;
 
 interface PlannedFile {
   readonly relative: string;
@@ -167,27 +164,22 @@ async function planRemote(
     return { folders: [], files: [{ relative: '', size: stat.size }] };
   }
   const plan: Plan = { folders: [''], files: [] };
-  // Level by level, the folders of one level listed together: a round trip per level, not per folder.
-  let level = [''];
-  while (level.length > 0) {
-    const below: string[] = [];
-    await forEachBounded(level, LIST_CONCURRENCY, async (relative) => {
-      throwIfCancelled(signal);
-      for (const { name, stat: child } of await fs.list(
-        relative === '' ? root : joinRemote(root, relative),
-      )) {
-        const path = relative === '' ? name : `${relative}/${name}`;
-        if (child.type.kind === 'directory' && !child.type.symlink) {
-          below.push(path);
-        } else if (child.type.kind === 'file') {
-          plan.files.push({ relative: path, size: child.size });
-        }
+  // The walker lists many folders at once, across levels: a round trip per 16 folders, not per folder.
+  await walkTree(
+    {
+      root,
+      list: walkingListedChildren((folder) => fs.list(folder)),
+      ...(signal === undefined ? {} : { signal }),
+    },
+    (entry) => {
+      if (entry.kind === 'directory') {
+        plan.folders.push(entry.relative); // breadth-first: parents before their content
+      } else if (entry.item.stat.type.kind === 'file') {
+        plan.files.push({ relative: entry.relative, size: entry.item.stat.size });
       }
-    });
-    level = below.sort();
-    plan.folders.push(...level);
-  }
-  plan.files.sort((a, b) => (a.relative < b.relative ? -1 : 1)); // listings answer in any order
+    },
+  );
+  plan.files.sort((a, b) => (a.relative < b.relative ? -1 : 1)); // by path, not level by level
   return plan;
 }
 

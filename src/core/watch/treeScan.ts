@@ -1,9 +1,10 @@
 import { isConnectionError, isRemoteFsError } from '../common/errors';
 import type { ExcludeRules } from '../common/excludeRules';
-import { isSameOrInside, joinRemote, parentOf } from '../common/remotePath';
+import { isSameOrInside, parentOf } from '../common/remotePath';
 import type { EntryStat } from '../fs/entryType';
 import type { ListedChild } from '../fs/remoteFileSystem';
 import { isOwnTemporaryName } from '../fs/save/temporaries';
+import { walkTree, walkingListedChildren } from '../fs/treeWalker';
 
 export type ChangeKind = 'created' | 'changed' | 'deleted';
 
@@ -48,12 +49,10 @@ export interface ScannedHost {
 /** Folders listed at once during one scan. */
 const SCAN_CONCURRENCY = 8;
 
-type Listing = { readonly children: ListedChild[] } | { readonly error: unknown };
-
 /**
  * Scans a watch breadth-first, each folder's children by name, and stops at `maxEntries`: however the
  * replies arrive, the same tree gives the same cut, so no entry drifts in and out of view between
- * rounds. Listings run ahead (8 at once) but are taken in that order.
+ * rounds. The tree walker's listings run ahead (8 at once) but are taken in that order.
  */
 export async function scanTree(host: ScannedHost, scope: ScanScope): Promise<Scan> {
   const scan: Scan = { entries: new Map(), complete: new Set(), cut: [] };
@@ -70,52 +69,39 @@ export async function scanTree(host: ScannedHost, scope: ScanScope): Promise<Sca
   if (root.type.kind !== 'directory') {
     return scan;
   }
-  let level = [scope.root];
-  while (level.length > 0) {
-    const below: string[] = [];
-    const stoppedAt = await listInOrder(level, host, (folder, listing) => {
-      if ('error' in listing) {
-        if (isConnectionError(listing.error)) {
-          throw listing.error;
+  const outcome = await walkTree(
+    {
+      root: scope.root,
+      list: walkingListedChildren((folder) => host.list(folder)),
+      concurrency: SCAN_CONCURRENCY,
+      excludes: scope.excludes,
+      beyondMaxDepth: 'skip',
+      // Our saves' temporaries come and go within a save; links to folders are not followed (the
+      // walker's rule): they may lead outside, or in a loop.
+      opens: (folder) => scope.recursive && !isOwnTemporaryName(folder.name),
+      onListError: (folder, error) => {
+        if (isConnectionError(error)) {
+          throw error;
         }
-        if (!isRemoteFsError(listing.error, 'ENOENT') && !isRemoteFsError(listing.error, 'ENOTDIR')) {
+        if (!isRemoteFsError(error, 'ENOENT') && !isRemoteFsError(error, 'ENOTDIR')) {
           // Unreadable now (permissions, a server hiccup): not a reason to report its content deleted.
           carryOver(scope.previous, scan.entries, folder);
         }
+      },
+      onFolderListed: (folder) => scan.complete.add(folder),
+    },
+    (entry) => {
+      if (isOwnTemporaryName(entry.name)) {
         return true;
       }
-      const children = listing.children
-        .filter(({ name }) => !isOwnTemporaryName(name)) // our saves' temporaries come and go within a save
-        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      for (const { name, stat } of children) {
-        const path = joinRemote(folder, name);
-        if (isExcluded(scope, path)) {
-          continue;
-        }
-        if (scan.entries.size >= scope.maxEntries) {
-          return false;
-        }
-        scan.entries.set(path, fingerprintOf(stat));
-        // Links to folders are not followed: they may lead outside, or in a loop. A folder whose
-        // whole content is excluded (out/ under `out/**\/*`) is not opened.
-        if (
-          scope.recursive &&
-          stat.type.kind === 'directory' &&
-          !stat.type.symlink &&
-          !isPruned(scope, path)
-        ) {
-          below.push(path);
-        }
+      if (scan.entries.size >= scope.maxEntries) {
+        return false;
       }
-      scan.complete.add(folder);
+      scan.entries.set(entry.path, fingerprintOf(entry.item.stat));
       return true;
-    });
-    if (stoppedAt !== undefined) {
-      scan.cut.push(...level.slice(stoppedAt), ...below);
-      break;
-    }
-    level = below;
-  }
+    },
+  );
+  scan.cut.push(...outcome.unfinished);
   return scan;
 }
 
@@ -147,33 +133,6 @@ export function differences(root: string, before: Scan, after: Scan): RemoteChan
   return changes;
 }
 
-/**
- * Lists `folders` with up to SCAN_CONCURRENCY in flight and hands each listing to `take` in the
- * folders' order. Answers the index where `take` said stop, or undefined when it took them all.
- */
-async function listInOrder(
-  folders: readonly string[],
-  host: ScannedHost,
-  take: (folder: string, listing: Listing) => boolean,
-): Promise<number | undefined> {
-  const listings: Array<Promise<Listing>> = [];
-  for (let index = 0; index < folders.length; index++) {
-    while (listings.length < folders.length && listings.length < index + SCAN_CONCURRENCY) {
-      const folder = folders[listings.length] as string;
-      listings.push(
-        host.list(folder).then(
-          (children) => ({ children }),
-          (error: unknown) => ({ error }),
-        ),
-      );
-    }
-    if (!take(folders[index] as string, await (listings[index] as Promise<Listing>))) {
-      return index;
-    }
-  }
-  return undefined;
-}
-
 /** The path is one a watch reports on: its root, or below it (directly, unless recursive) and not excluded. */
 export function isInScope(scope: Pick<ScanScope, 'root' | 'recursive' | 'excludes'>, path: string): boolean {
   return (
@@ -186,12 +145,6 @@ export function isInScope(scope: Pick<ScanScope, 'root' | 'recursive' | 'exclude
 
 function isExcluded(scope: Pick<ScanScope, 'root' | 'excludes'>, path: string): boolean {
   return scope.excludes.excludes(relativeTo(scope.root, path)) || scope.excludes.excludes(path);
-}
-
-function isPruned(scope: ScanScope, folder: string): boolean {
-  return (
-    scope.excludes.excludesAllBelow(relativeTo(scope.root, folder)) || scope.excludes.excludesAllBelow(folder)
-  );
 }
 
 export function relativeTo(root: string, path: string): string {
