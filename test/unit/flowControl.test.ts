@@ -55,7 +55,7 @@ describe('flow control', () => {
     assert.ok(admitted.length > 8, 'an answer lets more out (and slow start grows the limit)');
   });
 
-  test('a thin line is found from the answers alone: the limit drops to what the rate carries in 1.5 round trips plus one', async () => {
+  test('a thin line is found from the answers alone: the limit drops to what the rate carries in two round trips', async () => {
     const link = scripted(40);
     // 2 MiB in flight, answered at 20 Mbit/s (2.5 bytes per µs): one 255 KiB answer per ~104 ms.
     for (let i = 0; i < 8; i++) {
@@ -76,7 +76,7 @@ describe('flow control', () => {
     assert.ok(cap < 100 * KiB && cap >= 32 * KiB, `request cap ${cap}`);
   });
 
-  test('a probe that waited longer than 1.5 round trips shrinks the limit; quick probes grow it back', () => {
+  test('a probe that waited longer than allowed shrinks the limit; quick probes grow it back', () => {
     const link = scripted(100);
     const start = link.flow.currentLimit;
     link.flow.observeProbe(100 + 200);
@@ -84,6 +84,34 @@ describe('flow control', () => {
     assert.ok(shrunk < start, 'queueing beyond the allowed delay shrinks it');
     link.flow.observeProbe(100 + 10);
     assert.ok(link.flow.currentLimit > shrunk, 'a quick probe grows it again');
+  });
+
+  test('a STAT may wait one round trip in the queue on a thin line, and 1.5 on a fast one', () => {
+    /** A link answering 255 KiB every `everyMs` after its round trip of `baseMs`. */
+    const answering = (baseMs: number, everyMs: number): ReturnType<typeof scripted> => {
+      const link = scripted(baseMs);
+      for (let i = 0; i < 8; i++) {
+        void link.flow.admit(255 * KiB);
+      }
+      for (let i = 0; i < 6; i++) {
+        link.advance(everyMs);
+        link.flow.done(255 * KiB, 255 * KiB);
+      }
+      return link;
+    };
+    // 20 Mbit/s at 40 ms (a 255 KiB answer every ~104 ms): what the rate carries in two round trips,
+    // one on the line and one in the queue (1.5 in the queue would be 250 KiB).
+    const thin = answering(40, 104);
+    const perMs = (255 * KiB) / 104;
+    assert.ok(thin.flow.currentLimit <= 2 * 40 * perMs * 1.01, `thin limit ${thin.flow.currentLimit}`);
+    // 1 Gbit/s at 100 ms (one every 2 ms): a probe queued 1.2 round trips leaves the limit alone, 1.6
+    // round trips shrinks it.
+    const fast = answering(100, 2);
+    const before = fast.flow.currentLimit;
+    fast.flow.observeProbe(100 + 120);
+    assert.equal(fast.flow.currentLimit, before, 'fast line: 120 ms of queueing is allowed');
+    fast.flow.observeProbe(100 + 160);
+    assert.ok(fast.flow.currentLimit < before, 'fast line: 160 ms is not');
   });
 
   test('a fast long link jumps to twice what its rate fills, instead of doubling for round trips', () => {

@@ -13,8 +13,8 @@
  * - follows probes (a REALPATH, answered at once by any server, at most one per two round trips
  *   while a transfer runs): down by a tenth while they wait longer than the allowed delay, up by a
  *   tenth while they wait less than half of it, never below two round trips' worth at the rate.
- * The allowed delay is 1.5 round trips (at least 20 ms), so a small request is answered within about
- * three round trips while a transfer runs. Links under 5 ms round trip are not governed: their queues
+ * The allowed delay is one round trip on a thin line and 1.5 elsewhere (at least 20 ms), so a small
+ * request is answered within about two to three round trips while a transfer runs. Links under 5 ms round trip are not governed: their queues
  * drain in milliseconds, and every request in flight keeps this client busy.
  *
  * Requests are also kept short on thin lines (`requestCap`): one 255 KiB reply takes 100 ms on a
@@ -157,9 +157,17 @@ export class FlowControl {
     return base !== undefined && base >= GOVERNED_FROM_MS;
   }
 
-  /** How much queueing a small request may meet: 1.5 round trips, at least 20 ms. */
+  /**
+   * How much queueing a small request may meet, at least 20 ms: one round trip on a thin line (one
+   * round trip carries less than THIN_LINE_BYTES at the measured rate), where the queue the transfer
+   * builds at the bottleneck is what a STAT waits behind, so it is answered within about two round
+   * trips; 1.5 elsewhere, where probes mostly wait behind the transfer's own requests at the server
+   * and a tighter budget would only shrink a fast upload's window.
+   */
   private allowedDelayMs(base: number): number {
-    return Math.max(1.5 * base, MIN_ALLOWED_DELAY_MS);
+    const rate = this.deliveryRate(base);
+    const thin = rate !== undefined && rate * base < THIN_LINE_BYTES;
+    return Math.max((thin ? 1 : 1.5) * base, MIN_ALLOWED_DELAY_MS);
   }
 
   /** A round trip plus the allowed delay: the time whose worth of data may be in flight. */
@@ -245,5 +253,7 @@ const MIN_LIMIT = 64 * 1024;
 const MAX_LIMIT = 256 * MiB;
 const MIN_REQUEST = 32 * 1024;
 const MIN_ALLOWED_DELAY_MS = 20;
+/** A line whose round trip carries less than this at its rate is thin (20 Mbit/s at 40 ms: 100 KB). */
+const THIN_LINE_BYTES = 1 * MiB;
 const MIN_PROBE_INTERVAL_MS = 25;
 const GOVERNED_FROM_MS = 5;
