@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
+import { FaultProxy } from '../support/faultProxy';
 import { patternBytes, RecordingLogger } from '../support/harness';
 import { startSshd, type SshdFixture } from '../support/sshd';
 
@@ -72,6 +73,59 @@ describe(`transfers ${nativeAddonLoaded ? 'with' : 'without'} ssh2's native addo
       ),
     );
     assert.ok(readFileSync(path).equals(content), 'the file holds every WRITE at its offset');
+  });
+
+  test('a byte changed on the line in either direction fails the connection; nothing changed is ever read or written', async () => {
+    const proxy = await FaultProxy.start(sshd.port);
+    const knownHosts = join(sshd.dir, 'known_hosts_corrupting');
+    writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ${sshd.hostPublicKey}\n`);
+    const corrupting = new ConnectionManager({
+      resolveHost: (authority) => ({
+        ...sshd.resolve(authority),
+        port: proxy.port,
+        userKnownHostsFiles: [knownHosts],
+      }),
+      logger,
+      fileSystem: { maxReadFileBytes: 256 * MiB },
+      lifecycle: { idleTimeoutMs: 0, reconnectDelaysMs: [20], maxReconnectAttempts: 2 },
+    });
+    try {
+      const fs = corrupting.fileSystem(sshd.alias);
+      const content = patternBytes(16 * MiB, 16);
+      const path = sshd.local('corrupted-line.bin');
+      await fs.writeFile(path, content, { create: true, overwrite: true });
+      const dropsBefore = logger.lines.filter((line) => /Connection lost/.test(line)).length;
+      for (const direction of ['down', 'up'] as const) {
+        // A byte in the middle of the transfer: well inside an encrypted packet.
+        proxy.corruptAfter(direction, 5 * MiB);
+        try {
+          if (direction === 'down') {
+            const read = await fs.readFile(path);
+            assert.ok(
+              Buffer.from(read).equals(content),
+              'a read that succeeds (retried) has the exact content',
+            );
+          } else {
+            await fs.writeFile(path, patternBytes(16 * MiB, 17), { create: true, overwrite: true });
+          }
+        } catch {
+          // Failing is fine; returning or storing changed bytes is not.
+        }
+        const stored = readFileSync(path);
+        assert.ok(
+          stored.equals(content) || stored.equals(patternBytes(16 * MiB, 17)),
+          'the server holds the old file or the new one, never a changed one',
+        );
+      }
+      const drops = logger.lines.filter((line) => /Connection lost/.test(line)).length;
+      assert.ok(
+        drops - dropsBefore >= 2,
+        `each corrupted byte ended the connection (${drops - dropsBefore} drops)`,
+      );
+    } finally {
+      corrupting.dispose();
+      await proxy.close();
+    }
   });
 
   test('a 48 MiB upload and download across several key re-exchanges come back byte for byte', async () => {

@@ -72,6 +72,16 @@ export class FaultProxy {
     }
   }
 
+  /**
+   * Changes one byte (inverts its bits) on every open connection once it has relayed `bytes` more in
+   * `direction`: a line that corrupts what it carries, which SSH's integrity check must catch.
+   */
+  corruptAfter(direction: Direction, bytes: number): void {
+    for (const link of this.links) {
+      link.corruptAt[direction] = link.relayed[direction] + bytes;
+    }
+  }
+
   /** Forgets cuts armed by `cutAfter` that have not happened yet. */
   disarm(): void {
     for (const link of this.links) {
@@ -156,6 +166,7 @@ function newLane(): Lane {
 class Link {
   readonly relayed = { up: 0, down: 0 };
   readonly cutAt: Record<Direction, number> = { up: Infinity, down: Infinity };
+  readonly corruptAt: Record<Direction, number> = { up: Infinity, down: Infinity };
   stalled = false;
   private readonly held: Array<{ direction: Direction; chunk: Buffer }> = [];
   private destroyed = false;
@@ -245,6 +256,12 @@ class Link {
     if (this.stalled || this.held.length > 0) {
       this.held.push({ direction, chunk });
       return;
+    }
+    const corruptAt = this.corruptAt[direction] - this.relayed[direction];
+    if (corruptAt >= 0 && corruptAt < chunk.length) {
+      chunk = Buffer.from(chunk);
+      chunk[corruptAt] = (chunk[corruptAt] ?? 0) ^ 0xff;
+      this.corruptAt[direction] = Infinity;
     }
     const room = this.cutAt[direction] - this.relayed[direction];
     const part = room < chunk.length ? chunk.subarray(0, Math.max(0, room)) : chunk;

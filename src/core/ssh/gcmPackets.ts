@@ -1,5 +1,7 @@
 import { createCipheriv, randomFillSync } from 'node:crypto';
 
+import { WholePacketGcmDecipher } from './gcmDecipher';
+
 /**
  * SSH CHANNEL_DATA packets sealed with AES-GCM straight from the caller's bytes.
  *
@@ -68,11 +70,15 @@ function gcmCipherOf(protocol: unknown): Ssh2GcmCipher | undefined {
 /**
  * True when the connection decrypts with ssh2's JavaScript AES-GCM decipher (crypto.js,
  * AESGCMDecipherNative), which copies every byte it needs out of a received chunk (through the cipher,
- * or into its tag buffer) and keeps no reference to the chunk: its input may be a reused buffer. Other
+ * or into its tag buffer) and keeps no reference to the chunk, and the same for the decipher that
+ * replaces it (gcmDecipher.ts): its input may be a reused buffer. Other
  * deciphers (the unencrypted one of the first key exchange among them) keep views of their input.
  */
 export function decipherKeepsNoInput(protocol: unknown): boolean {
   const decipher = (protocol as { _decipher?: Record<string, unknown> } | undefined)?._decipher;
+  if (decipher instanceof WholePacketGcmDecipher) {
+    return true; // copies what it gathers, decrypts the rest straight from the chunk
+  }
   return (
     decipher !== undefined &&
     typeof decipher['_decipherSSLName'] === 'string' &&

@@ -19,6 +19,7 @@ import { asSsh2Algorithms, chooseAlgorithms } from './algorithms';
 import { AuthPlanner } from './authPlanner';
 import { enableCertificateAuth } from './certificateAuth';
 import { coalesceWritesPerTick } from './coalescedWrites';
+import { decryptWholePackets } from './gcmDecipher';
 import { decipherKeepsNoInput } from './gcmPackets';
 import { ConnectFailure, socketFailureKind } from './connectFailures';
 import type { CredentialPrompts } from './credentials';
@@ -323,6 +324,10 @@ export class SshConnection {
       client.on('error', onError);
       client.once('close', onClose);
       client.connect(config);
+      // ssh2 has created its Protocol; no key exchange has finished yet.
+      if (!decryptWholePackets((client as unknown as { _protocol?: unknown })._protocol)) {
+        logger.debug('ssh2 internals changed: packets are decrypted piece by piece, as ssh2 does');
+      }
     });
     logger.info(`Connected to ${host.user}@${host.hostName}:${host.port}`);
     return connection;
