@@ -160,6 +160,7 @@ async function watchTree(
     const start = await take();
     await new Promise((resolve) => setTimeout(resolve, options.idleSeconds * 1000));
     const idle = costBetween(start, await take());
+    console.log(`watching by ${mode}: the connection is served by ${processes().length} server processes`);
     check(seen.size === 0, `no events while idle (saw ${[...seen.keys()].slice(0, 3).join(', ')})`);
 
     // Latency: a new file in a source folder, written just after the previous event (for polling, just
