@@ -50,7 +50,7 @@ export function buildTree(root: string, shape: TreeShape, owner: { uid: number; 
   const binary = (length: number): Buffer => {
     const bytes = Buffer.alloc(length);
     for (let i = 0; i < length; i++) {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
       bytes[i] = i % 17 === 3 ? 0 : seed >> 16;
     }
     return bytes;
