@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 import { nullLogger } from '../src/core/common/logger';
 import type { ListedChild } from '../src/core/fs/remoteFileSystem';
@@ -237,7 +237,7 @@ async function walkCase(
     const sequential = median(walks.get('sequential walk (one folder at a time)') ?? []);
     return {
       id: 25,
-      title: `Find File by SFTP walk (no shell), ${folders} folders, ${walkCount} files`,
+      title: `Find File by SFTP walk (no shell) over ${basename(options.walkRoot)}/: ${folders} folders, ${walkCount} files`,
       link: env.slow.name,
       rows: rows(walks),
       target: '>= 10x faster than a sequential walk',
