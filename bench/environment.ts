@@ -52,6 +52,38 @@ export class BenchEnvironment {
     return { name: line.name, port: proxy.port, rttMs: line.rttMs, bytesPerSecond: line.bitsPerSecond / 8 };
   }
 
+  /**
+   * A 50 ms RTT line of its own, whose bytes can be counted: what one connection through it costs the
+   * link (the idle cost of watching, issue 17). Its relay process ends with the environment.
+   */
+  async countedSlowLine(): Promise<{ link: Link; relayed(): Promise<{ up: number; down: number }> }> {
+    const proxy = await startLatencyProxyProcess(this.sshd.port, 25);
+    this.shapedProxies.push(proxy);
+    writeFileSync(this.knownHosts, `[127.0.0.1]:${proxy.port} ${this.sshd.hostPublicKey}\n`, { flag: 'a' });
+    return { link: { name: '50 ms RTT', port: proxy.port, rttMs: 50 }, relayed: () => proxy.relayed() };
+  }
+
+  /** The listening sshd's PID: the processes serving each connection are its descendants. */
+  sshdPid(): number {
+    return Number(readFileSync(join(this.sshd.dir, 'sshd.pid'), 'utf8').trim());
+  }
+
+  /** An ssh_config for OpenSSH's `ssh -F`: host `bench` is this server on loopback. */
+  sshConfigFile(): string {
+    const file = join(this.localDir, 'ssh_config');
+    writeFileSync(
+      file,
+      sshConfigHostBlock({
+        name: 'bench',
+        port: this.loopback.port,
+        user: this.sshd.user,
+        clientKey: this.sshd.clientKey,
+        knownHosts: this.knownHosts,
+      }),
+    );
+    return file;
+  }
+
   static async start(): Promise<BenchEnvironment> {
     const sshd = await startSshd();
     const ram = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();

@@ -16,12 +16,15 @@ import {
   transferResult,
   type CaseResult,
 } from './common';
+import { FULL_TREE, QUICK_TREE, buildTree } from './bigTree';
 import { editorCases, profileEditor } from './editor/editorTier';
 import { BenchEnvironment, type Link } from './environment';
 import { gitStatusCases } from './gitStatus';
+import { searchCases } from './searchScale';
+import { watchCases } from './watchCost';
 
 /**
- * npm run bench [-- --quick] [-- --only=transfer,memory,metadata,copy,lines,git,editor] [-- --profile]: this
+ * npm run bench [-- --quick] [-- --only=transfer,memory,metadata,copy,lines,git,tree,editor] [-- --profile]: this
  * extension side by side with OpenSSH's sftp client (and the peers' stop-and-wait streams), on loopback
  * and through a 50 ms round-trip line, in three configurations:
  *   - core, with native addon: the core in this Node process, ssh2 with its `sshcrypto.node`;
@@ -45,16 +48,18 @@ const only = process.argv
   .find((arg) => arg.startsWith('--only='))
   ?.slice('--only='.length)
   .split(',');
-type Group = 'transfer' | 'memory' | 'metadata' | 'copy' | 'lines' | 'git' | 'editor';
+type Group = 'transfer' | 'memory' | 'metadata' | 'copy' | 'lines' | 'git' | 'tree' | 'editor';
 const CORE_GROUPS: readonly Group[] = ['transfer', 'memory', 'metadata', 'copy', 'lines', 'git'];
 /**
  * The shaped lines and the Source Control refresh run once, in the no-addon child: the configuration
  * users have (the .vsix), and there the link (and git on the server), not the cipher, sets the pace.
+ * The big tree (issue 17) runs once, in this process: its figures are the server's and the line's,
+ * not the cipher's.
  */
 const CHILD_ONLY: readonly Group[] = ['lines', 'git'];
 const runs = (group: Group): boolean =>
   (only === undefined || only.includes(group)) &&
-  (childResults === undefined ? !CHILD_ONLY.includes(group) : group !== 'editor');
+  (childResults === undefined ? !CHILD_ONLY.includes(group) : group !== 'editor' && group !== 'tree');
 const ROUNDS = quick ? 3 : 5;
 const BIG = (quick ? 64 : 256) * MiB;
 const SLOW_SIZE = (quick ? 16 : 64) * MiB;
@@ -93,7 +98,7 @@ async function main(): Promise<void> {
     return;
   }
   let editor: CaseResult[] = [];
-  if (coreWanted || runs('editor')) {
+  if (coreWanted || runs('tree') || runs('editor')) {
     console.log(`core, with native addon: ssh2 bindingAvailable=${binding}`);
     editor = await coreRun(runs('editor'));
   }
@@ -139,6 +144,9 @@ async function coreRun(withEditor = false): Promise<CaseResult[]> {
     }
     if (runs('git')) {
       results.push(...(await gitStatusCases(env, { quick, rounds: ROUNDS })));
+    }
+    if (runs('tree')) {
+      await treeCases(env);
     }
     if (withEditor) {
       editor = await editorCases(env, sftpNoop, { quick, rounds: ROUNDS });
@@ -382,6 +390,34 @@ async function shapedLineCases(env: BenchEnvironment, noop: (link: Link) => Prom
       rmSync(target, { force: true });
     }
   }
+}
+
+/**
+ * Issue 17: a workspace of over 100,000 entries (about 10,000 with --quick) with a `.git` and a
+ * `node_modules`, built on the server: search at scale, then the idle cost of watching it as VS Code
+ * does and the latency of a change.
+ */
+async function treeCases(env: BenchEnvironment): Promise<void> {
+  const tree = buildTree(env.remote('workspace'), quick ? QUICK_TREE : FULL_TREE, env.sshd);
+  console.log(
+    `tree: ${tree.entries} entries (${tree.files} files) built in ${(tree.buildMs / 1000).toFixed(1)} s`,
+  );
+  check(tree.entries >= (quick ? 10_000 : 100_000), `the tree has ${tree.entries} entries`);
+  results.push(
+    ...(await searchCases(env, tree, {
+      rounds: ROUNDS,
+      walkRounds: quick ? 1 : 3,
+      walkRoot: join(tree.root, 'src'),
+    })),
+  );
+  results.push(
+    ...(await watchCases(env, tree, {
+      idleSeconds: quick ? 10 : 60,
+      pollingSamples: quick ? 1 : 3,
+      inotifySamples: quick ? 3 : 5,
+    })),
+  );
+  rmSync(tree.root, { recursive: true, force: true });
 }
 
 /** Target 9: reading a big file grows memory by at most 1.25 times its size. */
