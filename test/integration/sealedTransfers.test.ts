@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
 import { FaultProxy } from '../support/faultProxy';
-import { patternBytes, RecordingLogger } from '../support/harness';
+import { managerThroughRelay, patternBytes, RecordingLogger } from '../support/harness';
 import { startSshd, type SshdFixture } from '../support/sshd';
 
 /**
@@ -77,14 +77,7 @@ describe(`transfers ${nativeAddonLoaded ? 'with' : 'without'} ssh2's native addo
 
   test('a byte changed on the line in either direction fails the connection; nothing changed is ever read or written', async () => {
     const proxy = await FaultProxy.start(sshd.port);
-    const knownHosts = join(sshd.dir, 'known_hosts_corrupting');
-    writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ${sshd.hostPublicKey}\n`);
-    const corrupting = new ConnectionManager({
-      resolveHost: (authority) => ({
-        ...sshd.resolve(authority),
-        port: proxy.port,
-        userKnownHostsFiles: [knownHosts],
-      }),
+    const corrupting = managerThroughRelay(sshd, proxy.port, {
       logger,
       fileSystem: { maxReadFileBytes: 256 * MiB },
       lifecycle: { idleTimeoutMs: 0, reconnectDelaysMs: [20], maxReconnectAttempts: 2 },

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { isRemoteFsError } from '../../src/core/common/errors';
-import { ConnectionManager } from '../../src/core/connection/connectionManager';
+import type { ConnectionManager } from '../../src/core/connection/connectionManager';
 import { findFiles, findInFiles, type SearchTarget } from '../../src/core/search/remoteSearch';
 import { hasShell } from '../../src/core/ssh/remoteCommand';
 import { FaultProxy } from '../support/faultProxy';
-import { RecordingLogger, useSshd } from '../support/harness';
+import { managerThroughRelay, useSshd } from '../support/harness';
 
 const h = useSshd();
 
@@ -132,15 +132,7 @@ describe('search over a tree of 20,000 files', () => {
     let slow: ConnectionManager;
     before(async () => {
       proxy = await FaultProxy.start(h.sshd.port, { oneWayDelayMs: 10, bitsPerSecond: 4e6 });
-      const knownHosts = join(h.sshd.dir, 'known_hosts_search_scale');
-      writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ${h.sshd.hostPublicKey}\n`);
-      slow = new ConnectionManager({
-        resolveHost: (authority) => ({
-          ...h.sshd.resolve(authority),
-          port: proxy.port,
-          userKnownHostsFiles: [knownHosts],
-        }),
-        logger: new RecordingLogger(),
+      slow = managerThroughRelay(h.sshd, proxy.port, {
         fileSystem: { maxReadFileBytes: 1024 * 1024 },
       });
       await hasShell(await slow.sshConnection(h.sshd.alias)); // connected and asked before anything is timed

@@ -9,7 +9,7 @@ import type { SftpSession } from '../../src/core/sftp/session';
 import { readWholeFile, writeWholeFile } from '../../src/core/sftp/transfer';
 import { SshConnection } from '../../src/core/ssh/sshConnection';
 import { FaultProxy } from '../support/faultProxy';
-import { RecordingLogger, patternBytes, useSshd } from '../support/harness';
+import { RecordingLogger, managerThroughRelay, patternBytes, useSshd } from '../support/harness';
 
 const h = useSshd();
 const CHUNK = 261120; // OpenSSH's max-read-length
@@ -136,15 +136,7 @@ describe('on a thin line (20 Mbit/s, 40 ms round trip, a router queue of one ban
   let thin: ConnectionManager;
   before(async () => {
     proxy = await FaultProxy.start(h.sshd.port, { oneWayDelayMs: 20, bitsPerSecond: 20e6 });
-    const knownHosts = join(h.sshd.dir, 'known_hosts_thin');
-    writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ${h.sshd.hostPublicKey}\n`);
-    thin = new ConnectionManager({
-      resolveHost: (authority) => ({
-        ...h.sshd.resolve(authority),
-        port: proxy.port,
-        userKnownHostsFiles: [knownHosts],
-      }),
-      logger: new RecordingLogger(),
+    thin = managerThroughRelay(h.sshd, proxy.port, {
       fileSystem: { maxReadFileBytes: 256 * MiB },
     });
   });

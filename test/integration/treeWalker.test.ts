@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { ConnectionManager } from '../../src/core/connection/connectionManager';
+import type { ConnectionManager } from '../../src/core/connection/connectionManager';
 import type { RemoteFileSystem } from '../../src/core/fs/remoteFileSystem';
 import { WALK_CONCURRENCY, walkTree, walkingListedChildren } from '../../src/core/fs/treeWalker';
 import { FaultProxy } from '../support/faultProxy';
-import { RecordingLogger, useSshd } from '../support/harness';
+import { managerThroughRelay, useSshd } from '../support/harness';
 
 const h = useSshd();
 
@@ -28,15 +27,7 @@ describe('the tree walker on a line with a 50 ms round trip', () => {
       writeFileSync(h.path(`wide/o${outer}/file.txt`), 'x');
     }
     proxy = await FaultProxy.start(h.sshd.port, { oneWayDelayMs: 25 });
-    const knownHosts = join(h.sshd.dir, 'known_hosts_walker');
-    writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ${h.sshd.hostPublicKey}\n`);
-    slow = new ConnectionManager({
-      resolveHost: (authority) => ({
-        ...h.sshd.resolve(authority),
-        port: proxy.port,
-        userKnownHostsFiles: [knownHosts],
-      }),
-      logger: new RecordingLogger(),
+    slow = managerThroughRelay(h.sshd, proxy.port, {
       fileSystem: { maxReadFileBytes: 1024 * 1024 },
     });
     fs = slow.fileSystem(h.sshd.alias);

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before } from 'node:test';
 
 import { RemoteFsError, type RemoteErrorCode } from '../../src/core/common/errors';
@@ -49,6 +51,29 @@ export function useSshd(options: Partial<Pick<ConnectionManagerOptions, 'fileSys
     logger,
     path: (relative) => state.sshd.local(relative),
   };
+}
+
+/**
+ * A ConnectionManager that reaches `sshd` through a relay listening on `relayPort` (a FaultProxy in
+ * front of it: a slow, thin or faulty line), with sshd's host key trusted at the relay's address.
+ */
+export function managerThroughRelay(
+  sshd: SshdFixture,
+  relayPort: number,
+  options: Partial<Omit<ConnectionManagerOptions, 'resolveHost'>> = {},
+): ConnectionManager {
+  const knownHosts = join(sshd.dir, `known_hosts_relay_${relayPort}`);
+  writeFileSync(knownHosts, `[127.0.0.1]:${relayPort} ${sshd.hostPublicKey}\n`);
+  return new ConnectionManager({
+    logger: new RecordingLogger(),
+    fileSystem: { maxReadFileBytes: 256 * 1024 * 1024 },
+    ...options,
+    resolveHost: (authority) => ({
+      ...sshd.resolve(authority),
+      port: relayPort,
+      userKnownHostsFiles: [knownHosts],
+    }),
+  });
 }
 
 /** Asserts that `promise` rejects with a RemoteFsError of `code`, and returns it for more checks. */
