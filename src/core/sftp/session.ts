@@ -739,9 +739,11 @@ export class SftpSession {
       this.call<Handle>(path, (cb) => this.sftp.opendir(path, cb), isHandle);
     return this.useThenCloseLater(this.outerHandleSlots, open, path, async (handle) => {
       const entries: ListedEntry[] = [];
-      // One READDIR first: a small folder is done in one round trip more. A larger one then gets
-      // READDIR_DEPTH requests in flight on the handle; each answers the next batch of names (at
-      // most 100 from OpenSSH), and the ones past the end answer EOF.
+      // One READDIR at a time until a second batch of names comes back: most folders fit one batch
+      // (OpenSSH sends up to 100 names), and the second READDIR's EOF ends them in the same round
+      // trips as before, without 31 more requests answered EOF (a watched tree lists hundreds of
+      // folders per scan). A larger folder then gets READDIR_DEPTH requests in flight on the handle;
+      // each answers the next batch, and the ones past the end answer EOF.
       const keep = (batch: readonly FileEntry[]): void => {
         for (const { filename, longname, attrs } of batch) {
           if (filename !== '.' && filename !== '..') {
@@ -757,11 +759,13 @@ export class SftpSession {
           );
         }
       };
-      const first = await this.readdirBatch(handle, path);
-      if (first === undefined) {
-        return entries;
+      for (let batch = 0; batch < 2; batch++) {
+        const names = await this.readdirBatch(handle, path);
+        if (names === undefined) {
+          return entries;
+        }
+        keep(names);
       }
-      keep(first);
       let done = false;
       const worker = async (): Promise<void> => {
         while (!done) {
