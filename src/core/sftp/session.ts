@@ -25,6 +25,8 @@ export type OpenFlags = 'r' | 'r+' | 'w' | 'wx';
 const MAX_HANDLES_PER_SESSION = 64;
 /** READDIR requests kept in flight on one folder handle after the first batch. */
 const READDIR_DEPTH = 32;
+/** The names OpenSSH's sftp-server puts in one READDIR answer while it has them. */
+const OPENSSH_READDIR_BATCH = 100;
 /**
  * A listing longer than this fails instead of growing without bound: a broken or hostile server can
  * answer READDIR forever. Far beyond what the Explorer can show usefully.
@@ -739,11 +741,11 @@ export class SftpSession {
       this.call<Handle>(path, (cb) => this.sftp.opendir(path, cb), isHandle);
     return this.useThenCloseLater(this.outerHandleSlots, open, path, async (handle) => {
       const entries: ListedEntry[] = [];
-      // One READDIR at a time until a second batch of names comes back: most folders fit one batch
-      // (OpenSSH sends up to 100 names), and the second READDIR's EOF ends them in the same round
-      // trips as before, without 31 more requests answered EOF (a watched tree lists hundreds of
-      // folders per scan). A larger folder then gets READDIR_DEPTH requests in flight on the handle;
-      // each answers the next batch, and the ones past the end answer EOF.
+      // One READDIR first. When its batch is not full (OpenSSH sends 100 names while it has them),
+      // the folder most likely ended: one more READDIR confirms the EOF in the same round trips as
+      // going wide would, without 31 more requests answered EOF (a watched tree lists hundreds of
+      // folders per scan). A full batch, or a second one, means a larger folder: READDIR_DEPTH
+      // requests in flight on the handle, each answering the next batch, the ones past the end EOF.
       const keep = (batch: readonly FileEntry[]): void => {
         for (const { filename, longname, attrs } of batch) {
           if (filename !== '.' && filename !== '..') {
@@ -765,6 +767,9 @@ export class SftpSession {
           return entries;
         }
         keep(names);
+        if (names.length >= OPENSSH_READDIR_BATCH) {
+          break; // a full batch: more are coming, so go wide now
+        }
       }
       let done = false;
       const worker = async (): Promise<void> => {
