@@ -1,5 +1,7 @@
 import { createDecipheriv } from 'node:crypto';
 
+import { incrementInvocationCounter, isAesGcm } from './aesGcm';
+
 /**
  * AES-GCM decryption of whole packets, in place of ssh2's JavaScript decipher (crypto.js,
  * AESGCMDecipherNative), which the .vsix runs because ssh2's native addon cannot load there.
@@ -26,7 +28,6 @@ interface Ssh2GcmDecipher {
   free?: () => void;
 }
 
-const GCM_CIPHERS = new Set(['aes-128-gcm', 'aes-256-gcm']);
 /** ssh2's limit on an incoming packet (crypto.js MAX_PACKET_SIZE), checked the same way. */
 const MAX_PACKET_SIZE = 35000;
 const TAG_LENGTH = 16;
@@ -38,8 +39,7 @@ export function isSsh2GcmDecipher(value: unknown): value is Ssh2GcmDecipher {
     typeof decipher === 'object' &&
     decipher !== null &&
     !(decipher instanceof WholePacketGcmDecipher) &&
-    typeof decipher._decipherSSLName === 'string' &&
-    GCM_CIPHERS.has(decipher._decipherSSLName) &&
+    isAesGcm(decipher._decipherSSLName) &&
     Buffer.isBuffer(decipher._decipherKey) &&
     Buffer.isBuffer(decipher._decipherIV) &&
     decipher._decipherIV.length === 12 &&
@@ -134,16 +134,6 @@ export class WholePacketGcmDecipher {
   }
 }
 
-/** The IV's invocation counter (its last 8 bytes) plus one, as RFC 5647 and ssh2 do after each packet. */
-function incrementInvocationCounter(iv: Buffer): void {
-  for (let i = 11; i >= 4; i--) {
-    iv[i] = ((iv[i] ?? 0) + 1) & 0xff;
-    if (iv[i] !== 0) {
-      return;
-    }
-  }
-}
-
 /**
  * From now on, whenever ssh2 installs its JavaScript AES-GCM decipher on this Protocol (after each
  * key exchange), a WholePacketGcmDecipher takes its place. Answers false, changing nothing, when the
@@ -168,4 +158,15 @@ export function decryptWholePackets(protocol: unknown): boolean {
     },
   });
   return true;
+}
+
+/**
+ * True when the connection decrypts with ssh2's JavaScript AES-GCM decipher or the one replacing it
+ * here: both copy every byte they need out of a received chunk (through the cipher, or into a buffer
+ * of their own) and keep no reference to it, so their input may be a reused buffer. Other deciphers
+ * (the unencrypted one of the first key exchange among them) keep views of their input.
+ */
+export function decipherKeepsNoInput(protocol: unknown): boolean {
+  const decipher = (protocol as { _decipher?: unknown } | undefined)?._decipher;
+  return decipher instanceof WholePacketGcmDecipher || isSsh2GcmDecipher(decipher);
 }

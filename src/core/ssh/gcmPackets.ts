@@ -1,6 +1,6 @@
 import { createCipheriv, randomFillSync } from 'node:crypto';
 
-import { WholePacketGcmDecipher } from './gcmDecipher';
+import { incrementInvocationCounter, isAesGcm } from './aesGcm';
 
 /**
  * SSH CHANNEL_DATA packets sealed with AES-GCM straight from the caller's bytes.
@@ -37,7 +37,6 @@ interface Ssh2Protocol {
 }
 
 const CHANNEL_DATA = 94;
-const GCM_CIPHERS = new Set(['aes-128-gcm', 'aes-256-gcm']);
 /** uint32 packet length, byte padding length, byte type, uint32 recipient, uint32 data length. */
 const HEADER_LENGTH = 4 + 1 + 1 + 4 + 4;
 
@@ -53,8 +52,7 @@ function gcmCipherOf(protocol: unknown): Ssh2GcmCipher | undefined {
   const cipher = proto._cipher as Partial<Ssh2GcmCipher> | undefined;
   if (
     cipher === undefined ||
-    typeof cipher._encSSLName !== 'string' ||
-    !GCM_CIPHERS.has(cipher._encSSLName) ||
+    !isAesGcm(cipher._encSSLName) ||
     !Buffer.isBuffer(cipher._encKey) ||
     !Buffer.isBuffer(cipher._encIV) ||
     cipher._encIV.length !== 12 ||
@@ -67,41 +65,9 @@ function gcmCipherOf(protocol: unknown): Ssh2GcmCipher | undefined {
   return cipher as Ssh2GcmCipher;
 }
 
-/**
- * True when the connection decrypts with ssh2's JavaScript AES-GCM decipher (crypto.js,
- * AESGCMDecipherNative), which copies every byte it needs out of a received chunk (through the cipher,
- * or into its tag buffer) and keeps no reference to the chunk, and the same for the decipher that
- * replaces it (gcmDecipher.ts): its input may be a reused buffer. Other
- * deciphers (the unencrypted one of the first key exchange among them) keep views of their input.
- */
-export function decipherKeepsNoInput(protocol: unknown): boolean {
-  const decipher = (protocol as { _decipher?: Record<string, unknown> } | undefined)?._decipher;
-  if (decipher instanceof WholePacketGcmDecipher) {
-    return true; // copies what it gathers, decrypts the rest straight from the chunk
-  }
-  return (
-    decipher !== undefined &&
-    typeof decipher['_decipherSSLName'] === 'string' &&
-    GCM_CIPHERS.has(decipher['_decipherSSLName']) &&
-    '_decipherInstance' in decipher &&
-    Buffer.isBuffer(decipher['_tag']) &&
-    typeof decipher['decrypt'] === 'function'
-  );
-}
-
 /** True when `sealChannelData` can send on this ssh2 Protocol right now. */
 export function canSealDirectly(protocol: unknown): boolean {
   return gcmCipherOf(protocol) !== undefined;
-}
-
-/** The IV's invocation counter (its last 8 bytes) plus one, as RFC 5647 and ssh2 do after each packet. */
-function incrementInvocationCounter(iv: Buffer): void {
-  for (let i = 11; i >= 4; i--) {
-    iv[i] = ((iv[i] ?? 0) + 1) & 0xff;
-    if (iv[i] !== 0) {
-      return;
-    }
-  }
 }
 
 /**
