@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 
 import type { CodeServer } from '../support/codeServer';
 import type { SshdFixture } from '../support/sshd';
-import { storySteps, type Outcome } from './editorStories';
+import { runFromPalette, storySteps, type Outcome } from './editorStories';
 
 /**
  * What commands say when they end, as a user meets it: Disconnect asks before it ends an open SSH
@@ -31,32 +31,13 @@ export async function runCommandStories(
 
   const widget = page.locator('.quick-input-widget');
   const input = widget.locator('input');
-  const row = (text: string | RegExp) =>
-    widget.locator('.quick-input-list .monaco-list-row').filter({ hasText: text }).first();
   const dialog = page.locator('.monaco-dialog-box');
   const toast = (text: string | RegExp) =>
     page.locator('.notifications-toasts .notification-toast').filter({ hasText: text }).first();
   const explorerItem = (name: string) => page.getByRole('treeitem', { name, exact: true }).first();
   const editorShows = (text: string) =>
     page.locator('.monaco-editor .view-lines').filter({ hasText: text }).first();
-  /** Runs a palette command by clicking its row; retried while the extension is still activating. */
-  const palette = async (command: string): Promise<void> => {
-    for (let attempt = 1; ; attempt++) {
-      await page.keyboard.press('Escape');
-      await page.keyboard.press('F1');
-      await input.waitFor({ timeout: 15_000 });
-      await page.keyboard.type(command);
-      try {
-        await row(command).waitFor({ timeout: 5000 });
-        break;
-      } catch (error) {
-        if (attempt === 6) {
-          throw error;
-        }
-      }
-    }
-    await row(command).click();
-  };
+  const palette = (command: string): Promise<void> => runFromPalette(page, command);
   /** Runs an Explorer context-menu action (hover and Enter: a click on the label is not always taken). */
   const contextAction = async (item: string, action: string): Promise<void> => {
     await explorerItem(item).click({ button: 'right' });

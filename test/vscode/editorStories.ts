@@ -68,6 +68,33 @@ export function storySteps(
   return { outcomes, shot, shotAround, step };
 }
 
+/**
+ * Runs a command from the palette (F1), retried while the extension's commands are still being
+ * registered, and chosen by a click on its own row: Enter can take another row while the filter
+ * catches up.
+ */
+export async function runFromPalette(page: Page, command: string): Promise<void> {
+  const row = page
+    .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+    .filter({ hasText: command })
+    .first();
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    await page.locator('.quick-input-widget input').waitFor({ timeout: 15_000 });
+    await page.keyboard.type(command);
+    try {
+      await row.waitFor({ timeout: 5000 });
+      break;
+    } catch (error) {
+      if (attempt === 6) {
+        throw error;
+      }
+    }
+  }
+  await row.click();
+}
+
 export async function runEditorIntegrationStories(
   page: Page,
   server: CodeServer,
@@ -81,25 +108,7 @@ export async function runEditorIntegrationStories(
   sshd.writeLocal('story/src/app.py', 'def main():\n    print("needle in the code")\n');
   sshd.writeLocal('story/README.md', '# Story\n');
 
-  /** Runs a palette command; retried while the extension's commands are still being registered. */
-  const palette = async (command: string): Promise<void> => {
-    for (let attempt = 1; ; attempt++) {
-      await page.keyboard.press('Escape');
-      await page.keyboard.press('F1');
-      await page.locator('.quick-input-widget input').waitFor({ timeout: 15_000 });
-      await page.keyboard.type(command);
-      const row = page.locator('.quick-input-list .monaco-list-row').filter({ hasText: command }).first();
-      try {
-        await row.waitFor({ timeout: 5000 });
-        break;
-      } catch (error) {
-        if (attempt === 6) {
-          throw error;
-        }
-      }
-    }
-    await page.keyboard.press('Enter');
-  };
+  const palette = (command: string): Promise<void> => runFromPalette(page, command);
   const quickPickRow = (text: string | RegExp) =>
     page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: text }).first();
   const explorerItem = (name: string) => page.getByRole('treeitem', { name, exact: true }).first();

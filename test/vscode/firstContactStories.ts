@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core';
 
 import type { CodeServer } from '../support/codeServer';
 import type { SshdFixture } from '../support/sshd';
-import { storySteps, type Outcome } from './editorStories';
+import { runFromPalette, storySteps, type Outcome } from './editorStories';
 
 /** An errno-like code: the user is told in words, the log keeps these. */
 const ERRNO = /\bE[A-Z]{3,}\b/;
@@ -43,22 +43,7 @@ export async function runFirstContactStories(
   const row = (text: string | RegExp) =>
     page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: text }).first();
   const openPicker = async (): Promise<void> => {
-    for (let attempt = 1; ; attempt++) {
-      await page.keyboard.press('Escape');
-      await page.keyboard.press('F1');
-      await input.waitFor({ timeout: 15_000 });
-      await page.keyboard.type('SFTP: Open Remote Folder');
-      const command = row('SFTP: Open Remote Folder');
-      try {
-        await command.waitFor({ timeout: 5000 });
-        break;
-      } catch (error) {
-        if (attempt === 6) {
-          throw error;
-        }
-      }
-    }
-    await page.keyboard.press('Enter');
+    await runFromPalette(page, 'SFTP: Open Remote Folder');
     await row(sshd.alias).waitFor({ timeout: 30_000 });
   };
   /** Types `text` into the host picker, presses Enter, and expects `message` in the picker. */

@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 
 import type { CodeServer } from '../support/codeServer';
 import type { SshdFixture } from '../support/sshd';
-import { storySteps, type Outcome } from './editorStories';
+import { runFromPalette, storySteps, type Outcome } from './editorStories';
 import { closedPort } from './firstContactStories';
 
 /**
@@ -48,24 +48,7 @@ export async function runHostsStories(
   const input = page.locator('.quick-input-widget input');
   const row = (text: string | RegExp) =>
     page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: text }).first();
-  const palette = async (command: string): Promise<void> => {
-    for (let attempt = 1; ; attempt++) {
-      await page.keyboard.press('Escape');
-      await page.keyboard.press('F1');
-      await input.waitFor({ timeout: 15_000 });
-      await page.keyboard.type(command);
-      try {
-        await row(command).waitFor({ timeout: 5000 });
-        break;
-      } catch (error) {
-        if (attempt === 6) {
-          throw error;
-        }
-      }
-    }
-    // A click on the command's own row: Enter can take another row while the filter catches up.
-    await row(command).click();
-  };
+  const palette = (command: string): Promise<void> => runFromPalette(page, command);
   const hostItem = page.getByRole('treeitem', { name: /^127\.0\.0\.1(?=:\s|\s|$)/ }).first();
   const folderItem = page
     .getByRole('treeitem', { name: new RegExp(`^${folder.replace(/[.]/g, '\\.')}\\b`) })
