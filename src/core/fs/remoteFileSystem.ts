@@ -13,7 +13,8 @@ import {
 } from '../common/remotePath';
 import { kindOfMode } from '../sftp/attrs';
 import type { SftpSession } from '../sftp/session';
-import { readWholeFile, writeWholeFile } from '../sftp/transfer';
+import { startStripedUpload, writeWholeFile } from '../sftp/stripedUpload';
+import { readWholeFile } from '../sftp/transfer';
 import { AttributeCache, type KnownAttributes } from './attributeCache';
 import { describe, statOrUndefined } from './entryStat';
 import type { EntryStat, EntryType, WriteOptions } from './entryType';
@@ -403,6 +404,16 @@ export class RemoteFileSystem {
       fill: async (handle, into) => {
         const lanes = await this.lanesFor(content.length);
         return writeWholeFile(session, handle, into, content, lanes);
+      },
+      startFill: (into, { flush }) => {
+        const upload = this.lanesFor(content.length).then((lanes) =>
+          startStripedUpload({ session, path: into, data: content, lanes, flush }),
+        );
+        upload.catch(() => undefined); // reported by fill; abandon has nothing to undo
+        return {
+          fill: async (handle) => (await upload).fill(handle),
+          abandon: () => upload.then((started) => started.abandon(), () => undefined),
+        };
       },
     });
     return { target: plan.target, written };

@@ -670,6 +670,9 @@ export class SftpSession {
    * Opens `path`, runs `use` with the handle and always closes it. At most a bounded number of handles
    * are open at once, so VS Code's unbounded parallel calls cannot exhaust the server's limit. Code that
    * already holds a handle from `withFile` opens its second one with `inner: true`.
+   *
+   * For a file opened to write, `alongClose` is called with what `use` answered in the same tick as
+   * the CLOSE goes out: a request it sends follows the CLOSE on the channel, in the same flight.
    */
   withFile<T>(
     path: string,
@@ -677,12 +680,13 @@ export class SftpSession {
     attrs: InputAttributes,
     use: (handle: Handle) => Promise<T>,
     inner = false,
+    alongClose?: (result: T) => void,
   ): Promise<T> {
     const slots = inner ? this.innerHandleSlots : this.outerHandleSlots;
     const open = (): Promise<Handle> =>
       this.call<Handle>(path, (cb) => this.sftp.open(path, flags, attrs, cb), isHandle);
     if (flags !== 'r') {
-      return slots.run(async () => this.useThenClose(await open(), path, use));
+      return slots.run(async () => this.useThenClose(await open(), path, use, alongClose));
     }
     return this.useThenCloseLater(slots, open, path, use);
   }
@@ -816,6 +820,7 @@ export class SftpSession {
     handle: Handle,
     path: string,
     use: (handle: Handle) => Promise<T>,
+    alongClose?: (result: T) => void,
   ): Promise<T> {
     this.countOpened();
     let result: T;
@@ -828,7 +833,9 @@ export class SftpSession {
     }
     try {
       // A failed CLOSE after writing can mean the data never reached the disk, so it is reported.
-      await this.call<void>(path, (cb) => this.sftp.close(handle, cb));
+      const closed = this.call<void>(path, (cb) => this.sftp.close(handle, cb));
+      alongClose?.(result);
+      await closed;
     } finally {
       this.openHandles--;
     }

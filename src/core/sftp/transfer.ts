@@ -1,5 +1,4 @@
 import { RemoteFsError, throwIfCancelled } from '../common/errors';
-import type { FlowControl } from './flowControl';
 import type { Handle, SftpSession } from './session';
 
 /**
@@ -118,13 +117,13 @@ interface ReadRange extends Range {
   readonly afterShort?: number;
 }
 
-interface Range {
+export interface Range {
   readonly offset: number;
   readonly length: number;
 }
 
 /** `[start, end)` cut into requests of at most `chunk` bytes. */
-function chunked([start, end]: readonly [number, number], chunk: number): Range[] {
+export function chunked([start, end]: readonly [number, number], chunk: number): Range[] {
   const ranges: Range[] = [];
   for (let offset = start; offset < end; offset += chunk) {
     ranges.push({ offset, length: Math.min(chunk, end - offset) });
@@ -133,97 +132,12 @@ function chunked([start, end]: readonly [number, number], chunk: number): Range[
 }
 
 /** `[0, size)` cut into `count` contiguous stripes of whole chunks (the last ones may be empty). */
-function stripesOf(size: number, chunk: number, count: number): Array<[number, number]> {
+export function stripesOf(size: number, chunk: number, count: number): Array<[number, number]> {
   const stripe = Math.ceil(Math.ceil(size / chunk) / count) * chunk;
   return Array.from({ length: count }, (_, index) => [
     Math.min(index * stripe, size),
     Math.min((index + 1) * stripe, size),
   ]);
-}
-
-/** What a fill of a file reports: the bytes written, and what is still settling on other channels. */
-export interface Filled {
-  readonly bytes: number;
-  /**
-   * Resolves once every other channel's handle on the file is closed, rejecting if a CLOSE failed
-   * (which can mean data that never reached the disk). The file must not be put in place before.
-   */
-  readonly settled?: Promise<void>;
-}
-
-/**
- * Writes all of `data` at offset 0 with WRITE_DEPTH requests in flight. With `lanes` (other SFTP
- * channels on the same connection), the data is cut into one contiguous stripe per channel and each
- * channel writes its stripe through its own handle on the same file, so no single channel's window
- * limits the upload.
- *
- * Resolves once the server acknowledged every WRITE. The lanes' CLOSEs are then still on their way:
- * `settled` reports them, so the caller's FSYNC and CLOSE can go out in the same round trip (an fsync
- * on `handle` covers data written through any handle on the file).
- */
-export async function writeWholeFile(
-  session: SftpSession,
-  handle: Handle,
-  path: string,
-  data: Uint8Array,
-  lanes: readonly SftpSession[] = [],
-): Promise<Filled> {
-  const source = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const stripes = stripesOf(source.length, session.limits.maxWriteLength, 1 + lanes.length);
-  const onLanes = lanes.flatMap((lane, index) => {
-    const stripe = stripes[index + 1];
-    return stripe === undefined || stripe[0] === stripe[1]
-      ? []
-      : [writeStripeOnLane(lane, path, source, stripe, session.flow)];
-  });
-  const settled = Promise.all(onLanes.map((lane) => lane.closed)).then(() => undefined);
-  settled.catch(() => undefined); // reported to whoever awaits it; not unhandled if the writes fail first
-  await Promise.all([
-    writeRange(session, handle, path, source, stripes[0] ?? [0, 0], session.flow),
-    ...onLanes.map((lane) => lane.written),
-  ]);
-  return { bytes: source.length, settled };
-}
-
-/** Opens the file on `lane` and writes `stripe`: `written` once acknowledged, `closed` once closed. */
-function writeStripeOnLane(
-  lane: SftpSession,
-  path: string,
-  source: Buffer,
-  stripe: readonly [number, number],
-  flow: FlowControl,
-): { written: Promise<void>; closed: Promise<void> } {
-  let acknowledged = (): void => undefined;
-  const written = new Promise<void>((resolve) => (acknowledged = resolve));
-  const closed = lane.withFile(path, 'r+', {}, async (laneHandle) => {
-    await writeRange(lane, laneHandle, path, source, stripe, flow);
-    acknowledged();
-  });
-  // A failed OPEN or WRITE rejects `closed` before `written` could resolve.
-  return { written: Promise.race([written, closed]), closed };
-}
-
-async function writeRange(
-  session: SftpSession,
-  handle: Handle,
-  path: string,
-  source: Buffer,
-  stripe: readonly [number, number],
-  flow: FlowControl,
-): Promise<void> {
-  await runRanges(chunked(stripe, session.limits.maxWriteLength), WRITE_DEPTH, async (range, requeue) => {
-    const length = await flow.admit(range.length);
-    if (length < range.length) {
-      requeue({ offset: range.offset + length, length: range.length - length });
-    }
-    let written = 0;
-    try {
-      await session.write(handle, source, range.offset, length, range.offset, path);
-      written = length;
-    } finally {
-      flow.done(length, written);
-    }
-  });
 }
 
 /**
@@ -328,7 +242,7 @@ export async function streamCopyBetween(
  * read). Rejects with the first error, after the requests already sent have settled, so no callback
  * writes into a buffer the caller has given up.
  */
-async function runRanges<R>(
+export async function runRanges<R>(
   initial: R[],
   depth: number,
   task: (range: R, requeue: (range: R) => void) => Promise<void>,

@@ -12,6 +12,7 @@ import {
   type SaveContext,
   type SaveRequest,
   type Settled,
+  type StartedFill,
 } from './saveContext';
 import { ownerMayNotWrite, reasonAgainstRename } from './savePlan';
 import { temporarySiblingOf } from './temporaries';
@@ -49,54 +50,91 @@ export async function replaceByRename(context: SaveContext, request: SaveRequest
     ),
   );
   const temporary = temporarySiblingOf(target);
+  const flush = session.hasExtension('fsync@openssh.com');
 
   let existing: Attributes | undefined;
   let written: Attributes;
   let ownerKept: Settled<void> | undefined;
+  let started: StartedFill | undefined;
+  /** The RENAME, when it went out in the flight of the temporary's CLOSE, and the FSTAT before it. */
+  let renamed: Promise<Settled<void>> | undefined;
+  let statBeforeClose: Promise<Settled<Attributes>> | undefined;
+  const putInPlace = (): Promise<void> =>
+    // Plain RENAME never replaces on OpenSSH: a file created meanwhile by someone else is not clobbered.
+    existing === undefined ? session.rename(temporary, target) : session.posixRename(temporary, target);
   try {
-    const pending = await session.withFile(temporary, 'wx', {}, async (handle) => {
-      existing = await unwrap(precondition);
-      const early =
-        existing === undefined
-          ? undefined
-          : reasonAgainstRename({ existing, posixRename, identity: context.identity() });
-      if (early !== undefined) {
-        throw new RenameWouldShow(early);
-      }
-      // Who we are, from a file we just created, before its owner changes (asked once per host).
-      const created =
-        existing !== undefined && context.identity() === undefined
-          ? settle(session.fstat(handle, temporary))
-          : undefined;
-      // Owner and group first: changing them clears set-user-ID and set-group-ID bits, which the mode
-      // then restores. The server applies its umask to OPEN's mode, so the exact bits are set here.
-      const owner =
-        existing?.uid === undefined || existing.gid === undefined
-          ? undefined
-          : settle(session.fsetstat(handle, { uid: existing.uid, gid: existing.gid }, temporary));
-      const permissions = existing?.mode === undefined ? request.permissions : existing.mode & 0o7777;
-      const setMode =
-        permissions === undefined ? undefined : session.fsetstat(handle, { mode: permissions }, temporary);
-      const [, filled] = await Promise.all([setMode, request.fill(handle, temporary)]);
-      // FSYNC and FSTAT go out in the same flight as the CLOSE that follows, and as the CLOSEs of
-      // other channels' handles: one round trip for all. The server handles one channel's requests
-      // in order, so the data is on disk before the CLOSE.
-      const otherHandlesClosed = settle(filled.settled ?? Promise.resolve());
-      const flushed = settle(
-        session.hasExtension('fsync@openssh.com') ? session.fsync(handle, temporary) : Promise.resolve(),
-      );
-      const attributes = settle(session.fstat(handle, temporary));
-      return { otherHandlesClosed, flushed, attributes, created, owner };
-    });
-    await unwrap(pending.otherHandlesClosed);
-    await unwrap(pending.flushed);
+    const opening = session.withFile(
+      temporary,
+      'wx',
+      {},
+      async (handle) => {
+        existing = await unwrap(precondition);
+        const early =
+          existing === undefined
+            ? undefined
+            : reasonAgainstRename({ existing, posixRename, identity: context.identity() });
+        if (early !== undefined) {
+          throw new RenameWouldShow(early);
+        }
+        // Who we are, from a file we just created, before its owner changes (asked once per host).
+        const created =
+          existing !== undefined && context.identity() === undefined
+            ? settle(session.fstat(handle, temporary))
+            : undefined;
+        // Owner and group first: changing them clears set-user-ID and set-group-ID bits, which the mode
+        // then restores. The server applies its umask to OPEN's mode, so the exact bits are set here.
+        const owner =
+          existing?.uid === undefined || existing.gid === undefined
+            ? undefined
+            : settle(session.fsetstat(handle, { uid: existing.uid, gid: existing.gid }, temporary));
+        const permissions = existing?.mode === undefined ? request.permissions : existing.mode & 0o7777;
+        const setMode =
+          permissions === undefined ? undefined : session.fsetstat(handle, { mode: permissions }, temporary);
+        const [, filled] = await Promise.all([
+          setMode,
+          started === undefined ? request.fill(handle, temporary) : started.fill(handle),
+        ]);
+        if (filled.flushed === true) {
+          // Every channel's FSYNC came back with its last WRITEs: the data is on disk. The FSTAT, the
+          // CLOSE and, when nothing speaks against it, the RENAME go out in one flight.
+          await filled.settled;
+          const attributes = (statBeforeClose = settle(session.fstat(handle, temporary)));
+          ownerKept = await owner;
+          learnIdentityFrom(context, await created);
+          const refusal = await refusalToRename(context, { existing, posixRename, ownerKept, links, target });
+          return { attributes, owner, created, renameNow: refusal === undefined };
+        }
+        // FSYNC and FSTAT go out in the same flight as the CLOSE that follows, and as the CLOSEs of
+        // other channels' handles: one round trip for all. The server handles one channel's requests
+        // in order, so the data is on disk before the CLOSE.
+        const otherHandlesClosed = settle(filled.settled ?? Promise.resolve());
+        const flushed = settle(flush ? session.fsync(handle, temporary) : Promise.resolve());
+        const attributes = settle(session.fstat(handle, temporary));
+        return { otherHandlesClosed, flushed, attributes, created, owner, renameNow: false };
+      },
+      false,
+      ({ renameNow }) => {
+        if (renameNow) {
+          renamed = settle(putInPlace());
+        }
+      },
+    );
+    // The other channels' OPENs follow the temporary's in the same flight.
+    started = request.startFill?.(temporary, { flush });
+    const pending = await opening;
+    await unwrap(pending.otherHandlesClosed ?? Promise.resolve({ ok: true, value: undefined }));
+    await unwrap(pending.flushed ?? Promise.resolve({ ok: true, value: undefined }));
     written = await unwrap(pending.attributes);
     ownerKept = await pending.owner;
-    const created = await pending.created;
-    if (created?.ok === true && created.value.uid !== undefined && created.value.gid !== undefined) {
-      context.learnIdentity({ uid: created.value.uid, gid: created.value.gid });
-    }
+    learnIdentityFrom(context, await pending.created);
   } catch (error) {
+    await started?.abandon();
+    if (renamed !== undefined && (await renamed).ok) {
+      // Only the CLOSE after an answered FSYNC failed: the new content is in place and on disk.
+      context.logger.warn(`Saved ${target}, but closing the temporary failed: ${errorMessage(error)}`);
+      const attributes = await statBeforeClose;
+      return attributes?.ok === true ? attributes.value : session.stat(target);
+    }
     await removeOrRemember(context, temporary);
     // A save that must not go ahead fails for that reason, whatever else went wrong meanwhile.
     existing = await unwrap(precondition);
@@ -118,33 +156,16 @@ export async function replaceByRename(context: SaveContext, request: SaveRequest
     throw explained;
   }
 
-  if (existing !== undefined) {
-    const identity = context.identity();
-    if (identity !== undefined && ownerMayNotWrite(existing, identity)) {
+  if (renamed === undefined) {
+    const refusal = await refusalToRename(context, { existing, posixRename, ownerKept, links, target });
+    if (refusal !== undefined) {
       await removeOrRemember(context, temporary);
-      throw new RemoteFsError('EACCES', 'The file is read-only', { path: target });
-    }
-    const reason = reasonAgainstRename({
-      existing,
-      posixRename,
-      identity,
-      ownerKept: ownerKept?.ok !== false,
-      links: await linksOrUnknown(links),
-    });
-    if (reason !== undefined) {
-      await removeOrRemember(context, temporary);
-      throw new RenameWouldShow(reason);
+      throw refusal;
     }
   }
-
-  try {
-    if (existing === undefined) {
-      // Plain RENAME never replaces on OpenSSH: a file created meanwhile by someone else is not clobbered.
-      await session.rename(temporary, target);
-    } else {
-      await session.posixRename(temporary, target);
-    }
-  } catch (error) {
+  const outcome = await (renamed ?? settle(putInPlace()));
+  if (!outcome.ok) {
+    const error = outcome.error;
     await removeOrRemember(context, temporary);
     if (existing !== undefined && isRemoteFsError(error, 'EACCES')) {
       // A sticky folder lets only a file's owner replace it, for one.
@@ -154,6 +175,45 @@ export async function replaceByRename(context: SaveContext, request: SaveRequest
   }
   // A rename keeps the inode, so these are the attributes of the saved file.
   return written;
+}
+
+/** Learns the login's uid and gid from the FSTAT of a file it just created. */
+function learnIdentityFrom(context: SaveContext, created: Settled<Attributes> | undefined): void {
+  if (created?.ok === true && created.value.uid !== undefined && created.value.gid !== undefined) {
+    context.learnIdentity({ uid: created.value.uid, gid: created.value.gid });
+  }
+}
+
+/**
+ * Why the written temporary must not replace `existing` after all, as the error the save fails
+ * with: the file is read-only for its owner, or the result would show (see reasonAgainstRename).
+ */
+async function refusalToRename(
+  context: SaveContext,
+  facts: {
+    existing: Attributes | undefined;
+    posixRename: boolean;
+    ownerKept: Settled<void> | undefined;
+    links: Promise<Settled<number | 'unknown' | undefined>>;
+    target: string;
+  },
+): Promise<Error | undefined> {
+  const { existing } = facts;
+  if (existing === undefined) {
+    return undefined;
+  }
+  const identity = context.identity();
+  if (identity !== undefined && ownerMayNotWrite(existing, identity)) {
+    return new RemoteFsError('EACCES', 'The file is read-only', { path: facts.target });
+  }
+  const reason = reasonAgainstRename({
+    existing,
+    posixRename: facts.posixRename,
+    identity,
+    ownerKept: facts.ownerKept?.ok !== false,
+    links: await linksOrUnknown(facts.links),
+  });
+  return reason === undefined ? undefined : new RenameWouldShow(reason);
 }
 
 async function linksOrUnknown(

@@ -2,7 +2,7 @@ import type { Attributes } from 'ssh2';
 
 import type { Logger } from '../../common/logger';
 import type { Handle, SftpSession } from '../../sftp/session';
-import type { Filled } from '../../sftp/transfer';
+import type { Filled } from '../../sftp/stripedUpload';
 import type { Identity } from './savePlan';
 
 /** One save: what to write where. */
@@ -28,6 +28,19 @@ export interface SaveRequest {
    * was abandoned.
    */
   readonly fill: (handle: Handle, path: string) => Promise<Filled>;
+  /**
+   * Where given, a file the save creates is filled this way instead: started as the file's OPEN goes
+   * out (other channels open it in the same flight), told the handle once that OPEN succeeded, with
+   * every channel's FSYNC behind its last WRITE when `flush`. Abandoned if the OPEN failed.
+   */
+  readonly startFill?: (path: string, options: { readonly flush: boolean }) => StartedFill;
+}
+
+/** A fill started before the file's OPEN was answered (SaveRequest.startFill). */
+export interface StartedFill {
+  fill(handle: Handle): Promise<Filled>;
+  /** Nothing is written; resolves once no other channel uses the file. Does nothing after `fill`. */
+  abandon(): Promise<void>;
 }
 
 /** A copy of a file's content kept while the file is overwritten in place. */

@@ -1,7 +1,8 @@
 import { RemoteFsError, errorMessage, isRemoteFsError, withCode } from '../../common/errors';
 import { parentOf } from '../../common/remotePath';
 import type { Handle, SftpSession } from '../../sftp/session';
-import { readWholeFile, streamCopy, writeWholeFile } from '../../sftp/transfer';
+import { writeWholeFile } from '../../sftp/stripedUpload';
+import { readWholeFile, streamCopy } from '../../sftp/transfer';
 import { explainWriteFailure } from '../refine';
 import {
   removeOrRemember,
