@@ -213,6 +213,113 @@ describe('a striped save', () => {
     assert.deepEqual(temporariesOnServer(), [], 'temporaries left');
     summary.scripted++;
   });
+
+  test("sends each channel's FSYNC behind its last WRITE and the RENAME behind the temporary's CLOSE, waiting for no answer between them", async () => {
+    // WRITEs of 255 KiB (a server announcing its limits), so that every channel's share fits in the
+    // requests it keeps in flight: answers held back then stall only a client that waits for them.
+    state.manager.disconnect('hostile');
+    const extensions = state.server.extensions;
+    state.server.extensions = { ...extensions, 'limits@openssh.com': '1' };
+    state.server.limits = {
+      maxPacketLength: 256 * 1024 + 1024,
+      maxReadLength: 255 * 1024,
+      maxWriteLength: 255 * 1024,
+      maxOpenHandles: 0,
+    };
+    try {
+      state.server.tree.set(home('pipelined.bin'), { kind: 'file', data: Buffer.from('old') });
+      await state.fs.readFile(home('hello.txt'));
+      const mainChannel = state.server.requests.at(-1)?.channel;
+      /** Per channel: opens once its FSYNC has arrived. */
+      const flushes = new Map<number, { seen: () => void; arrived: Promise<void> }>();
+      const flushOn = (channel: number): { seen: () => void; arrived: Promise<void> } => {
+        let entry = flushes.get(channel);
+        if (entry === undefined) {
+          let seen = (): void => undefined;
+          const arrived = new Promise<void>((resolve) => (seen = resolve));
+          entry = { seen, arrived };
+          flushes.set(channel, entry);
+        }
+        return entry;
+      };
+      let renameSeen = (): void => undefined;
+      const renameArrived = new Promise<void>((resolve) => (renameSeen = resolve));
+      state.server.rewrite = (reply) => {
+        const { type, channel, extension } = reply.request;
+        const out = [frame(reply.packet)];
+        if (extension === 'fsync@openssh.com') {
+          flushOn(channel).seen();
+        } else if (extension === 'posix-rename@openssh.com') {
+          renameSeen();
+        } else if (type === SFTP.WRITE) {
+          return flushOn(channel).arrived.then(() => out);
+        } else if (type === SFTP.CLOSE && channel === mainChannel && flushes.has(channel)) {
+          return renameArrived.then(() => out);
+        }
+        return out;
+      };
+      const content = patternBytes(9 * 1024 * 1024, 32); // above the striping threshold
+      await state.fs.writeFile(home('pipelined.bin'), content, { create: true, overwrite: true });
+      const onServer = state.server.tree.get(home('pipelined.bin'));
+      assert.ok(onServer?.kind === 'file' && onServer.data.equals(content), 'the new content is in place');
+      const writers = new Set(
+        state.server.requests.filter((r) => r.type === SFTP.WRITE).map((r) => r.channel),
+      );
+      const temporaries = new Set(
+        state.server.requests
+          .filter((r) => r.type === SFTP.OPEN && r.paths[0]?.includes(TEMP_MARKER) === true)
+          .map((r) => r.paths[0]),
+      );
+      assert.equal(
+        temporaries.size,
+        1,
+        'the save went through at its first attempt (a stalled one is repeated)',
+      );
+      assert.ok(writers.size > 1, 'the save was striped over other channels');
+      assert.deepEqual(
+        [...writers].filter((channel) => !flushes.has(channel)),
+        [],
+        'a channel wrote without FSYNC',
+      );
+      assert.deepEqual(temporariesOnServer(), [], 'temporaries left');
+      summary.scripted++;
+    } finally {
+      state.server.extensions = extensions;
+      state.manager.disconnect('hostile');
+    }
+  });
+
+  test('opens the other channels in the flight of the temporary, and writes nothing when the temporary is refused', async () => {
+    const original = Buffer.from('old');
+    state.server.tree.set(home('refused.bin'), { kind: 'file', data: original });
+    await state.fs.readFile(home('hello.txt'));
+    const mainChannel = state.server.requests.at(-1)?.channel;
+    const content = patternBytes(9 * 1024 * 1024, 33); // above the striping threshold
+    // A first striped save opens the other channels; the second finds them ready.
+    await state.fs.writeFile(home('warm-up.bin'), content, { create: true, overwrite: true });
+    state.server.requests.length = 0;
+    // The server creates the temporary but answers its OPEN with FAILURE: the other channels can open it.
+    state.server.rewrite = (reply) =>
+      reply.request.type === SFTP.OPEN &&
+      reply.request.channel === mainChannel &&
+      reply.request.paths[0]?.includes(TEMP_MARKER) === true
+        ? [statusInsteadOf(reply.packet, 4)]
+        : [frame(reply.packet)];
+    await assert.rejects(state.fs.writeFile(home('refused.bin'), content, { create: true, overwrite: true }));
+    const laneOpens = state.server.requests.filter(
+      (r) => r.type === SFTP.OPEN && r.channel !== mainChannel && r.paths[0]?.includes(TEMP_MARKER) === true,
+    );
+    assert.ok(laneOpens.length > 0, "the other channels' OPENs went out before the temporary's answer came");
+    assert.deepEqual(
+      state.server.requests.filter((r) => r.type === SFTP.WRITE),
+      [],
+      'no channel wrote to a file the save did not create',
+    );
+    const onServer = state.server.tree.get(home('refused.bin'));
+    assert.ok(onServer?.kind === 'file' && onServer.data.equals(original), 'the original is untouched');
+    assert.deepEqual(temporariesOnServer(), [], 'temporaries left');
+    summary.scripted++;
+  });
 });
 
 describe('a copy through this machine (a server without copy-data)', () => {

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 
 import { parseAuthority } from '../../src/core/config/authority';
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
 import type { SftpSession } from '../../src/core/sftp/session';
-import { writeWholeFile } from '../../src/core/sftp/stripedUpload';
+import { startStripedUpload, writeWholeFile } from '../../src/core/sftp/stripedUpload';
 import { readWholeFile } from '../../src/core/sftp/transfer';
 import { SshConnection } from '../../src/core/ssh/sshConnection';
 import { FaultProxy } from '../support/faultProxy';
@@ -82,6 +83,51 @@ describe('transfers striped over several SFTP channels', () => {
       for (const lane of lanes) {
         assert.equal(lane.peakOpenHandles, 1);
         assert.equal(lane.openHandleCount, 0);
+      }
+    } finally {
+      close();
+    }
+  });
+
+  test('an upload started before its file exists: the lanes open it again once the main OPEN created it, and every channel flushes', async () => {
+    const content = patternBytes(9 * CHUNK + 4321, 25);
+    const remote = h.path('striped-late-create.bin');
+    const { main, lanes, close } = await openChannels(3);
+    try {
+      const upload = startStripedUpload({ session: main, path: remote, data: content, lanes, flush: true });
+      // Long enough on loopback for every lane's OPEN to be refused: the file is not there yet.
+      await delay(300);
+      const filled = await main.withFile(remote, 'wx', {}, (handle) => upload.fill(handle));
+      assert.equal(filled.flushed, true);
+      assert.ok(readFileSync(remote).equals(content));
+      for (const lane of lanes) {
+        assert.equal(lane.peakOpenHandles, 1, 'every lane wrote its stripe through a handle of its own');
+        assert.equal(lane.openHandleCount, 0);
+      }
+    } finally {
+      close();
+    }
+  });
+
+  test('an abandoned upload writes nothing through the lanes that opened the file, and closes them', async () => {
+    const original = patternBytes(12 * CHUNK, 26); // three chunks per channel
+    const remote = h.sshd.writeLocal('striped-abandoned.bin', original);
+    const { main, lanes, close } = await openChannels(3);
+    try {
+      const upload = startStripedUpload({
+        session: main,
+        path: remote,
+        data: patternBytes(12 * CHUNK, 27),
+        lanes,
+        flush: true,
+      });
+      // The lanes' OPENs succeed (the file exists) long before the main OPEN would fail.
+      await delay(300);
+      await upload.abandon();
+      assert.ok(readFileSync(remote).equals(original), 'no lane wrote a byte');
+      for (const lane of lanes) {
+        assert.equal(lane.peakOpenHandles, 1, 'the lane had opened the file');
+        assert.equal(lane.openHandleCount, 0, 'and closed it');
       }
     } finally {
       close();

@@ -80,6 +80,8 @@ export interface RequestSeen {
   /** For a READ, the length asked for and the offset. */
   readonly length?: number;
   readonly offset?: number;
+  /** For an EXTENDED request, the extension's name. */
+  readonly extension?: string;
 }
 
 export interface Reply {
@@ -212,9 +214,14 @@ export class HostileSftpServer {
     return (authority) => resolveHost(authority, { configFiles: [config], environment: {} });
   }
 
-  /** Request paths the client sent that are not inside `folder`, or that name `..`, NUL or an empty step. */
+  /**
+   * Request paths the client sent that are not inside `folder`, or that name `..`, NUL or an empty
+   * step. A REALPATH of "." is the client's own question (where the login starts, or how long a small
+   * request waits while a transfer runs on a link that looked slow): it names no file of the tree.
+   */
   requestsOutside(folder: string): string[] {
     return this.requests
+      .filter((request) => !(request.type === SFTP.REALPATH && request.paths[0] === '.'))
       .flatMap((request) => request.paths)
       .filter(
         (path) =>
@@ -328,7 +335,7 @@ class SftpChannel {
     }
     const id = reader.u32();
     const paths: string[] = [];
-    const read: { length?: number; offset?: number } = {};
+    const read: { length?: number; offset?: number; extension?: string } = {};
     const path = (): string => {
       const value = reader.text();
       paths.push(value);
@@ -537,6 +544,7 @@ class SftpChannel {
         return this.rename(path(), path(), false, status);
       case SFTP.EXTENDED: {
         const name = reader.text();
+        read.extension = name;
         if (name === 'posix-rename@openssh.com') {
           return this.rename(path(), path(), true, status);
         }

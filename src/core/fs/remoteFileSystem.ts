@@ -406,13 +406,21 @@ export class RemoteFileSystem {
         return writeWholeFile(session, handle, into, content, lanes);
       },
       startFill: (into, { flush }) => {
+        let abandoned = false;
         const upload = this.lanesFor(content.length).then((lanes) =>
-          startStripedUpload({ session, path: into, data: content, lanes, flush }),
+          // Lanes that come only after the save was given up open nothing.
+          startStripedUpload({ session, path: into, data: content, lanes: abandoned ? [] : lanes, flush }),
         );
         upload.catch(() => undefined); // reported by fill; abandon has nothing to undo
         return {
           fill: async (handle) => (await upload).fill(handle),
-          abandon: () => upload.then((started) => started.abandon(), () => undefined),
+          abandon: () => {
+            abandoned = true;
+            return upload.then(
+              (started) => started.abandon(),
+              () => undefined,
+            );
+          },
         };
       },
     });
