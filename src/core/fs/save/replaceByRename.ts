@@ -31,6 +31,11 @@ export class RenameWouldShow extends Error {
  * failure the temporary is removed and the original is left untouched. Answers the new file's
  * attributes.
  *
+ * Round trips: the temporary's OPEN (the other channels' OPENs and the LSTAT in its flight); the
+ * WRITEs with every channel's FSYNC behind them; then, once every FSYNC is answered (the data is on
+ * disk), FSTAT, CLOSE and RENAME in one flight. Without fsync@openssh.com the RENAME waits for the
+ * CLOSE's answer, the only sign of data that did not reach the disk.
+ *
  * Throws RenameWouldShow, having touched nothing, when the result would differ from the original in
  * more than content (another owner or group, a split hard link, a folder that is not writable, no
  * posix-rename): the caller then writes in place.
