@@ -187,6 +187,18 @@ describe('a save of a file nothing is known about', () => {
   });
 });
 
+describe('a save of an existing file', () => {
+  test('looks up its link count with one READDIR when the first batch of its folder holds it', async () => {
+    state.server.requests.length = 0;
+    await state.fs.writeFile(home('hello.txt'), Buffer.from('replaced'), { create: true, overwrite: true });
+    const saved = state.server.tree.get(home('hello.txt'));
+    assert.ok(saved?.kind === 'file' && saved.data.toString() === 'replaced');
+    const readdirs = state.server.requests.filter((request) => request.type === SFTP.READDIR);
+    assert.equal(readdirs.length, 1, 'no READDIR only to see the end of the folder');
+    summary.scripted++;
+  });
+});
+
 describe('a striped save', () => {
   test('is not put in place when another channel fails to close its handle on the temporary', async () => {
     const original = Buffer.from('old');

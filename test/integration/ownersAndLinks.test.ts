@@ -161,6 +161,27 @@ describe('owners, groups, modes and hard links survive a save', { skip: sharedAc
     assert.deepEqual(leftovers(h.path('hardlinks')), []);
   });
 
+  test('a hard-linked file listed past the first READDIR batches of a large folder stays one file', async () => {
+    h.sshd.mkdirLocal('hardlinks-many');
+    // OpenSSH answers 100 names per READDIR: the link count is in a later batch than the first.
+    for (let i = 0; i < 350; i++) {
+      h.sshd.writeLocal(`hardlinks-many/a-${String(i).padStart(3, '0')}.txt`, 'filler');
+    }
+    const linked = h.sshd.writeLocal('hardlinks-many/z-linked.txt', 'shared old');
+    linkSync(linked, h.path('hardlinks-many/z-other-name.txt'));
+    const before = identityOf(linked);
+    await save(linked, 'shared new');
+    assert.equal(readFileSync(h.path('hardlinks-many/z-other-name.txt'), 'utf8'), 'shared new');
+    assert.ok(
+      h.logger.lines.some(
+        (line) => line.includes(`Saving ${linked} in place`) && line.includes('2 hard links'),
+      ),
+      'the link count was found in the listing, not given up on',
+    );
+    assert.deepEqual(identityOf(linked), before);
+    assert.deepEqual(leftovers(h.path('hardlinks-many')), []);
+  });
+
   test('a large file of a colleague (striped over several channels) is written in place whole', async () => {
     h.sshd.mkdirLocal('colleague-large');
     const path = fileOwnedBy(

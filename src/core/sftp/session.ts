@@ -739,8 +739,13 @@ export class SftpSession {
     this.peakOpenHandles = Math.max(this.peakOpenHandles, this.openHandles);
   }
 
-  /** Lists a folder without `.` and `..`: OPENDIR, pipelined READDIRs until EOF, CLOSE (not waited for). */
-  readdir(path: string): Promise<ListedEntry[]> {
+  /**
+   * Lists a folder without `.` and `..`: OPENDIR, pipelined READDIRs until EOF, CLOSE (not waited for).
+   * With `until`, the listing stops after the batch that holds a name it accepts (the answer is then
+   * only the part listed so far): a save looking up its file's link count in a small folder waits for
+   * one READDIR, not for the one that confirms the end.
+   */
+  readdir(path: string, until?: (name: string) => boolean): Promise<ListedEntry[]> {
     const open = (): Promise<Handle> =>
       this.call<Handle>(path, (cb) => this.sftp.opendir(path, cb), isHandle);
     return this.useThenCloseLater(this.outerHandleSlots, open, path, async (handle) => {
@@ -750,11 +755,13 @@ export class SftpSession {
       // going wide would, without 31 more requests answered EOF (a watched tree lists hundreds of
       // folders per scan). A full batch, or a second one, means a larger folder: READDIR_DEPTH
       // requests in flight on the handle, each answering the next batch, the ones past the end EOF.
+      let found = false;
       const keep = (batch: readonly FileEntry[]): void => {
         for (const { filename, longname, attrs } of batch) {
           if (filename !== '.' && filename !== '..') {
             const links = linkCountFromLongName(longname);
             entries.push(links === undefined ? { filename, attrs } : { filename, attrs, links });
+            found ||= until?.(filename) === true;
           }
         }
         if (entries.length > MAX_DIRECTORY_ENTRIES) {
@@ -771,6 +778,9 @@ export class SftpSession {
           return entries;
         }
         keep(names);
+        if (found) {
+          return entries;
+        }
         if (names.length >= OPENSSH_READDIR_BATCH) {
           break; // a full batch: more are coming, so go wide now
         }
@@ -789,6 +799,7 @@ export class SftpSession {
             done = true;
             throw error;
           }
+          done ||= found;
         }
       };
       await Promise.all(Array.from({ length: READDIR_DEPTH }, worker));

@@ -234,6 +234,6 @@ async function linksOrUnknown(
  */
 async function linkCountOf(session: SftpSession, path: string): Promise<number | 'unknown'> {
   const name = baseName(path);
-  const entries = await session.readdir(parentOf(path));
+  const entries = await session.readdir(parentOf(path), (entry) => entry === name);
   return entries.find((entry) => entry.filename === name)?.links ?? 'unknown';
 }
