@@ -103,20 +103,25 @@ export function startStripedUpload(options: StripedUploadOptions): StripedUpload
   };
 }
 
+/** One channel's share of an upload: `stripe` of `source`, written through `handle` on `session`. */
+interface StripeOnChannel {
+  readonly session: SftpSession;
+  readonly handle: Handle;
+  readonly path: string;
+  readonly source: Buffer;
+  readonly stripe: readonly [number, number];
+  readonly flow: FlowControl;
+}
+
 /**
  * Writes `stripe` through `handle`; with `flush`, sends an FSYNC right behind the last WRITE, in the
  * same tick. `issued` resolves once the last request went out (rejecting if a WRITE failed before),
  * `acknowledged` once the server answered every one of them.
  */
-function writeThenFlush(options: {
-  session: SftpSession;
-  handle: Handle;
-  path: string;
-  source: Buffer;
-  stripe: readonly [number, number];
-  flow: FlowControl;
-  flush: boolean;
-}): { issued: Promise<void>; acknowledged: Promise<void> } {
+function writeThenFlush(options: StripeOnChannel & { readonly flush: boolean }): {
+  issued: Promise<void>;
+  acknowledged: Promise<void>;
+} {
   const { session, handle, path, flush } = options;
   let flushed: Promise<void> | undefined;
   let lastWriteSent: () => void = () => undefined;
@@ -178,15 +183,9 @@ async function uploadStripeOnLane(options: {
  * once for an empty stripe), so a request sent from it follows that WRITE on the channel. Rejects with
  * the first failure, after the WRITEs already sent have settled.
  */
-async function writeRange(options: {
-  session: SftpSession;
-  handle: Handle;
-  path: string;
-  source: Buffer;
-  stripe: readonly [number, number];
-  flow: FlowControl;
-  onLastWriteSent?: () => void;
-}): Promise<void> {
+async function writeRange(
+  options: StripeOnChannel & { readonly onLastWriteSent?: () => void },
+): Promise<void> {
   const { session, handle, path, source, stripe, flow, onLastWriteSent } = options;
   let unsent = stripe[1] - stripe[0];
   if (unsent === 0) {
