@@ -12,11 +12,13 @@ export interface LifecycleOptions {
   /** Delays between reconnect attempts after an unexpected drop; the last one repeats until maxReconnectAttempts. */
   readonly reconnectDelaysMs: readonly number[];
   readonly maxReconnectAttempts: number;
+  /** Transfer lanes unused for this long are given back to the server (default LANE_IDLE_MS). */
+  readonly laneIdleMs?: number;
 }
 
 /** Channels kept free of transfer lanes for what users start: a terminal, a search, a watch. */
 const CHANNELS_KEPT_FOR_COMMANDS = 2;
-/** Transfer lanes nobody used for this long are given back to the server. */
+/** Transfer lanes nobody used for this long (since their last answer) are given back to the server. */
 const LANE_IDLE_MS = 30_000;
 /** How long an idle close waits for what must happen before it (watches taking a last look). */
 const BEFORE_IDLE_CLOSE_MS = 10_000;
@@ -154,39 +156,60 @@ export class HostConnection {
     return lanes;
   }
 
-  /** Lanes unused for LANE_IDLE_MS are closed (the next large transfer opens them again). */
-  private giveBackLanesWhenIdle(): void {
+  /**
+   * Lanes unused for the lane idle time are closed (the next large transfer opens them again). Unused
+   * counts from a lane's last answer, not from the request that handed it out: a transfer that ran
+   * for minutes keeps its lanes for the whole idle time after it ended.
+   */
+  private giveBackLanesWhenIdle(afterMs = this.laneIdleMs): void {
     if (this.laneIdleTimer !== undefined) {
       clearTimeout(this.laneIdleTimer);
     }
     this.laneIdleTimer = setTimeout(() => {
       this.laneIdleTimer = undefined;
-      void this.closeIdleLanes().then(({ left }) => {
+      void this.closeIdleLanes(this.laneIdleMs).then(({ left, nextDueMs }) => {
         if (left > 0) {
-          this.giveBackLanesWhenIdle(); // a transfer is still using some
+          this.giveBackLanesWhenIdle(nextDueMs);
         }
       });
-    }, LANE_IDLE_MS);
+    }, afterMs);
     this.laneIdleTimer.unref();
   }
 
+  private get laneIdleMs(): number {
+    return this.lifecycle.laneIdleMs ?? LANE_IDLE_MS;
+  }
+
   /**
-   * Closes the lanes no transfer is using, and waits until the server has them closed. Answers how
-   * many it closed and how many are left open (busy).
+   * Closes the lanes no transfer is using that have been unused for `unusedForMs` (all idle ones by
+   * default), and waits until the server has them closed. Answers how many it closed, how many are
+   * left open, and when the first of those is due to be looked at again.
    */
-  private async closeIdleLanes(): Promise<{ closed: number; left: number }> {
+  private async closeIdleLanes(
+    unusedForMs = 0,
+  ): Promise<{ closed: number; left: number; nextDueMs: number }> {
     const lanes = this.lanes;
     if (lanes === undefined) {
-      return { closed: 0, left: 0 };
+      return { closed: 0, left: 0, nextDueMs: unusedForMs };
     }
     const open = (await lanes.sessions).filter((session) => !session.isClosed);
-    const idle = open.filter((session) => !session.isBusy);
-    const busy = open.filter((session) => session.isBusy);
-    await Promise.all(idle.map((session) => session.closeAndWait('an idle transfer channel was given back')));
+    const now = Date.now();
+    const unusedFor = (session: SftpSession): number => now - session.lastActivityAt;
+    const closing = open.filter((session) => !session.isBusy && unusedFor(session) >= unusedForMs);
+    const kept = open.filter((session) => !closing.includes(session));
+    await Promise.all(
+      closing.map((session) => session.closeAndWait('an idle transfer channel was given back')),
+    );
     if (this.lanes === lanes) {
-      this.lanes = busy.length === 0 ? undefined : { live: lanes.live, sessions: Promise.resolve(busy) };
+      this.lanes = kept.length === 0 ? undefined : { live: lanes.live, sessions: Promise.resolve(kept) };
     }
-    return { closed: idle.length, left: busy.length };
+    // A lane still in use is looked at again after a whole idle time; an unused one when its time is up.
+    const dues = kept.map((session) => (session.isBusy ? unusedForMs : unusedForMs - unusedFor(session)));
+    return {
+      closed: closing.length,
+      left: kept.length,
+      nextDueMs: Math.max(1, Math.min(unusedForMs, ...dues)),
+    };
   }
 
   /** The server refused a channel: idle lanes make room. Resolves true when some were closed. */

@@ -230,6 +230,11 @@ export class SftpSession {
   }
 
   /** True while requests are waiting for an answer. */
+  /** When the session last had an answer, or started waiting for one after a quiet time (Date.now()). */
+  get lastActivityAt(): number {
+    return this.lastAnswerAt;
+  }
+
   get isBusy(): boolean {
     return this.pending.size > 0;
   }
