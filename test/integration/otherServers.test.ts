@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
 import type { RemoteFileSystem } from '../../src/core/fs/remoteFileSystem';
+import { TEMP_MARKER } from '../../src/core/fs/save/temporaries';
 import { MAX_READ_LENGTH, type ReadSizeBasis } from '../../src/core/sftp/readSize';
 import { startDropbear } from '../support/dropbear';
 import { RecordingLogger, patternBytes, rejectsWith } from '../support/harness';
@@ -92,6 +93,24 @@ for (const [name, start, gaps, readBasis] of servers) {
       await fs().writeFile(path, content, { create: true, overwrite: true });
       assert.ok(readFileSync(path).equals(content), 'the file on disk is the one written');
       assert.ok(Buffer.from(await fs().readFile(path)).equals(content), 'and reads back the same');
+    });
+
+    test('a file large enough to be striped over several channels is saved whole, new and over an existing one', async () => {
+      // Above the striping threshold (8 MiB): the other channels open the temporary in the flight of
+      // its creating OPEN, so a server that answers an OPEN of a file not there yet in its own words
+      // would fail the save here.
+      const path = running().server.local('striped-save.bin');
+      const first = patternBytes(9 * 1024 * 1024 + 321, 7);
+      await fs().writeFile(path, first, { create: true, overwrite: true });
+      assert.ok(readFileSync(path).equals(first), 'the new file on disk is the one written');
+      const second = patternBytes(10 * 1024 * 1024 + 5, 8);
+      await fs().writeFile(path, second, { create: true, overwrite: true });
+      assert.ok(readFileSync(path).equals(second), 'the replaced file on disk is the one written');
+      assert.deepEqual(
+        readdirSync(running().server.local('')).filter((entry) => entry.includes(TEMP_MARKER)),
+        [],
+        'no temporary left',
+      );
     });
 
     test('a file of a few MiB reads back the same with 255 KiB READs, stated or learned', async () => {
