@@ -3,14 +3,13 @@ import type { FlowControl } from './flowControl';
 import type { Handle, SftpSession } from './session';
 import { WRITE_DEPTH, chunked, runRanges, stripesOf } from './transfer';
 
-/** What a fill of a file reports: the bytes written, and what is still settling on other channels. */
+/**
+ * What a fill of a file reports, once every request it made is answered and every other channel's
+ * handle on the file closed (a failed CLOSE, which can mean data that never reached the disk, fails
+ * the fill): the bytes written.
+ */
 export interface Filled {
   readonly bytes: number;
-  /**
-   * Resolves once every other channel's handle on the file is closed, rejecting if a CLOSE failed
-   * (which can mean data that never reached the disk). The file must not be put in place before.
-   */
-  readonly settled?: Promise<void>;
   /** Every channel's FSYNC was answered: the data is on disk, no FSYNC of the whole file is needed. */
   readonly flushed?: boolean;
 }
@@ -94,7 +93,7 @@ export function startStripedUpload(options: StripedUploadOptions): StripedUpload
         flush,
       });
       await Promise.all([main.acknowledged, lanesDone]);
-      return { bytes: source.length, settled: lanesDone, flushed: flush };
+      return { bytes: source.length, flushed: flush };
     },
     async abandon(): Promise<void> {
       letWrite(false);

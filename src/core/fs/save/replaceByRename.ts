@@ -59,7 +59,8 @@ export async function replaceByRename(context: SaveContext, request: SaveRequest
 
   let existing: Attributes | undefined;
   let written: Attributes;
-  let ownerKept: Settled<void> | undefined;
+  /** Why the temporary must not replace the original after all (then it went nowhere). */
+  let refusal: Error | undefined;
   let started: StartedFill | undefined;
   /** The RENAME, when it went out in the flight of the temporary's CLOSE, and the FSTAT before it. */
   let renamed: Promise<Settled<void>> | undefined;
@@ -99,23 +100,24 @@ export async function replaceByRename(context: SaveContext, request: SaveRequest
           setMode,
           started === undefined ? request.fill(handle, temporary) : started.fill(handle),
         ]);
+        // Answered by now: they went out before the WRITEs, on the same channel.
+        const ownerKept = await owner;
+        learnIdentityFrom(context, await created);
+        const whyNot = (): Promise<Error | undefined> =>
+          refusalToRename(context, { existing, posixRename, ownerKept, links, target });
         if (filled.flushed === true) {
           // Every channel's FSYNC came back with its last WRITEs: the data is on disk. The FSTAT, the
           // CLOSE and, when nothing speaks against it, the RENAME go out in one flight.
-          await filled.settled;
           const attributes = (statBeforeClose = settle(session.fstat(handle, temporary)));
-          ownerKept = await owner;
-          learnIdentityFrom(context, await created);
-          const refusal = await refusalToRename(context, { existing, posixRename, ownerKept, links, target });
-          return { attributes, owner, created, renameNow: refusal === undefined };
+          const verdict = await whyNot();
+          return { attributes, refusal: verdict, renameNow: verdict === undefined };
         }
-        // FSYNC and FSTAT go out in the same flight as the CLOSE that follows, and as the CLOSEs of
-        // other channels' handles: one round trip for all. The server handles one channel's requests
-        // in order, so the data is on disk before the CLOSE.
-        const otherHandlesClosed = settle(filled.settled ?? Promise.resolve());
+        // FSYNC and FSTAT go out in the same flight as the CLOSE that follows: the server handles one
+        // channel's requests in order, so the data is on disk before the CLOSE. The RENAME waits for
+        // the CLOSE's answer.
         const flushed = settle(flush ? session.fsync(handle, temporary) : Promise.resolve());
         const attributes = settle(session.fstat(handle, temporary));
-        return { otherHandlesClosed, flushed, attributes, created, owner, renameNow: false };
+        return { flushed, attributes, refusal: await whyNot(), renameNow: false };
       },
       false,
       ({ renameNow }) => {
@@ -127,11 +129,11 @@ export async function replaceByRename(context: SaveContext, request: SaveRequest
     // The other channels' OPENs follow the temporary's in the same flight.
     started = request.startFill?.(temporary, { flush });
     const pending = await opening;
-    await unwrap(pending.otherHandlesClosed ?? Promise.resolve({ ok: true, value: undefined }));
-    await unwrap(pending.flushed ?? Promise.resolve({ ok: true, value: undefined }));
+    if (pending.flushed !== undefined) {
+      await unwrap(pending.flushed);
+    }
     written = await unwrap(pending.attributes);
-    ownerKept = await pending.owner;
-    learnIdentityFrom(context, await pending.created);
+    refusal = pending.refusal;
   } catch (error) {
     await started?.abandon();
     if (renamed !== undefined && (await renamed).ok) {
@@ -161,12 +163,9 @@ export async function replaceByRename(context: SaveContext, request: SaveRequest
     throw explained;
   }
 
-  if (renamed === undefined) {
-    const refusal = await refusalToRename(context, { existing, posixRename, ownerKept, links, target });
-    if (refusal !== undefined) {
-      await removeOrRemember(context, temporary);
-      throw refusal;
-    }
+  if (refusal !== undefined) {
+    await removeOrRemember(context, temporary);
+    throw refusal;
   }
   const outcome = await (renamed ?? settle(putInPlace()));
   if (!outcome.ok) {

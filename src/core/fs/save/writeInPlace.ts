@@ -34,7 +34,6 @@ export async function writeInPlace(context: SaveContext, request: SaveRequest): 
     try {
       const filled = await request.fill(handle, target);
       await session.fsetstat(handle, { size: filled.bytes }, target);
-      await filled.settled;
       if (session.hasExtension('fsync@openssh.com')) {
         await session.fsync(handle, target);
       }
