@@ -14,8 +14,9 @@
  *   while a transfer runs): down by a tenth while they wait longer than the allowed delay, up by a
  *   tenth while they wait less than half of it, never below two round trips' worth at the rate.
  * The allowed delay is one round trip on a thin line and 1.5 elsewhere (at least 20 ms), so a small
- * request is answered within about two to three round trips while a transfer runs. Links under 5 ms round trip are not governed: their queues
- * drain in milliseconds, and every request in flight keeps this client busy.
+ * request is answered within about two to three round trips while a transfer runs. Links under 5 ms
+ * round trip are not governed: their queues drain in milliseconds, and every request in flight keeps
+ * this client busy.
  *
  * Requests are also kept short on thin lines (`requestCap`): one 255 KiB reply takes 100 ms on a
  * 20 Mbit/s line, and a small answer on the same channel waits behind it.
