@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import * as inspector from 'node:inspector';
 import { connect, type Socket } from 'node:net';
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as vscode from 'vscode';
@@ -42,6 +43,17 @@ export interface DriverReply {
   readonly inspectorUrl?: string;
   /** read and write with probes: how long each probe's stat took, in ms. */
   readonly probeMs?: readonly number[];
+  /** read and write: the extension host's garbage collections during the operation. */
+  readonly gc?: GcDuring;
+}
+
+export interface GcDuring {
+  readonly count: number;
+  readonly major: number;
+  /** Main-thread pause time, summed. */
+  readonly ms: number;
+  /** The V8 heap in use when the operation started. */
+  readonly heapUsedBefore: number;
 }
 
 export interface DriverHello {
@@ -118,6 +130,31 @@ function probeDuring(probes: DriverRequest['probes']): () => Promise<number[]> {
   return () => Promise.all(timings);
 }
 
+/** Counts the collections V8 reports from now until the returned function is awaited. */
+function gcDuring(): () => Promise<GcDuring> {
+  let count = 0;
+  let major = 0;
+  let ms = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      count++;
+      ms += entry.duration;
+      const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) {
+        major++;
+      }
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const heapUsedBefore = process.memoryUsage().heapUsed;
+  return async () => {
+    // Entries are delivered asynchronously: let the ones of the operation arrive first.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    observer.disconnect();
+    return { count, major, ms, heapUsedBefore };
+  };
+}
+
 async function perform(request: DriverRequest): Promise<Omit<DriverReply, 'id'>> {
   const uri = (): vscode.Uri => vscode.Uri.parse(request.uri ?? '');
   switch (request.op) {
@@ -127,15 +164,17 @@ async function perform(request: DriverRequest): Promise<Omit<DriverReply, 'id'>>
     }
     case 'read': {
       const probed = probeDuring(request.probes);
+      const collections = gcDuring();
       const started = process.hrtime.bigint();
       const data = await vscode.workspace.fs.readFile(uri());
       const ms = elapsedMs(started);
+      const gc = await collections();
       const probeMs = await probed();
       if (request.deferHash === true) {
         lastRead = data;
-        return { ms, bytes: data.length, probeMs };
+        return { ms, bytes: data.length, probeMs, gc };
       }
-      return { ms, bytes: data.length, sha256: sha256(data), probeMs };
+      return { ms, bytes: data.length, sha256: sha256(data), probeMs, gc };
     }
     case 'lastSha256': {
       const digest = lastRead === undefined ? '' : sha256(lastRead);
@@ -153,10 +192,12 @@ async function perform(request: DriverRequest): Promise<Omit<DriverReply, 'id'>>
         sources.set(key, data);
       }
       const probed = probeDuring(request.probes);
+      const collections = gcDuring();
       const started = process.hrtime.bigint();
       await vscode.workspace.fs.writeFile(uri(), data);
       const ms = elapsedMs(started);
-      return { ms, bytes: data.length, probeMs: await probed() };
+      const gc = await collections();
+      return { ms, bytes: data.length, probeMs: await probed(), gc };
     }
     case 'memory': {
       sources.clear();
