@@ -69,6 +69,49 @@ describe('transfers striped over several SFTP channels', () => {
     assert.ok(read.equals(content));
   });
 
+  test('lanes that come while the main channel reads take a share of what it has not asked for yet', async () => {
+    const content = patternBytes(100 * CHUNK + 4321, 28); // more than the main channel's 64 in flight
+    const remote = h.sshd.writeLocal('striped-late-lanes.bin', content);
+    const { main, lanes, close } = await openChannels(3);
+    try {
+      const joined: number[] = [];
+      const later = new Promise<SftpSession[]>((resolve) => setImmediate(() => resolve(lanes)));
+      const read = await main.withFile(remote, 'r', {}, (handle) =>
+        readWholeFile(main, handle, remote, content.length, 1 << 30, later, (count) => joined.push(count)),
+      );
+      assert.ok(read.equals(content));
+      assert.deepEqual(joined, [3]);
+      for (const lane of lanes) {
+        assert.equal(lane.peakOpenHandles, 1, 'every lane read a stripe through a handle of its own');
+        assert.equal(lane.openHandleCount, 0);
+      }
+    } finally {
+      close();
+    }
+  });
+
+  test('a read does not wait for lanes that come after the main channel has read everything', async () => {
+    const content = patternBytes(3 * CHUNK + 10, 29);
+    const remote = h.sshd.writeLocal('striped-lanes-too-late.bin', content);
+    const { main, lanes, close } = await openChannels(3);
+    try {
+      const later = delay(2000).then(() => lanes);
+      const started = Date.now();
+      const read = await main.withFile(remote, 'r', {}, (handle) =>
+        readWholeFile(main, handle, remote, content.length, 1 << 30, later),
+      );
+      assert.ok(read.equals(content));
+      assert.ok(Date.now() - started < 1500, `the read took ${Date.now() - started} ms`);
+      await later;
+      await delay(50);
+      for (const lane of lanes) {
+        assert.equal(lane.peakOpenHandles, 0, 'a lane that came too late opened nothing');
+      }
+    } finally {
+      close();
+    }
+  });
+
   test('a striped write lands byte for byte and closes every lane handle', async () => {
     const content = patternBytes(9 * CHUNK + 777, 24); // ten chunks: two per channel
     const remote = h.path('striped-write.bin');
@@ -159,13 +202,17 @@ describe('when reads are striped', () => {
   });
 
   test('a large read over a link with a 10 ms round trip is striped over extra channels', async () => {
-    const content = patternBytes(12 * MiB + 5, 25);
+    // The first read opens the lanes while the main channel reads, the second finds them open.
+    const content = patternBytes(32 * MiB + 5, 25);
     const remote = h.sshd.writeLocal('striped-slow.bin', content);
-    const read = await slow.fileSystem(h.sshd.alias).readFile(remote);
-    assert.ok(Buffer.from(read).equals(content));
+    const fs = slow.fileSystem(h.sshd.alias);
+    for (let read = 0; read < 2; read++) {
+      assert.ok(Buffer.from(await fs.readFile(remote)).equals(content));
+    }
     const striped = slowLogger.lines.filter((line) => line.includes(`Reading ${remote}`));
-    assert.equal(striped.length, 1, slowLogger.lines.join('\n'));
-    assert.match(striped[0] ?? '', /over 8 SFTP channels/);
+    assert.equal(striped.length, 2, slowLogger.lines.join('\n'));
+    assert.match(striped[0] ?? '', /: 7 more SFTP channel\(s\) joined/);
+    assert.match(striped[1] ?? '', /: 7 more SFTP channel\(s\) joined/);
   });
 
   test('a large read on loopback stays on one channel', async () => {

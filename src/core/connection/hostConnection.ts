@@ -44,7 +44,8 @@ export interface Live {
 export class HostConnection {
   private current: ConnectionState = 'disconnected';
   private live: Live | undefined;
-  private lanes: { live: Live; sessions: Promise<SftpSession[]> } | undefined;
+  /** The extra channels; `opened` once they are (so a transfer can have them without waiting a tick). */
+  private lanes: { live: Live; sessions: Promise<SftpSession[]>; opened?: SftpSession[] } | undefined;
   private laneIdleTimer: NodeJS.Timeout | undefined;
   private attempt: Promise<SftpSession> | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -102,12 +103,13 @@ export class HostConnection {
    * Extra SFTP channels on the live connection, opened once and kept with it. Each SSH channel has its
    * own flow-control windows (OpenSSH's server gives 2 MiB, we keep 8 MiB for receiving), so a large
    * transfer striped over several channels is not capped by one window per round trip. Fewer come
-   * back if the server refuses some.
+   * back if the server refuses some. Answered at once, not as a promise, when they are open already:
+   * a transfer then cuts its stripes before its first request goes out.
    */
-  transferLanes(count: number): Promise<SftpSession[]> {
+  transferLanes(count: number): SftpSession[] | Promise<SftpSession[]> {
     const live = this.live;
     if (live === undefined || count <= 0) {
-      return Promise.resolve([]);
+      return [];
     }
     // Within the server's channel limit, leaving room for terminals, searches and watches (short
     // commands such as the identity probe come and go within that room).
@@ -122,10 +124,14 @@ export class HostConnection {
         ),
       );
     if (this.lanes?.live !== live) {
-      this.lanes = { live, sessions: this.openLanes(live, room(0)) };
+      const lanes: NonNullable<HostConnection['lanes']> = {
+        live,
+        sessions: this.openLanes(live, room(0)).then((sessions) => (lanes.opened = sessions)),
+      };
+      this.lanes = lanes;
     }
     this.giveBackLanesWhenIdle();
-    return this.lanes.sessions.then((sessions) => {
+    const usable = (sessions: SftpSession[]): SftpSession[] => {
       const open = sessions.filter((session) => !session.isClosed);
       // The limit may have been learned from the refusals that opened these: keep the room for commands.
       const allowed = room(open.length);
@@ -137,7 +143,9 @@ export class HostConnection {
         return open.slice(0, allowed);
       }
       return open;
-    });
+    };
+    const { opened } = this.lanes;
+    return opened === undefined ? this.lanes.sessions.then(usable) : usable(opened);
   }
 
   private async openLanes(live: Live, count: number): Promise<SftpSession[]> {
@@ -201,7 +209,8 @@ export class HostConnection {
       closing.map((session) => session.closeAndWait('an idle transfer channel was given back')),
     );
     if (this.lanes === lanes) {
-      this.lanes = kept.length === 0 ? undefined : { live: lanes.live, sessions: Promise.resolve(kept) };
+      this.lanes =
+        kept.length === 0 ? undefined : { live: lanes.live, sessions: Promise.resolve(kept), opened: kept };
     }
     // A lane still in use is looked at again after a whole idle time; an unused one when its time is up.
     const dues = kept.map((session) => (session.isBusy ? unusedForMs : unusedForMs - unusedFor(session)));

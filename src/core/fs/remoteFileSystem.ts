@@ -60,7 +60,7 @@ export interface SessionSource {
   /** True unless the user disconnected or the connection failed for good. */
   willReconnect(): boolean;
   /** Extra SFTP channels on the same connection for large transfers (may answer fewer, or none). */
-  transferLanes?(count: number): Promise<SftpSession[]>;
+  transferLanes?(count: number): SftpSession[] | Promise<SftpSession[]>;
   /** The name the account logs in with, once connected. */
   userName?(): string | undefined;
   /** The account's uid and groups as the server's `id` tells them (undefined without a shell). */
@@ -293,6 +293,11 @@ export class RemoteFileSystem {
     // VS Code stats a file before reading it: a special file is refused before its OPEN blocks the server.
     const known = this.attributes.get(path);
     refuseSpecialFile(path, known?.target ?? known?.own, 'opened');
+    // The size VS Code's stat just saw says whether the read will be striped: channels that are not
+    // open yet start opening now, beside the OPEN, instead of after its answer.
+    const knownSize = (known?.target ?? known?.own)?.size;
+    let lanes =
+      knownSize !== undefined && this.stripesReadOf(session, knownSize) ? this.lanesFor(knownSize) : undefined;
     // STAT goes out in the same flight as OPEN: the size for the buffer costs no extra round trip.
     const statResult = session.stat(path).then(
       (attrs) => ({ attrs }),
@@ -305,15 +310,13 @@ export class RemoteFileSystem {
         throw new RemoteFsError('EISDIR', 'Is a folder', { path });
       }
       const size = attrs.size ?? 0;
-      const roundTrip = session.roundTripMs ?? 0;
-      const slowLink = roundTrip >= STRIPED_READ_MIN_ROUND_TRIP_MS;
-      const lanes = slowLink && size <= this.options.maxReadFileBytes ? await this.lanesFor(size) : [];
-      if (lanes.length > 0) {
+      // The main channel starts at once; lanes still opening take a share of what is left when they come.
+      lanes = this.stripesReadOf(session, size) ? (lanes ?? this.lanesFor(size)) : [];
+      return readWholeFile(session, handle, path, size, this.options.maxReadFileBytes, lanes, (count) =>
         this.logger.debug(
-          `Reading ${path} (${size} bytes) over ${1 + lanes.length} SFTP channels (round trip ${roundTrip.toFixed(1)} ms)`,
-        );
-      }
-      return readWholeFile(session, handle, path, size, this.options.maxReadFileBytes, lanes);
+          `Reading ${path} (${size} bytes): ${count} more SFTP channel(s) joined (round trip ${(session.roundTripMs ?? 0).toFixed(1)} ms)`,
+        ),
+      );
     });
     // Servers refuse to OPEN a folder in their own words (OpenSSH: FAILURE, ProFTPD: PERMISSION_DENIED);
     // the STAT sent with it says what it is.
@@ -326,12 +329,24 @@ export class RemoteFileSystem {
     });
   }
 
-  /** The extra channels a transfer of `bytes` is striped over: none for small ones. */
-  private async lanesFor(bytes: number): Promise<readonly SftpSession[]> {
+  /**
+   * Whether a read of `bytes` is striped over extra channels: on a line with a round trip long enough
+   * that one channel's window bounds the speed (on loopback extra channels only compete for the CPU).
+   */
+  private stripesReadOf(session: SftpSession, bytes: number): boolean {
+    const slowLink = (session.roundTripMs ?? 0) >= STRIPED_READ_MIN_ROUND_TRIP_MS;
+    return slowLink && bytes >= STRIPE_THRESHOLD && bytes <= this.options.maxReadFileBytes;
+  }
+
+  /**
+   * The extra channels a transfer of `bytes` is striped over: none for small ones. At once when they
+   * are open, a promise while they are being opened.
+   */
+  private lanesFor(bytes: number): readonly SftpSession[] | Promise<readonly SftpSession[]> {
     if (bytes < STRIPE_THRESHOLD) {
       return [];
     }
-    return (await this.source.transferLanes?.(EXTRA_TRANSFER_LANES)) ?? [];
+    return this.source.transferLanes?.(EXTRA_TRANSFER_LANES) ?? [];
   }
 
   async writeFile(rawPath: string, content: Uint8Array, options: WriteOptions): Promise<void> {
@@ -407,7 +422,7 @@ export class RemoteFileSystem {
       },
       startFill: (into, { flush }) => {
         let abandoned = false;
-        const upload = this.lanesFor(content.length).then((lanes) =>
+        const upload = Promise.resolve(this.lanesFor(content.length)).then((lanes) =>
           // Lanes that come only after the save was given up open nothing.
           startStripedUpload({ session, path: into, data: content, lanes: abandoned ? [] : lanes, flush }),
         );

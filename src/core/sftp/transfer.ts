@@ -24,6 +24,11 @@ export const COPY_DEPTH = 16;
  * contiguous stripe per channel, each read through that channel's own handle: one channel's receive
  * window then no longer bounds the download. The main channel keeps the tail that confirms EOF and
  * any growth found afterwards.
+ *
+ * The lanes may still be opening (two round trips, after the connection was idle): the main channel
+ * does not wait for them. It starts on the whole file, and when the lanes are there, what it has not
+ * asked for yet is shared out so that every channel ends up with about as many bytes still to come
+ * (what the main channel already has in flight counts as its share).
  */
 export async function readWholeFile(
   session: SftpSession,
@@ -31,7 +36,8 @@ export async function readWholeFile(
   path: string,
   sizeHint: number,
   maxBytes: number,
-  lanes: readonly SftpSession[] = [],
+  lanes: readonly SftpSession[] | PromiseLike<readonly SftpSession[]> = [],
+  onLanesJoined?: (count: number) => void,
 ): Promise<Buffer> {
   const chunk = session.readLength;
   // The main session's flow control paces every channel of the connection.
@@ -43,22 +49,39 @@ export async function readWholeFile(
   // sent in the same flight as the others, so an unchanged file needs no extra round trip.
   let buffer = Buffer.allocUnsafe(sizeHint + chunk);
   let eofAt = Infinity;
+  /** Bytes the main channel has taken from its queue and not yet had answered. */
+  let mainInFlight = 0;
   const readRanges = (reader: SftpSession, readerHandle: Handle, ranges: ReadRange[]): Promise<void> =>
     runRanges(ranges, READ_DEPTH, async (range, requeue) => {
       if (range.offset >= eofAt) {
         return;
       }
-      // A range longer than the session now reads (it learned the server's cap meanwhile, or the line
-      // is thin: see FlowControl) goes out in part; the rest is queued at once, for the same flight.
-      const length = await flow.admit(Math.min(range.length, reader.readLength));
-      if (length < range.length) {
-        requeue({ offset: range.offset + length, length: range.length - length });
+      const isMain = reader === session;
+      if (isMain) {
+        mainInFlight += range.length;
       }
+      let length = range.length;
       let got = 0;
       try {
-        got = await reader.read(readerHandle, buffer, range.offset, length, range.offset, path);
+        // A range longer than the session now reads (it learned the server's cap meanwhile, or the
+        // line is thin: see FlowControl) goes out in part; the rest is queued at once, for the same
+        // flight.
+        length = await flow.admit(Math.min(range.length, reader.readLength));
+        if (length < range.length) {
+          if (isMain) {
+            mainInFlight -= range.length - length;
+          }
+          requeue({ offset: range.offset + length, length: range.length - length });
+        }
+        try {
+          got = await reader.read(readerHandle, buffer, range.offset, length, range.offset, path);
+        } finally {
+          flow.done(length, got);
+        }
       } finally {
-        flow.done(length, got);
+        if (isMain) {
+          mainInFlight -= length;
+        }
       }
       if (got > 0 && range.afterShort !== undefined) {
         reader.readAnsweredShort(range.afterShort);
@@ -73,22 +96,61 @@ export async function readWholeFile(
       }
     });
 
-  const stripes = stripesOf(sizeHint, chunk, 1 + lanes.length);
-  for (const lane of lanes) {
-    lane.shareRoundTripOf(session);
+  // The main channel's queue: the expected bytes in order, then the READ that confirms the end (and
+  // any remainders requeued behind it). Lanes that join take their stripes from its unsent front.
+  const expected = chunked([0, sizeHint], chunk);
+  const mainQueue: ReadRange[] = [...expected, ...chunked([sizeHint, sizeHint + chunk], chunk)];
+  let mainDone = false;
+  /** The reads of lanes that joined; they share the buffer, so nothing returns before they end. */
+  let laneReads: Promise<unknown> | undefined;
+  const join = (joining: readonly SftpSession[]): void => {
+    const unsent = mainQueue.findIndex((range) => range.offset >= sizeHint || range.afterShort !== undefined);
+    const front = mainQueue.slice(0, unsent < 0 ? mainQueue.length : unsent);
+    const first = front[0];
+    const last = front[front.length - 1];
+    if (mainDone || joining.length === 0 || first === undefined || last === undefined) {
+      return;
+    }
+    const start = first.offset;
+    const end = last.offset + last.length;
+    // Every channel ends up with about the same still to come; the main channel's share counts what
+    // it already has in flight.
+    const share = Math.ceil((end - start + mainInFlight) / (1 + joining.length) / chunk) * chunk;
+    const mainKeeps = Math.min(end - start, Math.max(0, share - mainInFlight));
+    mainQueue.splice(0, front.length, ...chunked([start, start + mainKeeps], chunk));
+    const from = start + mainKeeps;
+    const stripes = stripesOf(end - from, chunk, joining.length);
+    onLanesJoined?.(stripes.filter(([stripeStart, stripeEnd]) => stripeEnd > stripeStart).length);
+    laneReads = Promise.all(
+      joining.map((lane, index) => {
+        const stripe = stripes[index];
+        if (stripe === undefined || stripe[0] === stripe[1]) {
+          return undefined;
+        }
+        lane.shareRoundTripOf(session);
+        return lane.withFile(path, 'r', {}, (laneHandle) =>
+          readRanges(lane, laneHandle, chunked([from + stripe[0], from + stripe[1]], chunk)),
+        );
+      }),
+    );
+    laneReads.catch(() => undefined); // awaited below, once the main channel is done
+  };
+  // Lanes already open take their stripes before the main channel's first READ goes out; lanes still
+  // opening join whenever they are there, unless the main channel has finished by then.
+  if ('then' in lanes) {
+    lanes.then(join, () => undefined);
+  } else {
+    join(lanes);
   }
-  await Promise.all([
-    readRanges(session, handle, [
-      ...chunked(stripes[0] ?? [0, 0], chunk),
-      ...chunked([sizeHint, sizeHint + chunk], chunk),
-    ]),
-    ...lanes.map((lane, index) => {
-      const stripe = stripes[index + 1];
-      return stripe === undefined || stripe[0] === stripe[1]
-        ? Promise.resolve()
-        : lane.withFile(path, 'r', {}, (laneHandle) => readRanges(lane, laneHandle, chunked(stripe, chunk)));
-    }),
-  ]);
+  try {
+    await readRanges(session, handle, mainQueue);
+  } catch (error) {
+    mainDone = true;
+    await laneReads?.catch(() => undefined);
+    throw error;
+  }
+  mainDone = true;
+  await laneReads;
   // Every byte up to the buffer's end was there and no EOF yet: the file grew while we read it. How
   // much is unknown, so the reads in flight start at one and double while data keeps coming: the
   // requests past the new end are never more than those that found data.
@@ -239,15 +301,17 @@ export async function streamCopyBetween(
 
 /**
  * Runs `task` over a queue of ranges with `depth` in flight. A task may requeue a remainder (a short
- * read). Rejects with the first error, after the requests already sent have settled, so no callback
- * writes into a buffer the caller has given up.
+ * read). The queue is the array given, consumed from its front: the caller may take ranges it has
+ * not reached yet (readWholeFile hands them to channels that join). Rejects with the first error,
+ * after the requests already sent have settled, so no callback writes into a buffer the caller has
+ * given up.
  */
 export async function runRanges<R>(
   initial: R[],
   depth: number,
   task: (range: R, requeue: (range: R) => void) => Promise<void>,
 ): Promise<void> {
-  const queue = [...initial];
+  const queue = initial;
   let failure: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {
     for (let range = queue.shift(); range !== undefined && failure === undefined; range = queue.shift()) {
