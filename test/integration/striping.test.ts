@@ -151,6 +151,88 @@ describe('transfers striped over several SFTP channels', () => {
     }
   });
 
+  test('an upload whose lanes come while the main channel writes: they take a share of what it has not sent, and every channel flushes', async () => {
+    const content = patternBytes(40 * CHUNK + 999, 30); // more than the main channel's 16 in flight
+    const remote = h.path('striped-late-lanes-write.bin');
+    const { main, lanes, close } = await openChannels(3);
+    try {
+      let arrive: (joining: SftpSession[]) => void = () => undefined;
+      const later = new Promise<SftpSession[]>((resolve) => (arrive = resolve));
+      const upload = startStripedUpload({
+        session: main,
+        path: remote,
+        data: content,
+        lanes: later,
+        flush: true,
+      });
+      const filled = await main.withFile(remote, 'wx', {}, (handle) => {
+        const filling = upload.fill(handle);
+        setImmediate(() => arrive(lanes)); // the main channel's first WRITEs are out
+        return filling;
+      });
+      assert.equal(filled.flushed, true);
+      assert.ok(readFileSync(remote).equals(content));
+      for (const lane of lanes) {
+        assert.equal(lane.peakOpenHandles, 1, 'every lane wrote a share through a handle of its own');
+        assert.equal(lane.openHandleCount, 0);
+      }
+    } finally {
+      close();
+    }
+  });
+
+  test('lanes that come after the main channel sent its last WRITE open nothing, and the upload does not wait for them', async () => {
+    const content = patternBytes(2 * CHUNK + 5, 31);
+    const remote = h.path('striped-lanes-too-late-write.bin');
+    const { main, lanes, close } = await openChannels(3);
+    try {
+      const later = delay(2000).then(() => lanes);
+      const started = Date.now();
+      const upload = startStripedUpload({
+        session: main,
+        path: remote,
+        data: content,
+        lanes: later,
+        flush: true,
+      });
+      await main.withFile(remote, 'wx', {}, (handle) => upload.fill(handle));
+      assert.ok(Date.now() - started < 1500, `the upload took ${Date.now() - started} ms`);
+      assert.ok(readFileSync(remote).equals(content));
+      await later;
+      await delay(50);
+      for (const lane of lanes) {
+        assert.equal(lane.peakOpenHandles, 0, 'a lane that came too late opened nothing');
+      }
+    } finally {
+      close();
+    }
+  });
+
+  test('lanes that come before the main OPEN answered wait for it, and write only once it created the file', async () => {
+    const content = patternBytes(9 * CHUNK + 11, 32);
+    const remote = h.path('striped-lanes-before-create.bin');
+    const { main, lanes, close } = await openChannels(3);
+    try {
+      const upload = startStripedUpload({
+        session: main,
+        path: remote,
+        data: content,
+        lanes: Promise.resolve(lanes),
+        flush: true,
+      });
+      await delay(300); // every lane's OPEN is refused: the file is not there yet
+      const filled = await main.withFile(remote, 'wx', {}, (handle) => upload.fill(handle));
+      assert.equal(filled.flushed, true);
+      assert.ok(readFileSync(remote).equals(content));
+      for (const lane of lanes) {
+        assert.equal(lane.peakOpenHandles, 1);
+        assert.equal(lane.openHandleCount, 0);
+      }
+    } finally {
+      close();
+    }
+  });
+
   test('an abandoned upload writes nothing through the lanes that opened the file, and closes them', async () => {
     const original = patternBytes(12 * CHUNK, 26); // three chunks per channel
     const remote = h.sshd.writeLocal('striped-abandoned.bin', original);
@@ -211,7 +293,8 @@ describe('when reads are striped', () => {
     }
     const striped = slowLogger.lines.filter((line) => line.includes(`Reading ${remote}`));
     assert.equal(striped.length, 2, slowLogger.lines.join('\n'));
-    assert.match(striped[0] ?? '', /: 7 more SFTP channel\(s\) joined/);
+    // Lanes that come late share what is left: as many as have a whole chunk of it join.
+    assert.match(striped[0] ?? '', /: [1-7] more SFTP channel\(s\) joined/);
     assert.match(striped[1] ?? '', /: 7 more SFTP channel\(s\) joined/);
   });
 

@@ -297,7 +297,9 @@ export class RemoteFileSystem {
     // open yet start opening now, beside the OPEN, instead of after its answer.
     const knownSize = (known?.target ?? known?.own)?.size;
     let lanes =
-      knownSize !== undefined && this.stripesReadOf(session, knownSize) ? this.lanesFor(knownSize) : undefined;
+      knownSize !== undefined && this.stripesReadOf(session, knownSize)
+        ? this.lanesFor(knownSize)
+        : undefined;
     // STAT goes out in the same flight as OPEN: the size for the buffer costs no extra round trip.
     const statResult = session.stat(path).then(
       (attrs) => ({ attrs }),
@@ -416,27 +418,17 @@ export class RemoteFileSystem {
     const written = await saveFile(this.saveContext(session), {
       ...plan,
       size: content.length,
-      fill: async (handle, into) => {
-        const lanes = await this.lanesFor(content.length);
-        return writeWholeFile(session, handle, into, content, lanes);
-      },
+      // Lanes still being opened join the upload when they come; the main channel does not wait.
+      fill: (handle, into) => writeWholeFile(session, handle, into, content, this.lanesFor(content.length)),
       startFill: (into, { flush }) => {
-        let abandoned = false;
-        const upload = Promise.resolve(this.lanesFor(content.length)).then((lanes) =>
-          // Lanes that come only after the save was given up open nothing.
-          startStripedUpload({ session, path: into, data: content, lanes: abandoned ? [] : lanes, flush }),
-        );
-        upload.catch(() => undefined); // reported by fill; abandon has nothing to undo
-        return {
-          fill: async (handle) => (await upload).fill(handle),
-          abandon: () => {
-            abandoned = true;
-            return upload.then(
-              (started) => started.abandon(),
-              () => undefined,
-            );
-          },
-        };
+        const upload = startStripedUpload({
+          session,
+          path: into,
+          data: content,
+          lanes: this.lanesFor(content.length),
+          flush,
+        });
+        return { fill: (handle) => upload.fill(handle), abandon: () => upload.abandon() };
       },
     });
     return { target: plan.target, written };

@@ -1,7 +1,7 @@
 import { isRemoteFsError } from '../common/errors';
 import type { FlowControl } from './flowControl';
 import type { Handle, SftpSession } from './session';
-import { WRITE_DEPTH, chunked, runRanges, stripesOf } from './transfer';
+import { WRITE_DEPTH, chunked, runRanges, stripesOf, type Range } from './transfer';
 
 /**
  * What a fill of a file reports, once every request it made is answered and every other channel's
@@ -24,10 +24,13 @@ export function writeWholeFile(
   handle: Handle,
   path: string,
   data: Uint8Array,
-  lanes: readonly SftpSession[] = [],
+  lanes: Lanes = [],
 ): Promise<Filled> {
   return startStripedUpload({ session, path, data, lanes, flush: false }).fill(handle);
 }
+
+/** The other channels of a transfer: at once when they are open, a promise while they are opening. */
+export type Lanes = readonly SftpSession[] | PromiseLike<readonly SftpSession[]>;
 
 /**
  * An upload of one buffer into one file, striped over the main channel and `lanes` (other SFTP
@@ -38,6 +41,9 @@ export function writeWholeFile(
  *   reached the server before the main OPEN created the file is told "no such file" and opens again
  *   once the main OPEN answered. No lane writes a byte before the main OPEN succeeded: a file the main
  *   OPEN could not create (it exists, for one) is never written;
+ * - lanes still being opened (two round trips and more, after the connection was idle) are not waited
+ *   for: the main channel starts on the whole file, and lanes that come before it has sent its last
+ *   WRITE take a share of what it has not sent yet (what it has in flight counts as its share);
  * - with `flush`, every channel sends its FSYNC right behind its last WRITE, and every lane its CLOSE
  *   right behind that. The server handles one channel's requests in order, and fsync(2) flushes the
  *   whole file as it is at that moment, so once every channel's FSYNC is answered all the data is on
@@ -51,8 +57,9 @@ export interface StripedUpload {
    */
   fill(handle: Handle): Promise<Filled>;
   /**
-   * The main OPEN failed or the upload is not wanted: the lanes close without writing. Resolves once
-   * every lane is done with the file. Does nothing once `fill` was called.
+   * The main OPEN failed or the upload is not wanted: the lanes close without writing, and lanes
+   * still to come open nothing. Resolves once every lane is done with the file. Does nothing once
+   * `fill` was called.
    */
   abandon(): Promise<void>;
 }
@@ -61,82 +68,163 @@ export interface StripedUploadOptions {
   readonly session: SftpSession;
   readonly path: string;
   readonly data: Uint8Array;
-  readonly lanes: readonly SftpSession[];
+  readonly lanes: Lanes;
   readonly flush: boolean;
 }
 
 export function startStripedUpload(options: StripedUploadOptions): StripedUpload {
   const { session, path, data, lanes, flush } = options;
   const source = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const stripes = stripesOf(source.length, session.limits.maxWriteLength, 1 + lanes.length);
+  const chunk = session.limits.maxWriteLength;
   let letWrite: (go: boolean) => void = () => undefined;
   const mayWrite = new Promise<boolean>((resolve) => (letWrite = resolve));
-  const onLanes = lanes.flatMap((lane, index) => {
-    const stripe = stripes[index + 1];
-    return stripe === undefined || stripe[0] === stripe[1]
-      ? []
-      : [uploadStripeOnLane({ lane, path, source, stripe, flow: session.flow, flush, mayWrite })];
-  });
-  const lanesDone = Promise.all(onLanes).then(() => undefined);
-  lanesDone.catch(() => undefined); // reported by fill; not unhandled when the upload is abandoned
+  /** The main channel's WRITEs still to send, in offset order; lanes that join take from the front. */
+  const mainQueue = chunked([0, source.length], chunk);
+  let main: ChannelWrites | undefined;
+  let abandoned = false;
+  const onLanes: Array<Promise<void>> = [];
+
+  const join = (joining: readonly SftpSession[]): void => {
+    const front = contiguousFront(mainQueue);
+    const first = front[0];
+    const last = front[front.length - 1];
+    if (
+      abandoned ||
+      main?.lastSent === true ||
+      joining.length === 0 ||
+      first === undefined ||
+      last === undefined
+    ) {
+      return;
+    }
+    const start = first.offset;
+    const end = last.offset + last.length;
+    const inFlight = main?.outstandingBytes ?? 0;
+    const share = Math.ceil((end - start + inFlight) / (1 + joining.length) / chunk) * chunk;
+    const mainKeeps = Math.min(end - start, Math.max(0, share - inFlight));
+    mainQueue.splice(0, front.length, ...chunked([start, start + mainKeeps], chunk));
+    const from = start + mainKeeps;
+    const stripes = stripesOf(end - from, chunk, joining.length);
+    joining.forEach((lane, index) => {
+      const stripe = stripes[index];
+      if (stripe !== undefined && stripe[0] !== stripe[1]) {
+        const range: [number, number] = [from + stripe[0], from + stripe[1]];
+        const upload = uploadStripeOnLane({
+          lane,
+          path,
+          source,
+          stripe: range,
+          flow: session.flow,
+          flush,
+          mayWrite,
+        });
+        upload.catch(() => undefined); // reported by fill; not unhandled when the upload is abandoned
+        onLanes.push(upload);
+      }
+    });
+    // The lanes may have taken all the main channel had left to send.
+    main?.queueChanged();
+  };
+  // Lanes already open are given their stripes now, so their OPENs go out with the main OPEN.
+  if ('then' in lanes) {
+    lanes.then(join, () => undefined);
+  } else {
+    join(lanes);
+  }
 
   return {
     async fill(handle: Handle): Promise<Filled> {
       letWrite(true);
-      const main = writeThenFlush({
-        session,
-        handle,
-        path,
-        source,
-        stripe: stripes[0] ?? [0, 0],
-        flow: session.flow,
-        flush,
-      });
-      await Promise.all([main.acknowledged, lanesDone]);
+      main = writeThenFlush({ session, handle, path, source, queue: mainQueue, flow: session.flow, flush });
+      try {
+        await main.acknowledged;
+      } catch (error) {
+        abandoned = true;
+        // The lanes write into the same file: they are done with it before the save goes on.
+        await Promise.allSettled(onLanes);
+        throw error;
+      }
+      // No lane joins once the main channel's last WRITE went out.
+      abandoned = true;
+      await Promise.all(onLanes);
       return { bytes: source.length, flushed: flush };
     },
     async abandon(): Promise<void> {
+      abandoned = true;
       letWrite(false);
-      await lanesDone.catch(() => undefined);
+      await Promise.all(onLanes.map((upload) => upload.catch(() => undefined)));
     },
   };
 }
 
-/** One channel's share of an upload: `stripe` of `source`, written through `handle` on `session`. */
-interface StripeOnChannel {
+/** The leading ranges of `queue` that follow one another without a gap (a requeued rest comes later). */
+function contiguousFront(queue: readonly Range[]): Range[] {
+  const front: Range[] = [];
+  for (const range of queue) {
+    const previous = front[front.length - 1];
+    if (previous !== undefined && previous.offset + previous.length !== range.offset) {
+      break;
+    }
+    front.push(range);
+  }
+  return front;
+}
+
+/** One channel's share of an upload: the ranges of `source` in `queue`, written through `handle`. */
+interface WritesOnChannel {
   readonly session: SftpSession;
   readonly handle: Handle;
   readonly path: string;
   readonly source: Buffer;
-  readonly stripe: readonly [number, number];
+  readonly queue: Range[];
   readonly flow: FlowControl;
 }
 
+/** A channel's WRITEs under way. */
+interface ChannelWrites {
+  /** Resolves once the last request went out; rejects if a WRITE failed before. */
+  readonly issued: Promise<void>;
+  /** Resolves once the server answered every request. */
+  readonly acknowledged: Promise<void>;
+  /** The last WRITE went out (and the FSYNC behind it). */
+  readonly lastSent: boolean;
+  /** Bytes taken from the queue and not answered yet. */
+  readonly outstandingBytes: number;
+  /** Someone took ranges from the queue: if nothing is left, the last WRITE may already be out. */
+  queueChanged(): void;
+}
+
 /**
- * Writes `stripe` through `handle`; with `flush`, sends an FSYNC right behind the last WRITE, in the
- * same tick. `issued` resolves once the last request went out (rejecting if a WRITE failed before),
- * `acknowledged` once the server answered every one of them.
+ * Writes the ranges in `queue` through `handle`; with `flush`, sends an FSYNC right behind the last
+ * WRITE, in the same tick.
  */
-function writeThenFlush(options: StripeOnChannel & { readonly flush: boolean }): {
-  issued: Promise<void>;
-  acknowledged: Promise<void>;
-} {
+function writeThenFlush(options: WritesOnChannel & { readonly flush: boolean }): ChannelWrites {
   const { session, handle, path, flush } = options;
   let flushed: Promise<void> | undefined;
   let lastWriteSent: () => void = () => undefined;
   const allWritesSent = new Promise<void>((resolve) => (lastWriteSent = resolve));
-  const written = writeRange({
+  const writes = writeRange({
     ...options,
     onLastWriteSent: () => {
       flushed = flush ? session.fsync(handle, path) : undefined;
       lastWriteSent();
     },
   });
-  // A failed WRITE ends the stripe before its last one went out; `written` then says why.
-  const issued = Promise.race([allWritesSent, written]);
-  const acknowledged = issued.then(() => Promise.all([written, flushed])).then(() => undefined);
+  // A failed WRITE ends the queue before its last one went out; `written` then says why.
+  const issued = Promise.race([allWritesSent, writes.done]);
+  const acknowledged = issued.then(() => Promise.all([writes.done, flushed])).then(() => undefined);
   acknowledged.catch(() => undefined); // awaited by the caller; not unhandled if `issued` failed first
-  return { issued, acknowledged };
+  return {
+    issued,
+    acknowledged,
+    get lastSent() {
+      return writes.lastSent;
+    },
+    get outstandingBytes() {
+      return writes.outstandingBytes;
+    },
+    queueChanged: () => writes.queueChanged(),
+  };
 }
 
 /**
@@ -153,15 +241,16 @@ async function uploadStripeOnLane(options: {
   flush: boolean;
   mayWrite: Promise<boolean>;
 }): Promise<void> {
-  const { lane, path, mayWrite } = options;
+  const { lane, path, mayWrite, stripe } = options;
   let acknowledged: Promise<void> = Promise.resolve();
   const openAndWrite = (): Promise<void> =>
     lane.withFile(path, 'r+', {}, async (handle) => {
       if (await mayWrite) {
-        const stripe = writeThenFlush({ ...options, session: lane, handle });
-        acknowledged = stripe.acknowledged;
+        const queue = chunked(stripe, lane.limits.maxWriteLength);
+        const writes = writeThenFlush({ ...options, session: lane, handle, queue });
+        acknowledged = writes.acknowledged;
         // Returning once the last request is out puts the CLOSE in the same flight.
-        await stripe.issued;
+        await writes.issued;
       }
     });
   try {
@@ -177,35 +266,67 @@ async function uploadStripeOnLane(options: {
 }
 
 /**
- * Writes `stripe` of `source` through `handle`, WRITE_DEPTH requests in flight, each as long as the
- * flow control admits. `onLastWriteSent` is called in the same tick as the last WRITE goes out (at
- * once for an empty stripe), so a request sent from it follows that WRITE on the channel. Rejects with
- * the first failure, after the WRITEs already sent have settled.
+ * Writes the ranges in `queue` of `source` through `handle`, WRITE_DEPTH requests in flight, each as
+ * long as the flow control admits. `onLastWriteSent` is called in the same tick as the last WRITE
+ * goes out (at once for an empty queue, or when others took what was left), so a request sent from it
+ * follows that WRITE on the channel. `done` rejects with the first failure, after the WRITEs already
+ * sent have settled.
  */
-async function writeRange(
-  options: StripeOnChannel & { readonly onLastWriteSent?: () => void },
-): Promise<void> {
-  const { session, handle, path, source, stripe, flow, onLastWriteSent } = options;
-  let unsent = stripe[1] - stripe[0];
-  if (unsent === 0) {
-    onLastWriteSent?.();
-  }
-  await runRanges(chunked(stripe, session.limits.maxWriteLength), WRITE_DEPTH, async (range, requeue) => {
-    const length = await flow.admit(range.length);
-    if (length < range.length) {
-      requeue({ offset: range.offset + length, length: range.length - length });
+function writeRange(options: WritesOnChannel & { readonly onLastWriteSent?: () => void }): {
+  done: Promise<void>;
+  readonly lastSent: boolean;
+  readonly outstandingBytes: number;
+  queueChanged(): void;
+} {
+  const { session, handle, path, source, queue, flow, onLastWriteSent } = options;
+  /** Ranges taken from the queue whose WRITE has not gone out yet (waiting for the flow control). */
+  let taking = 0;
+  let outstandingBytes = 0;
+  let lastSent = false;
+  const sentAll = (): void => {
+    if (!lastSent && taking === 0 && queue.length === 0) {
+      lastSent = true;
+      onLastWriteSent?.();
     }
-    let written = 0;
+  };
+  sentAll();
+  const done = runRanges(queue, WRITE_DEPTH, async (range, requeue) => {
+    taking++;
+    let held = range.length;
+    outstandingBytes += held;
     try {
-      const sent = session.write(handle, source, range.offset, length, range.offset, path);
-      unsent -= length;
-      if (unsent === 0) {
-        onLastWriteSent?.();
+      let length: number;
+      try {
+        length = await flow.admit(range.length);
+      } finally {
+        taking--;
       }
-      await sent;
-      written = length;
+      if (length < range.length) {
+        requeue({ offset: range.offset + length, length: range.length - length });
+        outstandingBytes -= held - length;
+        held = length;
+      }
+      let written = 0;
+      try {
+        const sent = session.write(handle, source, range.offset, length, range.offset, path);
+        sentAll();
+        await sent;
+        written = length;
+      } finally {
+        flow.done(length, written);
+      }
     } finally {
-      flow.done(length, written);
+      outstandingBytes -= held;
     }
   });
+  return {
+    done,
+    get lastSent() {
+      return lastSent;
+    },
+    get outstandingBytes() {
+      return outstandingBytes;
+    },
+    queueChanged: sentAll,
+  };
 }
