@@ -22,6 +22,8 @@ export interface DriverRequest {
   readonly source?: string;
   /** For read: keep the bytes and hash them on a later `lastSha256` (so a profile holds the read alone). */
   readonly deferHash?: boolean;
+  /** For read: a full garbage collection first, so that the read starts on a collected heap. */
+  readonly collectFirst?: boolean;
   /**
    * For read and write: while the transfer runs, stat `probes[i].uri` at `probes[i].atMs` after its
    * start (files never statted before, so nothing cached answers) and reply with each STAT's time.
@@ -163,6 +165,9 @@ async function perform(request: DriverRequest): Promise<Omit<DriverReply, 'id'>>
       return { bytes: stat.size };
     }
     case 'read': {
+      if (request.collectFirst === true) {
+        collector()();
+      }
       const probed = probeDuring(request.probes);
       const collections = gcDuring();
       const started = process.hrtime.bigint();

@@ -152,7 +152,8 @@ export class HostConnection {
     if (count <= 0) {
       return [];
     }
-    // All requested at once: each costs two round trips (channel open, SFTP init).
+    // All requested at once: each costs four round trips (channel open, subsystem, SFTP INIT, the
+    // server's limits; OpenSSH's session channel takes data only once its subsystem started).
     const outcomes = await Promise.allSettled(Array.from({ length: count }, () => live.openChannel()));
     const lanes = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
     const refusal = outcomes.find((outcome) => outcome.status === 'rejected');

@@ -41,7 +41,7 @@ export type Lanes = readonly SftpSession[] | PromiseLike<readonly SftpSession[]>
  *   reached the server before the main OPEN created the file is told "no such file" and opens again
  *   once the main OPEN answered. No lane writes a byte before the main OPEN succeeded: a file the main
  *   OPEN could not create (it exists, for one) is never written;
- * - lanes still being opened (two round trips and more, after the connection was idle) are not waited
+ * - lanes still being opened (four round trips, after the connection was idle) are not waited
  *   for: the main channel starts on the whole file, and lanes that come before it has sent its last
  *   WRITE take a share of what it has not sent yet (what it has in flight counts as its share);
  * - with `flush`, every channel sends its FSYNC right behind its last WRITE, and every lane its CLOSE

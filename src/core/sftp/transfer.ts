@@ -25,7 +25,7 @@ export const COPY_DEPTH = 16;
  * window then no longer bounds the download. The main channel keeps the tail that confirms EOF and
  * any growth found afterwards.
  *
- * The lanes may still be opening (two round trips, after the connection was idle): the main channel
+ * The lanes may still be opening (four round trips, after the connection was idle): the main channel
  * does not wait for them. It starts on the whole file, and when the lanes are there, what it has not
  * asked for yet is shared out so that every channel ends up with about as many bytes still to come
  * (what the main channel already has in flight counts as its share).
