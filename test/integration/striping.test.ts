@@ -47,6 +47,24 @@ async function stripedRead(
   }
 }
 
+/** The file holds `content`, and every lane wrote through one handle of its own, closed since. */
+function assertEveryLaneWrote(remote: string, content: Buffer, lanes: readonly SftpSession[]): void {
+  assert.ok(readFileSync(remote).equals(content));
+  for (const lane of lanes) {
+    assert.equal(lane.peakOpenHandles, 1, 'every lane wrote through a handle of its own');
+    assert.equal(lane.openHandleCount, 0);
+  }
+}
+
+/** Lanes handed over too late: waited for a moment past their arrival, none opened the file. */
+async function assertNoLaneOpened(arrival: Promise<readonly SftpSession[]>): Promise<void> {
+  const lanes = await arrival;
+  await delay(50);
+  for (const lane of lanes) {
+    assert.equal(lane.peakOpenHandles, 0, 'a lane that came too late opened nothing');
+  }
+}
+
 describe('transfers striped over several SFTP channels', () => {
   test('a striped read returns the file byte for byte when the stripes do not end on chunk bounds', async () => {
     const content = patternBytes(7 * CHUNK + 12345, 21);
@@ -102,11 +120,7 @@ describe('transfers striped over several SFTP channels', () => {
       );
       assert.ok(read.equals(content));
       assert.ok(Date.now() - started < 1500, `the read took ${Date.now() - started} ms`);
-      await later;
-      await delay(50);
-      for (const lane of lanes) {
-        assert.equal(lane.peakOpenHandles, 0, 'a lane that came too late opened nothing');
-      }
+      await assertNoLaneOpened(later);
     } finally {
       close();
     }
@@ -121,11 +135,7 @@ describe('transfers striped over several SFTP channels', () => {
         writeWholeFile(main, handle, remote, content, lanes),
       );
       assert.equal(filled.bytes, content.length);
-      assert.ok(readFileSync(remote).equals(content));
-      for (const lane of lanes) {
-        assert.equal(lane.peakOpenHandles, 1);
-        assert.equal(lane.openHandleCount, 0);
-      }
+      assertEveryLaneWrote(remote, content, lanes);
     } finally {
       close();
     }
@@ -141,11 +151,7 @@ describe('transfers striped over several SFTP channels', () => {
       await delay(300);
       const filled = await main.withFile(remote, 'wx', {}, (handle) => upload.fill(handle));
       assert.equal(filled.flushed, true);
-      assert.ok(readFileSync(remote).equals(content));
-      for (const lane of lanes) {
-        assert.equal(lane.peakOpenHandles, 1, 'every lane wrote its stripe through a handle of its own');
-        assert.equal(lane.openHandleCount, 0);
-      }
+      assertEveryLaneWrote(remote, content, lanes);
     } finally {
       close();
     }
@@ -171,11 +177,7 @@ describe('transfers striped over several SFTP channels', () => {
         return filling;
       });
       assert.equal(filled.flushed, true);
-      assert.ok(readFileSync(remote).equals(content));
-      for (const lane of lanes) {
-        assert.equal(lane.peakOpenHandles, 1, 'every lane wrote a share through a handle of its own');
-        assert.equal(lane.openHandleCount, 0);
-      }
+      assertEveryLaneWrote(remote, content, lanes);
     } finally {
       close();
     }
@@ -198,11 +200,7 @@ describe('transfers striped over several SFTP channels', () => {
       await main.withFile(remote, 'wx', {}, (handle) => upload.fill(handle));
       assert.ok(Date.now() - started < 1500, `the upload took ${Date.now() - started} ms`);
       assert.ok(readFileSync(remote).equals(content));
-      await later;
-      await delay(50);
-      for (const lane of lanes) {
-        assert.equal(lane.peakOpenHandles, 0, 'a lane that came too late opened nothing');
-      }
+      await assertNoLaneOpened(later);
     } finally {
       close();
     }
@@ -223,11 +221,7 @@ describe('transfers striped over several SFTP channels', () => {
       await delay(300); // every lane's OPEN is refused: the file is not there yet
       const filled = await main.withFile(remote, 'wx', {}, (handle) => upload.fill(handle));
       assert.equal(filled.flushed, true);
-      assert.ok(readFileSync(remote).equals(content));
-      for (const lane of lanes) {
-        assert.equal(lane.peakOpenHandles, 1);
-        assert.equal(lane.openHandleCount, 0);
-      }
+      assertEveryLaneWrote(remote, content, lanes);
     } finally {
       close();
     }
