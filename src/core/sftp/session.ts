@@ -229,12 +229,12 @@ export class SftpSession {
     return this.isClosed || isConnectionError(error);
   }
 
-  /** True while requests are waiting for an answer. */
   /** When the session last had an answer, or started waiting for one after a quiet time (Date.now()). */
   get lastActivityAt(): number {
     return this.lastAnswerAt;
   }
 
+  /** True while requests are waiting for an answer. */
   get isBusy(): boolean {
     return this.pending.size > 0;
   }

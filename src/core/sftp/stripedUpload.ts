@@ -1,7 +1,7 @@
 import { isRemoteFsError } from '../common/errors';
 import type { FlowControl } from './flowControl';
 import type { Handle, SftpSession } from './session';
-import { WRITE_DEPTH, chunked, runRanges, stripesOf, type Range } from './transfer';
+import { WRITE_DEPTH, chunked, runRanges, shareUnsentFront, type Range } from './transfer';
 
 /**
  * What a fill of a file reports, once every request it made is answered and every other channel's
@@ -85,35 +85,22 @@ export function startStripedUpload(options: StripedUploadOptions): StripedUpload
   const onLanes: Array<Promise<void>> = [];
 
   const join = (joining: readonly SftpSession[]): void => {
-    const front = contiguousFront(mainQueue);
-    const first = front[0];
-    const last = front[front.length - 1];
-    if (
-      abandoned ||
-      main?.lastSent === true ||
-      joining.length === 0 ||
-      first === undefined ||
-      last === undefined
-    ) {
+    if (abandoned || main?.lastSent === true) {
       return;
     }
-    const start = first.offset;
-    const end = last.offset + last.length;
-    const inFlight = main?.outstandingBytes ?? 0;
-    const share = Math.ceil((end - start + inFlight) / (1 + joining.length) / chunk) * chunk;
-    const mainKeeps = Math.min(end - start, Math.max(0, share - inFlight));
-    mainQueue.splice(0, front.length, ...chunked([start, start + mainKeeps], chunk));
-    const from = start + mainKeeps;
-    const stripes = stripesOf(end - from, chunk, joining.length);
+    const stripes = shareUnsentFront(mainQueue, contiguousFront(mainQueue), {
+      inFlight: main?.outstandingBytes ?? 0,
+      channels: joining.length,
+      chunk,
+    });
     joining.forEach((lane, index) => {
       const stripe = stripes[index];
       if (stripe !== undefined && stripe[0] !== stripe[1]) {
-        const range: [number, number] = [from + stripe[0], from + stripe[1]];
         const upload = uploadStripeOnLane({
           lane,
           path,
           source,
-          stripe: range,
+          stripe,
           flow: session.flow,
           flush,
           mayWrite,
@@ -157,17 +144,21 @@ export function startStripedUpload(options: StripedUploadOptions): StripedUpload
   };
 }
 
-/** The leading ranges of `queue` that follow one another without a gap (a requeued rest comes later). */
-function contiguousFront(queue: readonly Range[]): Range[] {
-  const front: Range[] = [];
-  for (const range of queue) {
-    const previous = front[front.length - 1];
-    if (previous !== undefined && previous.offset + previous.length !== range.offset) {
+/** How many leading ranges of `queue` follow one another without a gap (a requeued rest comes later). */
+function contiguousFront(queue: readonly Range[]): number {
+  let length = 0;
+  while (length < queue.length) {
+    const previous = queue[length - 1];
+    const range = queue[length];
+    if (
+      range === undefined ||
+      (previous !== undefined && previous.offset + previous.length !== range.offset)
+    ) {
       break;
     }
-    front.push(range);
+    length++;
   }
-  return front;
+  return length;
 }
 
 /** One channel's share of an upload: the ranges of `source` in `queue`, written through `handle`. */

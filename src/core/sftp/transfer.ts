@@ -98,28 +98,26 @@ export async function readWholeFile(
 
   // The main channel's queue: the expected bytes in order, then the READ that confirms the end (and
   // any remainders requeued behind it). Lanes that join take their stripes from its unsent front.
-  const expected = chunked([0, sizeHint], chunk);
-  const mainQueue: ReadRange[] = [...expected, ...chunked([sizeHint, sizeHint + chunk], chunk)];
+  const mainQueue: ReadRange[] = [
+    ...chunked([0, sizeHint], chunk),
+    ...chunked([sizeHint, sizeHint + chunk], chunk),
+  ];
   let mainDone = false;
   /** The reads of lanes that joined; they share the buffer, so nothing returns before they end. */
   let laneReads: Promise<unknown> | undefined;
   const join = (joining: readonly SftpSession[]): void => {
-    const unsent = mainQueue.findIndex((range) => range.offset >= sizeHint || range.afterShort !== undefined);
-    const front = mainQueue.slice(0, unsent < 0 ? mainQueue.length : unsent);
-    const first = front[0];
-    const last = front[front.length - 1];
-    if (mainDone || joining.length === 0 || first === undefined || last === undefined) {
+    if (mainDone) {
       return;
     }
-    const start = first.offset;
-    const end = last.offset + last.length;
-    // Every channel ends up with about the same still to come; the main channel's share counts what
-    // it already has in flight.
-    const share = Math.ceil((end - start + mainInFlight) / (1 + joining.length) / chunk) * chunk;
-    const mainKeeps = Math.min(end - start, Math.max(0, share - mainInFlight));
-    mainQueue.splice(0, front.length, ...chunked([start, start + mainKeeps], chunk));
-    const from = start + mainKeeps;
-    const stripes = stripesOf(end - from, chunk, joining.length);
+    const unsent = mainQueue.findIndex((range) => range.offset >= sizeHint || range.afterShort !== undefined);
+    const stripes = shareUnsentFront(mainQueue, unsent < 0 ? mainQueue.length : unsent, {
+      inFlight: mainInFlight,
+      channels: joining.length,
+      chunk,
+    });
+    if (stripes.length === 0) {
+      return;
+    }
     onLanesJoined?.(stripes.filter(([stripeStart, stripeEnd]) => stripeEnd > stripeStart).length);
     laneReads = Promise.all(
       joining.map((lane, index) => {
@@ -129,7 +127,7 @@ export async function readWholeFile(
         }
         lane.shareRoundTripOf(session);
         return lane.withFile(path, 'r', {}, (laneHandle) =>
-          readRanges(lane, laneHandle, chunked([from + stripe[0], from + stripe[1]], chunk)),
+          readRanges(lane, laneHandle, chunked(stripe, chunk)),
         );
       }),
     );
@@ -191,6 +189,35 @@ export function chunked([start, end]: readonly [number, number], chunk: number):
     ranges.push({ offset, length: Math.min(chunk, end - offset) });
   }
   return ranges;
+}
+
+/**
+ * Shares out the first `frontLength` ranges of a channel's `queue` (consecutive, not sent yet) between
+ * that channel and `channels` more that join it: every channel ends up with about the same still to
+ * come, what the first one has `inFlight` counting as its share. The queue keeps the first channel's
+ * part; the answer is one `[start, end)` stripe per joining channel (the last ones may be empty), or
+ * none when there is nothing to share.
+ */
+export function shareUnsentFront(
+  queue: Range[],
+  frontLength: number,
+  { inFlight, channels, chunk }: { inFlight: number; channels: number; chunk: number },
+): Array<[number, number]> {
+  const first = queue[0];
+  const last = queue[frontLength - 1];
+  if (channels === 0 || frontLength === 0 || first === undefined || last === undefined) {
+    return [];
+  }
+  const start = first.offset;
+  const end = last.offset + last.length;
+  const share = Math.ceil((end - start + inFlight) / (1 + channels) / chunk) * chunk;
+  const kept = Math.min(end - start, Math.max(0, share - inFlight));
+  queue.splice(0, frontLength, ...chunked([start, start + kept], chunk));
+  const from = start + kept;
+  return stripesOf(end - from, chunk, channels).map(([stripeStart, stripeEnd]) => [
+    from + stripeStart,
+    from + stripeEnd,
+  ]);
 }
 
 /** `[0, size)` cut into `count` contiguous stripes of whole chunks (the last ones may be empty). */
