@@ -1,4 +1,5 @@
 import { homedir } from 'node:os';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 
 import { VsCodeCredentialPrompts } from './adapter/credentialPrompts';
@@ -64,6 +65,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const connections = new ConnectionManager({
     logger,
     prompts,
+    readerThreadScript: join(context.extensionPath, 'dist', 'readerThread.js'),
     resolveHost: (authority) => resolveHost(authority, sshConfig()),
     fileSystem: {
       get maxReadFileBytes() {

@@ -72,6 +72,15 @@ export class FaultProxy {
     }
   }
 
+  /** Cuts the connection that arrived last, alone, once it has relayed `bytes` more in `direction`. */
+  cutNewestAfter(direction: Direction, bytes: number): void {
+    const newest = [...this.links].at(-1);
+    if (newest !== undefined) {
+      newest.cutAt[direction] = newest.relayed[direction] + bytes;
+      newest.checkCut(direction);
+    }
+  }
+
   /**
    * Changes one byte (inverts its bits) on every open connection once it has relayed `bytes` more in
    * `direction`: a line that corrupts what it carries, which SSH's integrity check must catch.

@@ -20,7 +20,9 @@ import {
   HostConnection,
   type ConnectionState,
   type LifecycleOptions,
+  type Live,
 } from './hostConnection';
+import { ReaderThread } from './readerThread';
 import { RootSessions } from './rootSessions';
 
 export type { ConnectionState } from './hostConnection';
@@ -62,6 +64,11 @@ export interface ConnectionManagerOptions {
   readonly fileSystem: RemoteFileSystemOptions;
   readonly session?: SftpSessionOptions;
   readonly lifecycle?: Partial<LifecycleOptions>;
+  /**
+   * The reader thread's program (dist/readerThread.js, built from readerThreadMain.ts): large reads on
+   * a fast line go through a thread with a connection of its own. Without it every read stays here.
+   */
+  readonly readerThreadScript?: string;
 }
 
 interface HostEntry {
@@ -243,12 +250,14 @@ export class ConnectionManager {
         this.lifecycle,
         (state, error) => this.emit({ authority: key, state, ...(error === undefined ? {} : { error }) }),
         () => this.beforeIdleClose(key),
+        (live, idleMs) => this.startReaderThread(key, live, logger, idleMs),
       );
       const fileSystem = new RemoteFileSystem(
         {
           session: () => connection.session(),
           willReconnect: () => connection.willReconnect,
           transferLanes: (count) => connection.transferLanes(count),
+          readerThread: () => connection.readerThread(),
           identity: async () => {
             const live = connection.liveConnection;
             return live === undefined ? undefined : remoteIdentity(live.connection);
@@ -333,6 +342,36 @@ export class ConnectionManager {
       // The log keeps the technical account (errno, ssh2's words); callers get the sentence in words.
       logger.error(`Connecting failed: ${errorMessage(error)}`);
       throw userFacingConnectError(error, key);
+    }
+  }
+
+  /** A reader thread for the login's live connection, when its login can be repeated without the user. */
+  private startReaderThread(
+    key: string,
+    live: Live,
+    logger: Logger,
+    idleMs: number,
+  ): ReaderThread | undefined {
+    const script = this.options.readerThreadScript;
+    if (script === undefined || !live.connection.canLogInAgainUnattended) {
+      return undefined;
+    }
+    try {
+      return new ReaderThread(
+        script,
+        {
+          authority: key,
+          host: live.connection.host,
+          maxReadFileBytes: this.options.fileSystem.maxReadFileBytes,
+          stallTimeoutMs: this.options.session?.stallTimeoutMs,
+          traceEnabled: logger.isTraceEnabled?.() ?? false,
+        },
+        logger,
+        idleMs,
+      );
+    } catch (error) {
+      logger.warn(`No reader thread: ${errorMessage(error)}`);
+      return undefined;
     }
   }
 

@@ -3,6 +3,7 @@ import { RemoteFsError, errorMessage, isRemoteFsError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { SftpSession } from '../sftp/session';
 import type { SshConnection } from '../ssh/sshConnection';
+import type { ReaderThread } from './readerThread';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'failed';
 
@@ -47,6 +48,8 @@ export class HostConnection {
   /** The extra channels; `opened` once they are (so a transfer can have them without waiting a tick). */
   private lanes: { live: Live; sessions: Promise<SftpSession[]>; opened?: SftpSession[] } | undefined;
   private laneIdleTimer: NodeJS.Timeout | undefined;
+  /** The live connection's reader thread; `thread` undefined when it has none (not allowed, or it failed). */
+  private reader: { live: Live; thread: ReaderThread | undefined } | undefined;
   private attempt: Promise<SftpSession> | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectAttempts = 0;
@@ -67,6 +70,8 @@ export class HostConnection {
     private readonly onState: (state: ConnectionState, error?: string) => void,
     /** Runs before an idle close, on the live connection (watches take a last look to compare with). */
     private readonly beforeIdleClose: () => Promise<void> = () => Promise.resolve(),
+    /** Starts a reader thread for the live connection, or answers undefined when it may have none. */
+    private readonly startReaderThread?: (live: Live, idleMs: number) => ReaderThread | undefined,
   ) {}
 
   get state(): ConnectionState {
@@ -146,6 +151,35 @@ export class HostConnection {
     };
     const { opened } = this.lanes;
     return opened === undefined ? this.lanes.sessions.then(usable) : usable(opened);
+  }
+
+  /**
+   * The live connection's reader thread (readerThread.ts) once it is ready for reads; undefined
+   * meanwhile. The first call starts it. One that could not start, or failed, is not tried again on
+   * this connection; one that ended for idleness is started again by the next call.
+   */
+  readerThread(): ReaderThread | undefined {
+    const live = this.live;
+    if (live === undefined || this.startReaderThread === undefined) {
+      return undefined;
+    }
+    if (this.reader?.live !== live) {
+      const thread = this.startReaderThread(live, this.laneIdleMs);
+      const reader = { live, thread };
+      this.reader = reader;
+      if (thread !== undefined) {
+        const closing = live.connection.onClose(() => thread.close('its connection closed'));
+        thread.onEnded(({ idle }) => {
+          closing.dispose();
+          if (this.reader === reader) {
+            // After an idle spell the next large read starts another; after a failure none comes.
+            this.reader = idle ? undefined : { live, thread: undefined };
+          }
+        });
+      }
+      return undefined;
+    }
+    return this.reader.thread?.ready === true ? this.reader.thread : undefined;
   }
 
   private async openLanes(live: Live, count: number): Promise<SftpSession[]> {

@@ -1,6 +1,6 @@
 import type { Attributes } from 'ssh2';
 
-import { RemoteFsError, aboutPath, isConnectionError, withCode } from '../common/errors';
+import { RemoteFsError, aboutPath, errorMessage, isConnectionError, withCode } from '../common/errors';
 import { forEachBounded } from '../common/limiter';
 import type { Logger } from '../common/logger';
 import {
@@ -61,11 +61,22 @@ export interface SessionSource {
   willReconnect(): boolean;
   /** Extra SFTP channels on the same connection for large transfers (may answer fewer, or none). */
   transferLanes?(count: number): SftpSession[] | Promise<SftpSession[]>;
+  /**
+   * A thread with a connection of its own that reads whole files (connection/readerThread.ts), when
+   * it is ready; asking starts it.
+   */
+  readerThread?(): { read(path: string): Promise<Uint8Array> } | undefined;
   /** The name the account logs in with, once connected. */
   userName?(): string | undefined;
   /** The account's uid and groups as the server's `id` tells them (undefined without a shell). */
   identity?(): Promise<ReportedIdentity | undefined>;
 }
+
+/**
+ * Reads at least this large go through the reader thread on a fast line: below it the CPU a read costs
+ * is small next to handing the work over (and a thread is not started for it).
+ */
+const READER_THREAD_MIN_BYTES = 8 * 1024 * 1024;
 
 /** Transfers at least this large are striped over several SFTP channels. */
 const STRIPE_THRESHOLD = 8 * 1024 * 1024;
@@ -312,6 +323,10 @@ export class RemoteFileSystem {
         throw new RemoteFsError('EISDIR', 'Is a folder', { path });
       }
       const size = attrs.size ?? 0;
+      const inThread = await this.readInThread(session, path, size);
+      if (inThread !== undefined) {
+        return inThread;
+      }
       // The main channel starts at once; lanes still opening take a share of what is left when they come.
       lanes = this.stripesReadOf(session, size) ? (lanes ?? this.lanesFor(size)) : [];
       return readWholeFile(session, handle, path, size, this.options.maxReadFileBytes, lanes, (count) =>
@@ -329,6 +344,35 @@ export class RemoteFileSystem {
       }
       throw error;
     });
+  }
+
+  /**
+   * A large read on a fast line through the reader thread, when it is ready (the first one starts it).
+   * Undefined when the read is to be made here: small, on a slow line (there the lanes, not the CPU,
+   * set the speed), no thread, or the thread could not read it (whatever the reason, this connection
+   * then reads it and reports what it finds).
+   */
+  private async readInThread(
+    session: SftpSession,
+    path: string,
+    size: number,
+  ): Promise<Uint8Array | undefined> {
+    const fastLine = (session.roundTripMs ?? 0) < STRIPED_READ_MIN_ROUND_TRIP_MS;
+    if (!fastLine || size < READER_THREAD_MIN_BYTES || size > this.options.maxReadFileBytes) {
+      return undefined;
+    }
+    const thread = this.source.readerThread?.();
+    if (thread === undefined) {
+      return undefined;
+    }
+    try {
+      const data = await thread.read(path);
+      this.logger.debug(`Read ${path} (${data.length} bytes) in the reader thread`);
+      return data;
+    } catch (error) {
+      this.logger.debug(`The reader thread did not read ${path} (${errorMessage(error)}); reading it here`);
+      return undefined;
+    }
   }
 
   /**

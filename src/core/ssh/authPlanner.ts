@@ -56,6 +56,11 @@ export class AuthPlanner {
   interactiveAllowed = true;
   /** Cleared when this ssh2 cannot send certificate logins (see certificateAuth.ts). */
   certificatesAllowed = true;
+  /**
+   * Set once a password, a passphrase or a keyboard-interactive answer was offered: a login that needed
+   * one cannot be repeated without the user (a second connection for reads does not try, readerThread.ts).
+   */
+  secretOffered = false;
 
   constructor(
     private readonly host: ResolvedHost,
@@ -238,6 +243,7 @@ export class AuthPlanner {
         continue;
       }
       secret.accepted?.();
+      this.secretOffered = true;
       const passphrase = secret.value;
       const unlocked = utils.parseKey(data, passphrase);
       return [
@@ -312,6 +318,7 @@ export class AuthPlanner {
       return undefined;
     }
     this.secretInFlight = secret;
+    this.secretOffered = true;
     this.tried.push('a password');
     this.logger.debug('Trying a password');
     return { type: 'password', username: this.host.user, password: secret.value };
@@ -323,6 +330,7 @@ export class AuthPlanner {
       return undefined;
     }
     this.keyboardInteractiveTries++;
+    this.secretOffered = true;
     this.tried.push('keyboard-interactive');
     this.logger.debug('Trying keyboard-interactive');
     return {

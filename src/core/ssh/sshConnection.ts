@@ -94,6 +94,10 @@ export class SshConnection {
   private closed = false;
   private negotiated: NegotiatedDetails | undefined;
   private readonly closeListeners = new Set<(reason: string) => void>();
+  /** Whether the login needed no password, passphrase or answer from the user (see AuthPlanner). */
+  private loggedInWithoutSecrets = false;
+  /** Whether the connection is straight TCP to the host: no jump host, no proxy command. */
+  private direct = false;
   /** How many channels the server allows at once, as far as is known. */
   private channelLimit = DEFAULT_CHANNEL_LIMIT;
   private openChannels = 0;
@@ -144,7 +148,10 @@ export class SshConnection {
       // Only for a host that known_hosts trusts through a CA alone: its certificate, on a connection of its own.
       const certificate = await hostCertificateFor(host, route, options.logger);
       transport = await route();
-      return await SshConnection.handshake(host, options, transport, hops, certificate);
+      const connection = await SshConnection.handshake(host, options, transport, hops, certificate);
+      connection.direct =
+        via === undefined && host.proxyJump === undefined && host.proxyCommand === undefined;
+      return connection;
     } catch (error) {
       transport?.dispose();
       for (const hop of hops) {
@@ -317,6 +324,7 @@ export class SshConnection {
         settle();
         authenticated = true;
         planner.succeeded();
+        connection.loggedInWithoutSecrets = !planner.secretOffered;
         resolve();
       };
       client.once('ready', onReady);
@@ -334,6 +342,16 @@ export class SshConnection {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /**
+   * True when the same login can be made again without the user, for a second connection of our own
+   * (readerThread.ts): the server took the agent or a key file that needs no passphrase, over plain
+   * TCP. A login that needed a password, a passphrase or an answer is never repeated unasked, and
+   * neither is a jump chain or a proxy command.
+   */
+  get canLogInAgainUnattended(): boolean {
+    return this.loggedInWithoutSecrets && this.direct && !this.closed;
   }
 
   get details(): NegotiatedDetails | undefined {

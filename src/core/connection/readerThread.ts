@@ -1,0 +1,169 @@
+import { Worker } from 'node:worker_threads';
+
+import { errorMessage } from '../common/errors';
+import type { Logger } from '../common/logger';
+import type { FromReaderThread, ReaderThreadSetup, ToReaderThread } from './readerThreadProtocol';
+
+export interface ThreadEnding {
+  readonly reason: string;
+  /** It ended because it was not used for its idle time (not because something failed). */
+  readonly idle: boolean;
+}
+
+/**
+ * A worker thread with an SSH connection of its own that reads whole files for a connection on a fast
+ * line, so that what a large read costs the CPU (decrypting every packet, and the garbage Node's
+ * cipher leaves: a new buffer per 32 KiB packet) falls on another core and on a small heap of its
+ * own. In VS Code's extension host, whose heap holds every extension, that garbage set off full
+ * collections that took the second core from sshd, and a 64 MiB read on loopback was slower than
+ * OpenSSH's sftp (docs/performance.md). The file's bytes come back in one transferred buffer: nothing
+ * is copied between the threads.
+ *
+ * The thread only ever logs in the way the connection it serves did without the user (agent or a key
+ * without passphrase, straight over TCP; SshConnection.canLogInAgainUnattended), and its known_hosts
+ * check has no prompt: it never asks anything and never accepts a host key the user's files do not
+ * trust. It is an accelerator: callers read on their own connection when it is not ready, and when a
+ * read here fails for any reason.
+ */
+export class ReaderThread {
+  private readonly worker: Worker;
+  private readonly pending = new Map<
+    number,
+    { resolve: (data: Buffer) => void; reject: (error: Error) => void }
+  >();
+  private nextId = 1;
+  private state: 'starting' | 'ready' | 'ended' = 'starting';
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly endListeners = new Set<(ending: ThreadEnding) => void>();
+
+  constructor(
+    script: string,
+    setup: ReaderThreadSetup,
+    private readonly logger: Logger,
+    /** The thread ends after this long without a read (its connection is a second login on the server). */
+    private readonly idleMs: number,
+  ) {
+    this.worker = new Worker(script, { workerData: setup });
+    // Never what keeps the process alive: the connection it serves decides when it ends.
+    this.worker.unref();
+    this.worker.on('message', (message: FromReaderThread) => this.onMessage(message));
+    this.worker.on('error', (error) => this.end(`it failed: ${errorMessage(error)}`));
+    this.worker.on('exit', (code) => this.end(`it exited with code ${code}`));
+    this.armIdleTimer();
+  }
+
+  /** True once the thread's connection is up and it takes reads. */
+  get ready(): boolean {
+    return this.state === 'ready';
+  }
+
+  /** Told once, with why, when the thread has ended (closed, idle, failed, or could not log in). */
+  onEnded(listener: (ending: ThreadEnding) => void): void {
+    this.endListeners.add(listener);
+  }
+
+  /** The whole file at `path` as the thread's connection reads it; rejects when it could not. */
+  read(path: string): Promise<Buffer> {
+    if (this.state !== 'ready') {
+      return Promise.reject(new Error('the reader thread is not ready'));
+    }
+    const id = this.nextId++;
+    this.disarmIdleTimer();
+    return new Promise<Buffer>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.send({ kind: 'read', id, path });
+    });
+  }
+
+  /** Ends the thread: its connection logs out, reads under way fail (their callers read themselves). */
+  close(reason: string, idle = false): void {
+    if (this.state === 'ended') {
+      return;
+    }
+    this.send({ kind: 'close' });
+    // The thread disconnects and ends by itself; one that does not is stopped.
+    const terminate = setTimeout(() => void this.worker.terminate(), 2000);
+    terminate.unref();
+    this.worker.once('exit', () => clearTimeout(terminate));
+    this.end(reason, idle);
+  }
+
+  private onMessage(message: FromReaderThread): void {
+    switch (message.kind) {
+      case 'ready':
+        if (this.state === 'starting') {
+          this.state = 'ready';
+          this.logger.debug('Large reads go through a reader thread with a connection of its own');
+        }
+        return;
+      case 'unavailable':
+        this.close(message.reason);
+        return;
+      case 'log':
+        this.logger[message.level](`Reader thread: ${message.message}`);
+        return;
+      case 'read':
+        this.settle(message.id)?.resolve(Buffer.from(message.buffer, message.offset, message.length));
+        return;
+      case 'failed': {
+        this.settle(message.id)?.reject(new Error(message.reason));
+        if (message.connectionLost) {
+          this.close(`its connection was lost: ${message.reason}`);
+        }
+        return;
+      }
+    }
+  }
+
+  private settle(
+    id: number,
+  ): { resolve: (data: Buffer) => void; reject: (error: Error) => void } | undefined {
+    const waiter = this.pending.get(id);
+    this.pending.delete(id);
+    if (this.pending.size === 0) {
+      this.armIdleTimer();
+    }
+    return waiter;
+  }
+
+  private end(reason: string, idle = false): void {
+    if (this.state === 'ended') {
+      return;
+    }
+    this.state = 'ended';
+    this.disarmIdleTimer();
+    for (const waiter of this.pending.values()) {
+      waiter.reject(new Error(`the reader thread ended: ${reason}`));
+    }
+    this.pending.clear();
+    this.logger.debug(`The reader thread ended: ${reason}`);
+    for (const listener of this.endListeners) {
+      listener({ reason, idle });
+    }
+    this.endListeners.clear();
+  }
+
+  private send(message: ToReaderThread): void {
+    try {
+      this.worker.postMessage(message);
+    } catch (error) {
+      this.end(`it cannot be reached: ${errorMessage(error)}`);
+    }
+  }
+
+  private armIdleTimer(): void {
+    this.disarmIdleTimer();
+    if (this.state === 'ended') {
+      return;
+    }
+    this.idleTimer = setTimeout(() => this.close('it was not used for a while', true), this.idleMs);
+    this.idleTimer.unref();
+  }
+
+  private disarmIdleTimer(): void {
+    if (this.idleTimer !== undefined) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import { parentPort, workerData } from 'node:worker_threads';
+
+import { errorMessage, isConnectionError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import { ConnectionManager } from './connectionManager';
+import type { FromReaderThread, LogLevel, ReaderThreadSetup, ToReaderThread } from './readerThreadProtocol';
+
+/**
+ * The reader thread's program (bundled on its own as dist/readerThread.js): a ConnectionManager of its
+ * own for one host, logged in without prompts, reading whole files when asked. See readerThread.ts.
+ */
+
+const port = parentPort;
+if (port === null) {
+  throw new Error('readerThreadMain runs in a worker thread');
+}
+const setup = workerData as ReaderThreadSetup;
+const post = (message: FromReaderThread, transfer: ArrayBuffer[] = []): void =>
+  port.postMessage(message, transfer);
+
+// The manager tags its lines with the host; the connection served tags them again on the other side.
+const tag = `[${setup.authority}] `;
+const forward =
+  (level: LogLevel) =>
+  (message: string): void =>
+    post({ kind: 'log', level, message: message.startsWith(tag) ? message.slice(tag.length) : message });
+const logger: Logger = {
+  trace: forward('trace'),
+  debug: forward('debug'),
+  info: forward('info'),
+  warn: forward('warn'),
+  error: forward('error'),
+  isTraceEnabled: () => setup.traceEnabled,
+};
+
+const manager = new ConnectionManager({
+  // Only hosts reached straight over TCP get a reader thread: nothing else is ever resolved here.
+  resolveHost: () => setup.host,
+  logger,
+  // No prompts: the login is the one the connection served made without the user, or none.
+  fileSystem: { maxReadFileBytes: setup.maxReadFileBytes },
+  ...(setup.stallTimeoutMs === undefined ? {} : { session: { stallTimeoutMs: setup.stallTimeoutMs } }),
+  // The connection served decides when this one ends.
+  lifecycle: { idleTimeoutMs: 0 },
+});
+const files = manager.fileSystem(setup.authority);
+
+// A drop ends the thread: it never logs in again by itself (a read under way fails, and is made on
+// the connection served instead).
+manager.onDidChangeState(({ state, error }) => {
+  if (state === 'reconnecting') {
+    post({
+      kind: 'unavailable',
+      reason: `its connection was lost${error === undefined ? '' : `: ${error}`}`,
+    });
+    manager.dispose();
+  }
+});
+
+manager.session(setup.authority).then(
+  () => post({ kind: 'ready' }),
+  (error: unknown) =>
+    post({ kind: 'unavailable', reason: `it could not log in without the user: ${errorMessage(error)}` }),
+);
+
+port.on('message', (message: ToReaderThread) => {
+  if (message.kind === 'close') {
+    manager.dispose();
+    port.close();
+    return;
+  }
+  const { id, path } = message;
+  files.readFile(path).then(
+    (data) => {
+      // The result owns its memory (readWholeFile allocates it whole): it moves to the other thread
+      // as it is. Anything smaller than Buffer's pool could be a slice of shared memory: copied.
+      const owned = data.buffer.byteLength > Buffer.poolSize ? data : new Uint8Array(data);
+      const buffer = owned.buffer as ArrayBuffer;
+      post({ kind: 'read', id, buffer, offset: owned.byteOffset, length: owned.byteLength }, [buffer]);
+    },
+    (error: unknown) =>
+      post({ kind: 'failed', id, reason: errorMessage(error), connectionLost: isConnectionError(error) }),
+  );
+});

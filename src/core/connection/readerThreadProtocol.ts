@@ -1,0 +1,38 @@
+import type { ResolvedHost } from '../config/hostResolver';
+
+/** What a reader thread is started with (its `workerData`): everything it needs to log in by itself. */
+export interface ReaderThreadSetup {
+  /** The host key of the connection it serves (its reads are that connection's reads). */
+  readonly authority: string;
+  readonly host: ResolvedHost;
+  readonly maxReadFileBytes: number;
+  readonly stallTimeoutMs: number | undefined;
+  readonly traceEnabled: boolean;
+}
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+/** Messages to the thread. */
+export type ToReaderThread =
+  { readonly kind: 'read'; readonly id: number; readonly path: string } | { readonly kind: 'close' };
+
+/** Messages from the thread. */
+export type FromReaderThread =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'unavailable'; readonly reason: string }
+  | { readonly kind: 'log'; readonly level: LogLevel; readonly message: string }
+  /** The file's bytes: `length` bytes from `offset` of `buffer`, which is transferred, not copied. */
+  | {
+      readonly kind: 'read';
+      readonly id: number;
+      readonly buffer: ArrayBuffer;
+      readonly offset: number;
+      readonly length: number;
+    }
+  | {
+      readonly kind: 'failed';
+      readonly id: number;
+      readonly reason: string;
+      /** The thread's own connection is gone: it will not read again. */
+      readonly connectionLost: boolean;
+    };

@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+
+import { ConnectionManager } from '../../src/core/connection/connectionManager';
+import type { ResolvedHost } from '../../src/core/config/hostResolver';
+import { FaultProxy } from '../support/faultProxy';
+import { RecordingLogger, managerThroughRelay, patternBytes, rejectsWith } from '../support/harness';
+import { ScriptedPrompts } from '../support/scriptedPrompts';
+import { TEST_PASSWORD, canManageAccounts, startSshd, type SshdFixture } from '../support/sshd';
+
+/** The reader thread's program as the tests build it (the .vsix carries dist/readerThread.js). */
+const READER_THREAD_SCRIPT = join(__dirname, '../../src/core/connection/readerThreadMain.js');
+const MiB = 1024 * 1024;
+const LARGE = 12 * MiB;
+
+const readInThread = (logger: RecordingLogger, path: string): boolean =>
+  logger.lines.some((line) => line.includes(`Read ${path} (`) && line.endsWith('in the reader thread'));
+const threadEnds = (logger: RecordingLogger): string[] =>
+  logger.lines.filter((line) => line.includes('The reader thread ended'));
+
+/** Waits until the log says the reader thread took its first read (or ended), polling. */
+async function untilReady(logger: RecordingLogger): Promise<void> {
+  for (let waited = 0; waited < 10_000; waited += 20) {
+    if (logger.lines.some((line) => line.includes('Large reads go through a reader thread'))) {
+      return;
+    }
+    assert.deepEqual(threadEnds(logger), [], 'the reader thread ended before it was ready');
+    await delay(20);
+  }
+  assert.fail('the reader thread did not become ready within 10 s');
+}
+
+describe('large reads through a reader thread with a connection of its own', () => {
+  const state = {} as { sshd: SshdFixture };
+  before(async () => {
+    state.sshd = await startSshd();
+  });
+  after(async () => {
+    await state.sshd?.stop();
+  });
+
+  function manager(logger: RecordingLogger, adjust: (host: ResolvedHost) => ResolvedHost = (h) => h) {
+    return new ConnectionManager({
+      resolveHost: (authority) => adjust(state.sshd.resolve(authority)),
+      logger,
+      fileSystem: { maxReadFileBytes: 256 * MiB },
+      readerThreadScript: READER_THREAD_SCRIPT,
+    });
+  }
+
+  test('a large read on a fast line is read by the thread byte for byte; a small one stays on the connection', async () => {
+    const logger = new RecordingLogger();
+    const connections = manager(logger);
+    try {
+      const fs = connections.fileSystem(state.sshd.alias);
+      const large = patternBytes(LARGE + 12345, 31);
+      const small = patternBytes(MiB, 32);
+      const largePath = state.sshd.writeLocal('thread-large.bin', large);
+      const smallPath = state.sshd.writeLocal('thread-small.bin', small);
+
+      // The first large read starts the thread and is made on the connection meanwhile.
+      assert.ok(Buffer.from(await fs.readFile(largePath)).equals(large));
+      assert.equal(readInThread(logger, largePath), false);
+      await untilReady(logger);
+
+      assert.ok(Buffer.from(await fs.readFile(largePath)).equals(large));
+      assert.ok(readInThread(logger, largePath), 'the second large read went through the thread');
+      assert.ok(Buffer.from(await fs.readFile(smallPath)).equals(small));
+      assert.equal(readInThread(logger, smallPath), false, 'a 1 MiB read stays on the connection');
+      assert.ok(
+        logger.lines.some((line) => line.includes('Reader thread: Connected to')),
+        "the thread's own login is in the connection's log",
+      );
+    } finally {
+      connections.dispose();
+    }
+  });
+
+  test('a file replaced between reads is read anew by the thread, and a removed one fails as before', async () => {
+    const logger = new RecordingLogger();
+    const connections = manager(logger);
+    try {
+      const fs = connections.fileSystem(state.sshd.alias);
+      const first = patternBytes(LARGE, 33);
+      const path = state.sshd.writeLocal('thread-replaced.bin', first);
+      await fs.readFile(path);
+      await untilReady(logger);
+      assert.ok(Buffer.from(await fs.readFile(path)).equals(first));
+
+      const second = patternBytes(LARGE + 3 * MiB + 7, 34);
+      state.sshd.writeLocal('thread-replaced.bin', second);
+      assert.ok(Buffer.from(await fs.readFile(path)).equals(second), 'the new content, at its new size');
+      assert.equal(logger.lines.filter((line) => line.includes(`Read ${path} (`)).length, 2);
+
+      rmSync(path);
+      await rejectsWith(fs.readFile(path), 'ENOENT');
+      assert.deepEqual(threadEnds(logger), [], 'the thread is still there for the next read');
+    } finally {
+      connections.dispose();
+    }
+  });
+
+  test('disconnecting ends the thread and its login', async () => {
+    const logger = new RecordingLogger();
+    const connections = manager(logger);
+    const fs = connections.fileSystem(state.sshd.alias);
+    const path = state.sshd.writeLocal('thread-disconnect.bin', patternBytes(LARGE, 36));
+    try {
+      await fs.readFile(path);
+      await untilReady(logger);
+      connections.disconnect(state.sshd.alias);
+      for (let waited = 0; threadEnds(logger).length === 0 && waited < 5000; waited += 20) {
+        await delay(20);
+      }
+      assert.match(threadEnds(logger)[0] ?? '', /its connection closed/);
+    } finally {
+      connections.dispose();
+    }
+  });
+});
+
+describe(
+  'a host the user logs in to with a password',
+  { skip: canManageAccounts ? false : 'needs root to set the test account password' },
+  () => {
+    const passwordServer = {} as { sshd: SshdFixture };
+    before(async () => {
+      passwordServer.sshd = await startSshd({ config: ['PasswordAuthentication yes'] });
+    });
+    after(async () => {
+      await passwordServer.sshd?.stop();
+    });
+
+    test('a login that needed a password gets no reader thread: no second login is tried', async () => {
+      const logger = new RecordingLogger();
+      const prompts = new ScriptedPrompts({ passwords: [TEST_PASSWORD, TEST_PASSWORD] });
+      const connections = new ConnectionManager({
+        resolveHost: (authority) => ({
+          ...passwordServer.sshd.resolve(authority),
+          identityFiles: [],
+          agentSocket: undefined,
+        }),
+        logger,
+        prompts,
+        fileSystem: { maxReadFileBytes: 256 * MiB },
+        readerThreadScript: READER_THREAD_SCRIPT,
+      });
+      try {
+        const fs = connections.fileSystem(passwordServer.sshd.alias);
+        const content = patternBytes(LARGE, 35);
+        const path = passwordServer.sshd.writeLocal('thread-password.bin', content);
+        for (let round = 0; round < 3; round++) {
+          assert.ok(Buffer.from(await fs.readFile(path)).equals(content));
+          await delay(100);
+        }
+        assert.deepEqual(prompts.events, ['password', 'password accepted'], 'the password was asked once');
+        assert.ok(!logger.lines.some((line) => /reader thread/i.test(line)), 'no reader thread was started');
+      } finally {
+        connections.dispose();
+      }
+    });
+  },
+);
+
+describe('a reader thread whose connection is cut', () => {
+  const state = {} as { sshd: SshdFixture; relay: FaultProxy };
+  before(async () => {
+    state.sshd = await startSshd();
+    state.relay = await FaultProxy.start(state.sshd.port);
+  });
+  after(async () => {
+    await state.relay?.close();
+    await state.sshd?.stop();
+  });
+
+  test('a read the cut interrupts is made on the connection, whole, and the thread is not started again', async () => {
+    const logger = new RecordingLogger();
+    const connections = managerThroughRelay(state.sshd, state.relay.port, {
+      logger,
+      readerThreadScript: READER_THREAD_SCRIPT,
+    });
+    try {
+      const fs = connections.fileSystem(state.sshd.alias);
+      const content = patternBytes(LARGE, 37);
+      const path = state.sshd.writeLocal('thread-cut.bin', content);
+      await fs.readFile(path);
+      await untilReady(logger);
+      // The thread's connection arrived last: cut it alone, 2 MiB into its next read.
+      state.relay.cutNewestAfter('down', 2 * MiB);
+      assert.ok(Buffer.from(await fs.readFile(path)).equals(content));
+      assert.equal(readInThread(logger, path), false, 'the read was not answered by the thread');
+      assert.match(logger.lines.join('\n'), /The reader thread did not read .*; reading it here/);
+      assert.equal(threadEnds(logger).length, 1);
+      assert.match(threadEnds(logger)[0] ?? '', /connection was lost/);
+
+      assert.ok(Buffer.from(await fs.readFile(path)).equals(content));
+      await delay(200);
+      assert.equal(threadEnds(logger).length, 1, 'no second thread was started on this connection');
+      assert.equal(readInThread(logger, path), false);
+    } finally {
+      connections.dispose();
+    }
+  });
+});
