@@ -164,8 +164,14 @@ export class BenchEnvironment {
     return path;
   }
 
-  /** This extension's core, exactly as the provider uses it, over `link`. */
-  ours(link: Link): { manager: ConnectionManager; fs: RemoteFileSystem; session(): Promise<SftpSession> } {
+  /**
+   * This extension's core, exactly as the provider uses it, over `link`: large reads on a fast line
+   * go through its reader thread, as in the extension (unless `readerThread` is false).
+   */
+  ours(
+    link: Link,
+    { readerThread = true }: { readerThread?: boolean } = {},
+  ): { manager: ConnectionManager; fs: RemoteFileSystem; session(): Promise<SftpSession> } {
     const manager = new ConnectionManager({
       resolveHost: (authority) => ({
         ...this.sshd.resolve(authority),
@@ -175,6 +181,9 @@ export class BenchEnvironment {
       logger: nullLogger,
       fileSystem: { maxReadFileBytes: 2 * 1024 * 1024 * 1024 },
       lifecycle: { idleTimeoutMs: 0 },
+      ...(readerThread
+        ? { readerThreadScript: join(__dirname, '..', 'src', 'core', 'connection', 'readerThreadMain.js') }
+        : {}),
     });
     return {
       manager,

@@ -65,7 +65,9 @@ export function activate(context: vscode.ExtensionContext): void {
   const connections = new ConnectionManager({
     logger,
     prompts,
-    readerThreadScript: join(context.extensionPath, 'dist', 'readerThread.js'),
+    get readerThreadScript() {
+      return settings.readerThread() ? join(context.extensionPath, 'dist', 'readerThread.js') : undefined;
+    },
     resolveHost: (authority) => resolveHost(authority, sshConfig()),
     fileSystem: {
       get maxReadFileBytes() {
@@ -141,6 +143,11 @@ export function activate(context: vscode.ExtensionContext): void {
       hosts: () => {
         hostsView.refresh();
         sshConfig(); // reports entries that are left out now
+      },
+      readerThread: () => {
+        if (!settings.readerThread()) {
+          connections.closeReaderThreads('the setting sftpfs.readerThread was turned off');
+        }
       },
     }),
     commands.register('sftpfs.forgetCredentials', async () => {

@@ -22,6 +22,9 @@ export const settings = {
   maxReadFileBytes(): number {
     return Math.max(1, read('maxReadFileSizeMB', 1024)) * 1024 * 1024;
   },
+  readerThread(): boolean {
+    return read('readerThread', true);
+  },
   stallTimeoutMs(): number {
     return Math.max(2, read('stallTimeoutSeconds', 30)) * 1000;
   },

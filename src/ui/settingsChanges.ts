@@ -38,6 +38,7 @@ export class HostSettingProblems {
 export function followSettingChanges(reactions: {
   readonly pollInterval: () => void;
   readonly hosts: () => void;
+  readonly readerThread: () => void;
 }): vscode.Disposable {
   return vscode.workspace.onDidChangeConfiguration((change) => {
     if (change.affectsConfiguration('sftpfs.watch.pollIntervalSeconds')) {
@@ -45,6 +46,9 @@ export function followSettingChanges(reactions: {
     }
     if (change.affectsConfiguration('sftpfs.hosts') || change.affectsConfiguration('sftpfs.sshConfigFile')) {
       reactions.hosts();
+    }
+    if (change.affectsConfiguration('sftpfs.readerThread')) {
+      reactions.readerThread();
     }
   });
 }

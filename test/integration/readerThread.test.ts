@@ -103,6 +103,52 @@ describe('large reads through a reader thread with a connection of its own', () 
     }
   });
 
+  test('turning the thread off ends it and its login; turned on again, the next large read starts another', async () => {
+    const logger = new RecordingLogger();
+    let allowed = true;
+    const connections = new ConnectionManager({
+      resolveHost: (authority) => state.sshd.resolve(authority),
+      logger,
+      fileSystem: { maxReadFileBytes: 256 * MiB },
+      get readerThreadScript() {
+        return allowed ? READER_THREAD_SCRIPT : undefined;
+      },
+    });
+    const readies = (): number =>
+      logger.lines.filter((line) => line.includes('Large reads go through a reader thread')).length;
+    try {
+      const fs = connections.fileSystem(state.sshd.alias);
+      const content = patternBytes(LARGE, 38);
+      const path = state.sshd.writeLocal('thread-setting.bin', content);
+      await fs.readFile(path);
+      await untilReady(logger);
+
+      allowed = false;
+      connections.closeReaderThreads('turned off');
+      assert.match(threadEnds(logger)[0] ?? '', /turned off/);
+      const readiesBefore = readies();
+      assert.ok(Buffer.from(await fs.readFile(path)).equals(content));
+      await delay(300);
+      assert.equal(readies(), readiesBefore, 'off: no thread started');
+      assert.equal(
+        logger.lines.filter((line) => line.includes(`Read ${path} (`)).length,
+        0,
+        'off: read here',
+      );
+
+      allowed = true;
+      await fs.readFile(path);
+      for (let waited = 0; readies() < 2 && waited < 10_000; waited += 20) {
+        await delay(20);
+      }
+      assert.equal(readies(), 2, 'a second thread came up');
+      assert.ok(Buffer.from(await fs.readFile(path)).equals(content));
+      assert.ok(readInThread(logger, path));
+    } finally {
+      connections.dispose();
+    }
+  });
+
   test('disconnecting ends the thread and its login', async () => {
     const logger = new RecordingLogger();
     const connections = manager(logger);

@@ -41,6 +41,7 @@ export async function prepareSuiteEnvironment(work: string): Promise<SuiteEnviro
       HOME: home,
       SFTPFS_TEST_ROOT: sshd.root,
       SFTPFS_TEST_ALIAS: sshd.alias,
+      SFTPFS_TEST_PORT: String(sshd.port),
       SFTPFS_TEST_READONLY_ALIAS: sshd.readOnlyAlias,
       SFTPFS_TEST_UID: String(sshd.uid),
       SFTPFS_TEST_GID: String(sshd.gid),

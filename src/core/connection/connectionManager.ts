@@ -67,8 +67,9 @@ export interface ConnectionManagerOptions {
   /**
    * The reader thread's program (dist/readerThread.js, built from readerThreadMain.ts): large reads on
    * a fast line go through a thread with a connection of its own. Without it every read stays here.
+   * Read when a thread would start (the editor passes a getter: the setting applies at once).
    */
-  readonly readerThreadScript?: string;
+  readonly readerThreadScript?: string | undefined;
 }
 
 interface HostEntry {
@@ -221,6 +222,13 @@ export class ConnectionManager {
 
   disconnect(authorityText: string): void {
     this.hosts.get(loginKeyOf(authorityText))?.connection.disconnect();
+  }
+
+  /** Ends every host's reader thread (and its login); later large reads start one if allowed then. */
+  closeReaderThreads(reason: string): void {
+    for (const entry of this.hosts.values()) {
+      entry.connection.closeReaderThread(reason);
+    }
   }
 
   dispose(): void {

@@ -155,8 +155,9 @@ export class HostConnection {
 
   /**
    * The live connection's reader thread (readerThread.ts) once it is ready for reads; undefined
-   * meanwhile. The first call starts it. One that could not start, or failed, is not tried again on
-   * this connection; one that ended for idleness is started again by the next call.
+   * meanwhile. The first call starts it. One that failed (it could not log in, its connection was
+   * lost) is not tried again on this connection; one that ended for idleness or was closed is started
+   * again by the next call.
    */
   readerThread(): ReaderThread | undefined {
     const live = this.live;
@@ -164,22 +165,32 @@ export class HostConnection {
       return undefined;
     }
     if (this.reader?.live !== live) {
+      // Asked again on every large read while it may not start (the setting may change; a login
+      // that needed a secret answers at once).
       const thread = this.startReaderThread(live, this.laneIdleMs);
+      if (thread === undefined) {
+        return undefined;
+      }
       const reader = { live, thread };
       this.reader = reader;
-      if (thread !== undefined) {
-        const closing = live.connection.onClose(() => thread.close('its connection closed'));
-        thread.onEnded(({ idle }) => {
-          closing.dispose();
-          if (this.reader === reader) {
-            // After an idle spell the next large read starts another; after a failure none comes.
-            this.reader = idle ? undefined : { live, thread: undefined };
-          }
-        });
-      }
+      const closing = live.connection.onClose(() => thread.close('its connection closed'));
+      thread.onEnded(({ idle }) => {
+        closing.dispose();
+        if (this.reader === reader) {
+          // After an idle spell the next large read starts another; after a failure none comes.
+          this.reader = idle ? undefined : { live, thread: undefined };
+        }
+      });
       return undefined;
     }
     return this.reader.thread?.ready === true ? this.reader.thread : undefined;
+  }
+
+  /** Ends the reader thread, if any; the next large read may start another. */
+  closeReaderThread(reason: string): void {
+    const thread = this.reader?.thread;
+    this.reader = undefined;
+    thread?.close(reason);
   }
 
   private async openLanes(live: Live, count: number): Promise<SftpSession[]> {

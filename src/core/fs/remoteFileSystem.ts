@@ -323,7 +323,8 @@ export class RemoteFileSystem {
         throw new RemoteFsError('EISDIR', 'Is a folder', { path });
       }
       const size = attrs.size ?? 0;
-      const inThread = await this.readInThread(session, path, size);
+      const inThread =
+        kindOfMode(attrs.mode) === 'file' ? await this.readInThread(session, path, size) : undefined;
       if (inThread !== undefined) {
         return inThread;
       }
@@ -347,8 +348,8 @@ export class RemoteFileSystem {
   }
 
   /**
-   * A large read on a fast line through the reader thread, when it is ready (the first one starts it).
-   * Undefined when the read is to be made here: small, on a slow line (there the lanes, not the CPU,
+   * A large read of a regular file on a fast line through the reader thread, when it is ready (the
+   * first one starts it). Undefined when the read is to be made here: small, on a slow line (there the lanes, not the CPU,
    * set the speed), no thread, or the thread could not read it (whatever the reason, this connection
    * then reads it and reports what it finds).
    */

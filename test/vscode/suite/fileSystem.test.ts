@@ -6,6 +6,8 @@ import {
   lchownSync,
   mkdirSync,
   readFileSync,
+  readdirSync,
+  readlinkSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -27,6 +29,8 @@ function requiredEnv(name: string): string {
   }
   return value;
 }
+
+const serverPort = Number(requiredEnv('SFTPFS_TEST_PORT'));
 
 const owner = { uid: Number(requiredEnv('SFTPFS_TEST_UID')), gid: Number(requiredEnv('SFTPFS_TEST_GID')) };
 
@@ -58,6 +62,29 @@ async function rejectsWithCode(promise: Thenable<unknown>, code: string): Promis
     return error;
   }
   assert.fail(`expected ${code}`);
+}
+
+/** TCP connections this process (the extension host, its worker threads included) has open to `port`. */
+function connectionsFromHereTo(port: number): number {
+  const ownSockets = new Set<string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const socket = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+      if (socket?.[1] !== undefined) {
+        ownSockets.add(socket[1]);
+      }
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const rows = ['/proc/self/net/tcp', '/proc/self/net/tcp6'].flatMap((table) =>
+    existsSync(table) ? readFileSync(table, 'utf8').split('\n').slice(1) : [],
+  );
+  return rows.filter((row) => {
+    const [, , remote, state, , , , , , inode] = row.trim().split(/\s+/);
+    const remotePort = parseInt(remote?.split(':')[1] ?? '', 16);
+    return remotePort === port && state === '01' && inode !== undefined && ownSockets.has(inode);
+  }).length;
 }
 
 describe('the sftp provider inside VS Code', () => {
@@ -95,6 +122,21 @@ describe('the sftp provider inside VS Code', () => {
     await vscode.workspace.fs.writeFile(remote('vsc/big.bin'), content);
     assert.ok(readFileSync(local('vsc/big.bin')).equals(content));
     assert.ok(Buffer.from(await vscode.workspace.fs.readFile(remote('vsc/big.bin'))).equals(content));
+  });
+
+  it('reads a large file through the reader thread, a second connection of its own, byte for byte', async () => {
+    const content = Buffer.alloc(12 * 1024 * 1024 + 5, 'klmnopqrstu');
+    writeFileSync(local('vsc/large.bin'), content);
+    chownSync(local('vsc/large.bin'), owner.uid, owner.gid);
+    assert.ok(Buffer.from(await vscode.workspace.fs.readFile(remote('vsc/large.bin'))).equals(content));
+    const before = connectionsFromHereTo(serverPort);
+    assert.ok(before >= 1, 'the connection the read went through is one of this process');
+    // The first large read started the thread; its login is a second connection from this process.
+    for (let waited = 0; connectionsFromHereTo(serverPort) === before && waited < 10_000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(connectionsFromHereTo(serverPort), before + 1, 'the reader thread logged in');
+    assert.ok(Buffer.from(await vscode.workspace.fs.readFile(remote('vsc/large.bin'))).equals(content));
   });
 
   it('creates folders, copies, renames and deletes', async () => {
