@@ -38,6 +38,7 @@ const manager = new ConnectionManager({
   resolveHost: () => setup.host,
   logger,
   // No prompts: the login is the one the connection served made without the user, or none.
+  // Anything (a passphrase, a host key not in known_hosts) fails instead, and reads stay there.
   fileSystem: { maxReadFileBytes: setup.maxReadFileBytes },
   ...(setup.stallTimeoutMs === undefined ? {} : { session: { stallTimeoutMs: setup.stallTimeoutMs } }),
   // The connection served decides when this one ends.
@@ -73,7 +74,7 @@ port.on('message', (message: ToReaderThread) => {
   files.readFile(path).then(
     (data) => {
       // The result owns its memory (readWholeFile allocates it whole): it moves to the other thread
-      // as it is. Anything smaller than Buffer's pool could be a slice of shared memory: copied.
+      // as it is. A buffer no larger than Buffer's pool may be a slice of the pool: copied.
       const owned = data.buffer.byteLength > Buffer.poolSize ? data : new Uint8Array(data);
       const buffer = owned.buffer as ArrayBuffer;
       post({ kind: 'read', id, buffer, offset: owned.byteOffset, length: owned.byteLength }, [buffer]);
