@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
-import type { ResolvedHost } from '../../src/core/config/hostResolver';
+import type { RemoteFileSystem } from '../../src/core/fs/remoteFileSystem';
 import { FaultProxy } from '../support/faultProxy';
 import { RecordingLogger, managerThroughRelay, patternBytes, rejectsWith } from '../support/harness';
 import { ScriptedPrompts } from '../support/scriptedPrompts';
@@ -42,29 +42,41 @@ describe('large reads through a reader thread with a connection of its own', () 
     await state.sshd?.stop();
   });
 
-  function manager(logger: RecordingLogger, adjust: (host: ResolvedHost) => ResolvedHost = (h) => h) {
+  /** A manager whose reader thread is allowed while `allowed()` says so (as the setting does). */
+  function manager(logger: RecordingLogger, allowed: () => boolean = () => true): ConnectionManager {
     return new ConnectionManager({
-      resolveHost: (authority) => adjust(state.sshd.resolve(authority)),
+      resolveHost: (authority) => state.sshd.resolve(authority),
       logger,
       fileSystem: { maxReadFileBytes: 256 * MiB },
-      readerThreadScript: READER_THREAD_SCRIPT,
+      get readerThreadScript() {
+        return allowed() ? READER_THREAD_SCRIPT : undefined;
+      },
     });
+  }
+
+  /** Stores `content` as `name` and reads it once: that read starts the thread, which is then ready. */
+  async function warmedUp(
+    connections: ConnectionManager,
+    logger: RecordingLogger,
+    name: string,
+    content: Buffer,
+  ): Promise<{ fs: RemoteFileSystem; path: string }> {
+    const fs = connections.fileSystem(state.sshd.alias);
+    const path = state.sshd.writeLocal(name, content);
+    assert.ok(Buffer.from(await fs.readFile(path)).equals(content));
+    assert.equal(readInThread(logger, path), false, 'the read that starts the thread is made here');
+    await untilReady(logger);
+    return { fs, path };
   }
 
   test('a large read on a fast line is read by the thread byte for byte; a small one stays on the connection', async () => {
     const logger = new RecordingLogger();
     const connections = manager(logger);
     try {
-      const fs = connections.fileSystem(state.sshd.alias);
       const large = patternBytes(LARGE + 12345, 31);
       const small = patternBytes(MiB, 32);
-      const largePath = state.sshd.writeLocal('thread-large.bin', large);
+      const { fs, path: largePath } = await warmedUp(connections, logger, 'thread-large.bin', large);
       const smallPath = state.sshd.writeLocal('thread-small.bin', small);
-
-      // The first large read starts the thread and is made on the connection meanwhile.
-      assert.ok(Buffer.from(await fs.readFile(largePath)).equals(large));
-      assert.equal(readInThread(logger, largePath), false);
-      await untilReady(logger);
 
       assert.ok(Buffer.from(await fs.readFile(largePath)).equals(large));
       assert.ok(readInThread(logger, largePath), 'the second large read went through the thread');
@@ -83,11 +95,8 @@ describe('large reads through a reader thread with a connection of its own', () 
     const logger = new RecordingLogger();
     const connections = manager(logger);
     try {
-      const fs = connections.fileSystem(state.sshd.alias);
       const first = patternBytes(LARGE, 33);
-      const path = state.sshd.writeLocal('thread-replaced.bin', first);
-      await fs.readFile(path);
-      await untilReady(logger);
+      const { fs, path } = await warmedUp(connections, logger, 'thread-replaced.bin', first);
       assert.ok(Buffer.from(await fs.readFile(path)).equals(first));
 
       const second = patternBytes(LARGE + 3 * MiB + 7, 34);
@@ -106,22 +115,12 @@ describe('large reads through a reader thread with a connection of its own', () 
   test('turning the thread off ends it and its login; turned on again, the next large read starts another', async () => {
     const logger = new RecordingLogger();
     let allowed = true;
-    const connections = new ConnectionManager({
-      resolveHost: (authority) => state.sshd.resolve(authority),
-      logger,
-      fileSystem: { maxReadFileBytes: 256 * MiB },
-      get readerThreadScript() {
-        return allowed ? READER_THREAD_SCRIPT : undefined;
-      },
-    });
+    const connections = manager(logger, () => allowed);
     const readies = (): number =>
       logger.lines.filter((line) => line.includes('Large reads go through a reader thread')).length;
     try {
-      const fs = connections.fileSystem(state.sshd.alias);
       const content = patternBytes(LARGE, 38);
-      const path = state.sshd.writeLocal('thread-setting.bin', content);
-      await fs.readFile(path);
-      await untilReady(logger);
+      const { fs, path } = await warmedUp(connections, logger, 'thread-setting.bin', content);
 
       allowed = false;
       connections.closeReaderThreads('turned off');
@@ -152,11 +151,8 @@ describe('large reads through a reader thread with a connection of its own', () 
   test('disconnecting ends the thread and its login', async () => {
     const logger = new RecordingLogger();
     const connections = manager(logger);
-    const fs = connections.fileSystem(state.sshd.alias);
-    const path = state.sshd.writeLocal('thread-disconnect.bin', patternBytes(LARGE, 36));
     try {
-      await fs.readFile(path);
-      await untilReady(logger);
+      await warmedUp(connections, logger, 'thread-disconnect.bin', patternBytes(LARGE, 36));
       connections.disconnect(state.sshd.alias);
       for (let waited = 0; threadEnds(logger).length === 0 && waited < 5000; waited += 20) {
         await delay(20);
