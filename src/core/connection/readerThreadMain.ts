@@ -15,8 +15,13 @@ if (port === null) {
   throw new Error('readerThreadMain runs in a worker thread');
 }
 const setup = workerData as ReaderThreadSetup;
-const post = (message: FromReaderThread, transfer: ArrayBuffer[] = []): void =>
-  port.postMessage(message, transfer);
+/** Set once told to close: what settles afterwards (the login abandoned, a read cut short) is not sent. */
+let closing = false;
+const post = (message: FromReaderThread, transfer: ArrayBuffer[] = []): void => {
+  if (!closing) {
+    port.postMessage(message, transfer);
+  }
+};
 
 // The manager tags its lines with the host; the connection served tags them again on the other side.
 const tag = `[${setup.authority}] `;
@@ -66,6 +71,7 @@ manager.session(setup.authority).then(
 
 port.on('message', (message: ToReaderThread) => {
   if (message.kind === 'close') {
+    closing = true;
     manager.dispose();
     port.close();
     return;
