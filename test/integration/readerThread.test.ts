@@ -21,16 +21,18 @@ const readInThread = (logger: RecordingLogger, path: string): boolean =>
 const threadEnds = (logger: RecordingLogger): string[] =>
   logger.lines.filter((line) => line.includes('The reader thread ended'));
 
-/** Waits until the log says the reader thread took its first read (or ended), polling. */
+const readies = (logger: RecordingLogger): number =>
+  logger.lines.filter((line) => line.includes('Large reads go through a reader thread')).length;
+
+/** Waits until a reader thread is ready and has not ended, polling the log. */
 async function untilReady(logger: RecordingLogger): Promise<void> {
   for (let waited = 0; waited < 10_000; waited += 20) {
-    if (logger.lines.some((line) => line.includes('Large reads go through a reader thread'))) {
+    if (readies(logger) > threadEnds(logger).length) {
       return;
     }
-    assert.deepEqual(threadEnds(logger), [], 'the reader thread ended before it was ready');
     await delay(20);
   }
-  assert.fail('the reader thread did not become ready within 10 s');
+  assert.fail(`no reader thread became ready within 10 s: ${threadEnds(logger).join(' | ')}`);
 }
 
 describe('large reads through a reader thread with a connection of its own', () => {
@@ -43,11 +45,16 @@ describe('large reads through a reader thread with a connection of its own', () 
   });
 
   /** A manager whose reader thread is allowed while `allowed()` says so (as the setting does). */
-  function manager(logger: RecordingLogger, allowed: () => boolean = () => true): ConnectionManager {
+  function manager(
+    logger: RecordingLogger,
+    allowed: () => boolean = () => true,
+    lifecycle: { laneIdleMs?: number } = {},
+  ): ConnectionManager {
     return new ConnectionManager({
       resolveHost: (authority) => state.sshd.resolve(authority),
       logger,
       fileSystem: { maxReadFileBytes: 256 * MiB },
+      lifecycle,
       get readerThreadScript() {
         return allowed() ? READER_THREAD_SCRIPT : undefined;
       },
@@ -116,8 +123,6 @@ describe('large reads through a reader thread with a connection of its own', () 
     const logger = new RecordingLogger();
     let allowed = true;
     const connections = manager(logger, () => allowed);
-    const readies = (): number =>
-      logger.lines.filter((line) => line.includes('Large reads go through a reader thread')).length;
     try {
       const content = patternBytes(LARGE, 38);
       const { fs, path } = await warmedUp(connections, logger, 'thread-setting.bin', content);
@@ -125,10 +130,10 @@ describe('large reads through a reader thread with a connection of its own', () 
       allowed = false;
       connections.closeReaderThreads('turned off');
       assert.match(threadEnds(logger)[0] ?? '', /turned off/);
-      const readiesBefore = readies();
+      const readiesBefore = readies(logger);
       assert.ok(Buffer.from(await fs.readFile(path)).equals(content));
       await delay(300);
-      assert.equal(readies(), readiesBefore, 'off: no thread started');
+      assert.equal(readies(logger), readiesBefore, 'off: no thread started');
       assert.equal(
         logger.lines.filter((line) => line.includes(`Read ${path} (`)).length,
         0,
@@ -137,12 +142,32 @@ describe('large reads through a reader thread with a connection of its own', () 
 
       allowed = true;
       await fs.readFile(path);
-      for (let waited = 0; readies() < 2 && waited < 10_000; waited += 20) {
+      for (let waited = 0; readies(logger) < 2 && waited < 10_000; waited += 20) {
         await delay(20);
       }
-      assert.equal(readies(), 2, 'a second thread came up');
+      assert.equal(readies(logger), 2, 'a second thread came up');
       assert.ok(Buffer.from(await fs.readFile(path)).equals(content));
       assert.ok(readInThread(logger, path));
+    } finally {
+      connections.dispose();
+    }
+  });
+
+  test('a thread unused for its idle time ends, and the next large read starts another', async () => {
+    const logger = new RecordingLogger();
+    const connections = manager(logger, () => true, { laneIdleMs: 300 });
+    try {
+      const content = patternBytes(LARGE, 39);
+      const { fs, path } = await warmedUp(connections, logger, 'thread-idle.bin', content);
+      for (let waited = 0; threadEnds(logger).length === 0 && waited < 5000; waited += 20) {
+        await delay(20);
+      }
+      assert.match(threadEnds(logger)[0] ?? '', /not used for a while/);
+      assert.equal(connections.state(state.sshd.alias), 'connected', 'the connection itself stays');
+
+      await warmedUp(connections, logger, 'thread-idle.bin', content);
+      assert.ok(Buffer.from(await fs.readFile(path)).equals(content));
+      assert.ok(readInThread(logger, path), 'the second thread reads');
     } finally {
       connections.dispose();
     }

@@ -110,6 +110,8 @@ export class ConnectionManager {
       get maxReconnectAttempts() {
         return given.maxReconnectAttempts ?? DEFAULT_LIFECYCLE.maxReconnectAttempts;
       },
+      // Lanes and reader threads given back after this long unused (HostConnection's default when unset).
+      ...(given.laneIdleMs === undefined ? {} : { laneIdleMs: given.laneIdleMs }),
     };
   }
 

@@ -49,7 +49,6 @@ export class ReaderThread {
     this.worker.on('message', (message: FromReaderThread) => this.onMessage(message));
     this.worker.on('error', (error) => this.end(`it failed: ${errorMessage(error)}`));
     this.worker.on('exit', (code) => this.end(`it exited with code ${code}`));
-    this.armIdleTimer();
   }
 
   /** True once the thread's connection is up and it takes reads. */
@@ -94,6 +93,8 @@ export class ReaderThread {
         if (this.state === 'starting') {
           this.state = 'ready';
           this.logger.debug('Large reads go through a reader thread with a connection of its own');
+          // Unused from now on: its idle time counts from here, not from the start of its login.
+          this.armIdleTimer();
         }
         return;
       case 'unavailable':
