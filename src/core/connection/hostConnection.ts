@@ -13,7 +13,10 @@ export interface LifecycleOptions {
   /** Delays between reconnect attempts after an unexpected drop; the last one repeats until maxReconnectAttempts. */
   readonly reconnectDelaysMs: readonly number[];
   readonly maxReconnectAttempts: number;
-  /** Transfer lanes and the reader thread unused for this long are given back to the server (default LANE_IDLE_MS). */
+  /**
+   * Transfer lanes and the reader thread unused for this long are given back to the server (default
+   * LANE_IDLE_MS).
+   */
   readonly laneIdleMs?: number;
 }
 
