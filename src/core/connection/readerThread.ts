@@ -4,6 +4,12 @@ import { errorMessage } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { FromReaderThread, ReaderThreadSetup, ToReaderThread } from './readerThreadProtocol';
 
+/** A read waiting for the thread's answer. */
+interface Waiter {
+  readonly resolve: (data: Buffer) => void;
+  readonly reject: (error: Error) => void;
+}
+
 export interface ThreadEnding {
   readonly reason: string;
   /** It ended because it was not used for its idle time (not because something failed). */
@@ -27,10 +33,7 @@ export interface ThreadEnding {
  */
 export class ReaderThread {
   private readonly worker: Worker;
-  private readonly pending = new Map<
-    number,
-    { resolve: (data: Buffer) => void; reject: (error: Error) => void }
-  >();
+  private readonly pending = new Map<number, Waiter>();
   private nextId = 1;
   private state: 'starting' | 'ready' | 'ended' = 'starting';
   private idleTimer: NodeJS.Timeout | undefined;
@@ -116,9 +119,7 @@ export class ReaderThread {
     }
   }
 
-  private settle(
-    id: number,
-  ): { resolve: (data: Buffer) => void; reject: (error: Error) => void } | undefined {
+  private settle(id: number): Waiter | undefined {
     const waiter = this.pending.get(id);
     this.pending.delete(id);
     if (this.pending.size === 0) {
