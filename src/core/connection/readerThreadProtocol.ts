@@ -2,8 +2,9 @@ import type { ResolvedHost } from '../config/hostResolver';
 
 /** What a reader thread is started with (its `workerData`): everything it needs to log in by itself. */
 export interface ReaderThreadSetup {
-  /** The host key of the connection it serves (its reads are that connection's reads). */
+  /** The authority of the connection it serves (`user@host:port`), which tags its log lines. */
   readonly authority: string;
+  /** As the connection it serves resolved it: the thread logs in to the same address, as the same user. */
   readonly host: ResolvedHost;
   readonly maxReadFileBytes: number;
   readonly stallTimeoutMs: number | undefined;
