@@ -349,9 +349,9 @@ export class RemoteFileSystem {
 
   /**
    * A large read of a regular file on a fast line through the reader thread, when it is ready (the
-   * first one starts it). Undefined when the read is to be made here: small, on a slow line (there the lanes, not the CPU,
-   * set the speed), no thread, or the thread could not read it (whatever the reason, this connection
-   * then reads it and reports what it finds).
+   * first one starts it). Undefined when the read is to be made here: small, on a slow line (there
+   * the lanes, not the CPU, set the speed), no thread, or the thread could not read it (whatever the
+   * reason, this connection then reads it and reports what it finds).
    */
   private async readInThread(
     session: SftpSession,
