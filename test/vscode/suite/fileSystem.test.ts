@@ -128,9 +128,12 @@ describe('the sftp provider inside VS Code', () => {
     const content = Buffer.alloc(12 * 1024 * 1024 + 5, 'klmnopqrstu');
     writeFileSync(local('vsc/large.bin'), content);
     chownSync(local('vsc/large.bin'), owner.uid, owner.gid);
-    assert.ok(Buffer.from(await vscode.workspace.fs.readFile(remote('vsc/large.bin'))).equals(content));
+    // Counted once the user's connection is up, before the read that starts the thread (its login
+    // may be done before that read is).
+    await vscode.workspace.fs.stat(remote('vsc/large.bin'));
     const before = connectionsFromHereTo(serverPort);
-    assert.ok(before >= 1, 'the connection the read went through is one of this process');
+    assert.ok(before >= 1, "the user's connection is one of this process");
+    assert.ok(Buffer.from(await vscode.workspace.fs.readFile(remote('vsc/large.bin'))).equals(content));
     // The first large read started the thread; its login is a second connection from this process.
     for (let waited = 0; connectionsFromHereTo(serverPort) === before && waited < 10_000; waited += 50) {
       await new Promise((resolve) => setTimeout(resolve, 50));
