@@ -1,18 +1,21 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
 import type { RemoteFileSystem } from '../../src/core/fs/remoteFileSystem';
 import { FaultProxy } from '../support/faultProxy';
-import { RecordingLogger, managerThroughRelay, patternBytes, rejectsWith } from '../support/harness';
+import {
+  READER_THREAD_SCRIPT,
+  RecordingLogger,
+  managerThroughRelay,
+  patternBytes,
+  rejectsWith,
+} from '../support/harness';
 import { ScriptedPrompts } from '../support/scriptedPrompts';
 import { TEST_PASSWORD, canManageAccounts, startSshd, type SshdFixture } from '../support/sshd';
 
-/** The reader thread's program as the tests build it (the .vsix carries dist/readerThread.js). */
-const READER_THREAD_SCRIPT = join(__dirname, '../../src/core/connection/readerThreadMain.js');
 const MiB = 1024 * 1024;
 const LARGE = 12 * MiB;
 
@@ -32,7 +35,34 @@ async function untilReady(logger: RecordingLogger): Promise<void> {
     }
     await delay(20);
   }
-  assert.fail(`no reader thread became ready within 10 s: ${threadEnds(logger).join(' | ')}`);
+  const threadLines = logger.lines.filter((line) => /reader thread/i.test(line));
+  assert.fail(`no reader thread became ready within 10 s: ${threadLines.join(' | ')}`);
+}
+
+/**
+ * Stores `content` as `name` on `sshd` and reads it once: that read starts the thread, which is then
+ * ready.
+ */
+async function warmedUp(
+  sshd: SshdFixture,
+  connections: ConnectionManager,
+  logger: RecordingLogger,
+  name: string,
+  content: Buffer,
+): Promise<{ fs: RemoteFileSystem; path: string }> {
+  const fs = connections.fileSystem(sshd.alias);
+  const path = sshd.writeLocal(name, content);
+  // The line is judged by the fastest answer seen: on a fresh connection of a busy 2-core machine
+  // the first few can take over 5 ms on loopback, which would make it a slow line (no thread).
+  // A few STATs first, as the Explorer makes before anything is opened.
+  const session = await connections.session(sshd.alias);
+  for (let stat = 0; stat < 5; stat++) {
+    await session.stat(path);
+  }
+  assert.ok(Buffer.from(await fs.readFile(path)).equals(content));
+  assert.equal(readInThread(logger, path), false, 'the read that starts the thread is made here');
+  await untilReady(logger);
+  return { fs, path };
 }
 
 describe('large reads through a reader thread with a connection of its own', () => {
@@ -61,28 +91,19 @@ describe('large reads through a reader thread with a connection of its own', () 
     });
   }
 
-  /** Stores `content` as `name` and reads it once: that read starts the thread, which is then ready. */
-  async function warmedUp(
-    connections: ConnectionManager,
-    logger: RecordingLogger,
-    name: string,
-    content: Buffer,
-  ): Promise<{ fs: RemoteFileSystem; path: string }> {
-    const fs = connections.fileSystem(state.sshd.alias);
-    const path = state.sshd.writeLocal(name, content);
-    assert.ok(Buffer.from(await fs.readFile(path)).equals(content));
-    assert.equal(readInThread(logger, path), false, 'the read that starts the thread is made here');
-    await untilReady(logger);
-    return { fs, path };
-  }
-
   test('a large read on a fast line is read by the thread byte for byte; a small one stays on the connection', async () => {
     const logger = new RecordingLogger();
     const connections = manager(logger);
     try {
       const large = patternBytes(LARGE + 12345, 31);
       const small = patternBytes(MiB, 32);
-      const { fs, path: largePath } = await warmedUp(connections, logger, 'thread-large.bin', large);
+      const { fs, path: largePath } = await warmedUp(
+        state.sshd,
+        connections,
+        logger,
+        'thread-large.bin',
+        large,
+      );
       const smallPath = state.sshd.writeLocal('thread-small.bin', small);
 
       assert.ok(Buffer.from(await fs.readFile(largePath)).equals(large));
@@ -103,7 +124,7 @@ describe('large reads through a reader thread with a connection of its own', () 
     const connections = manager(logger);
     try {
       const first = patternBytes(LARGE, 33);
-      const { fs, path } = await warmedUp(connections, logger, 'thread-replaced.bin', first);
+      const { fs, path } = await warmedUp(state.sshd, connections, logger, 'thread-replaced.bin', first);
       assert.ok(Buffer.from(await fs.readFile(path)).equals(first));
 
       const second = patternBytes(LARGE + 3 * MiB + 7, 34);
@@ -119,13 +140,49 @@ describe('large reads through a reader thread with a connection of its own', () 
     }
   });
 
+  test(
+    'a root-owned file through a symlinked folder is read by the thread; one the login cannot read fails as before',
+    {
+      skip: process.getuid?.() === 0 ? false : 'needs root to give files to root',
+    },
+    async () => {
+      const logger = new RecordingLogger();
+      const connections = manager(logger);
+      try {
+        // Folders and files of another owner, reached through a link in the login's folder.
+        const real = state.sshd.local('thread-root-owned');
+        mkdirSync(real, { recursive: true });
+        const content = patternBytes(LARGE, 40);
+        const { fs } = await warmedUp(state.sshd, connections, logger, 'thread-root-warmup.bin', content);
+        state.sshd.writeLocal('thread-root-owned/shared.bin', content);
+        state.sshd.writeLocal('thread-root-owned/secret.bin', content);
+        chownSync(state.sshd.local('thread-root-owned/shared.bin'), 0, 0);
+        chmodSync(state.sshd.local('thread-root-owned/shared.bin'), 0o644);
+        chownSync(state.sshd.local('thread-root-owned/secret.bin'), 0, 0);
+        chmodSync(state.sshd.local('thread-root-owned/secret.bin'), 0o600);
+        chownSync(real, 0, 0);
+        symlinkSync(real, state.sshd.local('thread-link'));
+        const shared = state.sshd.local('thread-link/shared.bin');
+        const secret = state.sshd.local('thread-link/secret.bin');
+
+        assert.ok(Buffer.from(await fs.readFile(shared)).equals(content));
+        assert.ok(readInThread(logger, shared), 'read by the thread, through the link');
+        await rejectsWith(fs.readFile(secret), 'EACCES');
+        assert.equal(readInThread(logger, secret), false);
+        assert.deepEqual(threadEnds(logger), []);
+      } finally {
+        connections.dispose();
+      }
+    },
+  );
+
   test('turning the thread off ends it and its login; turned on again, the next large read starts another', async () => {
     const logger = new RecordingLogger();
     let allowed = true;
     const connections = manager(logger, () => allowed);
     try {
       const content = patternBytes(LARGE, 38);
-      const { fs, path } = await warmedUp(connections, logger, 'thread-setting.bin', content);
+      const { fs, path } = await warmedUp(state.sshd, connections, logger, 'thread-setting.bin', content);
 
       allowed = false;
       connections.closeReaderThreads('turned off');
@@ -158,14 +215,14 @@ describe('large reads through a reader thread with a connection of its own', () 
     const connections = manager(logger, () => true, { laneIdleMs: 300 });
     try {
       const content = patternBytes(LARGE, 39);
-      const { fs, path } = await warmedUp(connections, logger, 'thread-idle.bin', content);
+      const { fs, path } = await warmedUp(state.sshd, connections, logger, 'thread-idle.bin', content);
       for (let waited = 0; threadEnds(logger).length === 0 && waited < 5000; waited += 20) {
         await delay(20);
       }
       assert.match(threadEnds(logger)[0] ?? '', /not used for a while/);
       assert.equal(connections.state(state.sshd.alias), 'connected', 'the connection itself stays');
 
-      await warmedUp(connections, logger, 'thread-idle.bin', content);
+      await warmedUp(state.sshd, connections, logger, 'thread-idle.bin', content);
       assert.ok(Buffer.from(await fs.readFile(path)).equals(content));
       assert.ok(readInThread(logger, path), 'the second thread reads');
     } finally {
@@ -177,7 +234,7 @@ describe('large reads through a reader thread with a connection of its own', () 
     const logger = new RecordingLogger();
     const connections = manager(logger);
     try {
-      await warmedUp(connections, logger, 'thread-disconnect.bin', patternBytes(LARGE, 36));
+      await warmedUp(state.sshd, connections, logger, 'thread-disconnect.bin', patternBytes(LARGE, 36));
       connections.disconnect(state.sshd.alias);
       for (let waited = 0; threadEnds(logger).length === 0 && waited < 5000; waited += 20) {
         await delay(20);
@@ -250,11 +307,8 @@ describe('a reader thread whose connection is cut', () => {
       readerThreadScript: READER_THREAD_SCRIPT,
     });
     try {
-      const fs = connections.fileSystem(state.sshd.alias);
       const content = patternBytes(LARGE, 37);
-      const path = state.sshd.writeLocal('thread-cut.bin', content);
-      await fs.readFile(path);
-      await untilReady(logger);
+      const { fs, path } = await warmedUp(state.sshd, connections, logger, 'thread-cut.bin', content);
       // The thread's connection arrived last: cut it alone, 2 MiB into its next read.
       state.relay.cutNewestAfter('down', 2 * MiB);
       assert.ok(Buffer.from(await fs.readFile(path)).equals(content));

@@ -22,6 +22,9 @@ export interface Harness {
   path(relative: string): string;
 }
 
+/** The reader thread's program as the tests build it (the .vsix carries dist/readerThread.js). */
+export const READER_THREAD_SCRIPT = join(__dirname, '../../src/core/connection/readerThreadMain.js');
+
 /** Starts one sshd for the test file and stops it (and every connection) afterwards. */
 export function useSshd(options: Partial<Pick<ConnectionManagerOptions, 'fileSystem'>> = {}): Harness {
   const logger = new RecordingLogger();
