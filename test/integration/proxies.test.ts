@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
 import { resolveHost } from '../../src/core/config/hostResolver';
-import { RecordingLogger, rejectsWith } from '../support/harness';
+import { READER_THREAD_SCRIPT, RecordingLogger, patternBytes, rejectsWith } from '../support/harness';
 import { startSshd, type SshdFixture } from '../support/sshd';
 
 /**
@@ -127,6 +128,37 @@ describe('ProxyCommand', () => {
       assert.equal(Buffer.from(content).toString(), 'reached through ssh -W');
     } finally {
       connections.dispose();
+    }
+  });
+});
+
+describe('the reader thread behind a jump host or a proxy command', () => {
+  test('large reads stay on the connection: its route is never repeated by a second login', async () => {
+    const content = patternBytes(12 * 1024 * 1024, 41);
+    const path = state.target.writeLocal('thread-behind.bin', content);
+    for (const alias of ['behind-bastion', 'behind-command']) {
+      const logger = new RecordingLogger();
+      const connections = new ConnectionManager({
+        resolveHost: (authority) => resolveHost(authority, { configFiles: [state.config], environment: {} }),
+        logger,
+        fileSystem: { maxReadFileBytes: 64 * 1024 * 1024 },
+        readerThreadScript: READER_THREAD_SCRIPT,
+      });
+      try {
+        // Loopback hops: a line fast enough for the thread, were the route allowed.
+        const session = await connections.session(alias);
+        for (let stat = 0; stat < 5; stat++) {
+          await session.stat(path);
+        }
+        assert.ok((session.roundTripMs ?? Infinity) < 5, `${alias}: a fast line`);
+        for (let round = 0; round < 3; round++) {
+          assert.ok(Buffer.from(await connections.fileSystem(alias).readFile(path)).equals(content));
+          await delay(100);
+        }
+        assert.ok(!logger.lines.some((line) => /reader thread/i.test(line)), `${alias}: no reader thread`);
+      } finally {
+        connections.dispose();
+      }
     }
   });
 });
