@@ -7,7 +7,7 @@ import type { RemoteFileSystem } from '../../src/core/fs/remoteFileSystem';
 import { TEMP_MARKER } from '../../src/core/fs/save/temporaries';
 import { MAX_READ_LENGTH, type ReadSizeBasis } from '../../src/core/sftp/readSize';
 import { startDropbear } from '../support/dropbear';
-import { RecordingLogger, patternBytes, rejectsWith } from '../support/harness';
+import { READER_THREAD_SCRIPT, RecordingLogger, patternBytes, rejectsWith } from '../support/harness';
 import { startProftpd } from '../support/proftpd';
 import type { SftpServerFixture } from '../support/sftpServerFixture';
 import { startSshd } from '../support/sshd';
@@ -120,6 +120,45 @@ for (const [name, start, gaps, readBasis] of servers) {
       const session = await running().manager.session(running().server.alias);
       assert.equal(session.readLength, MAX_READ_LENGTH);
       assert.equal(session.readLengthBasis, readBasis);
+    });
+
+    test('a large file is read byte for byte by a reader thread logged in to this server the same way', async () => {
+      const logger = new RecordingLogger();
+      const server = running().server;
+      const connections = new ConnectionManager({
+        resolveHost: (authority) => server.resolve(authority),
+        logger,
+        fileSystem: { maxReadFileBytes: 64 * 1024 * 1024 },
+        readerThreadScript: READER_THREAD_SCRIPT,
+      });
+      try {
+        const content = patternBytes(12 * 1024 * 1024 + 77, 42);
+        const path = server.writeLocal('thread-read.bin', content);
+        const files = connections.fileSystem(server.alias);
+        // A settled round trip (the line is judged by its fastest answer), then the read that starts it.
+        const session = await connections.session(server.alias);
+        for (let stat = 0; stat < 5; stat++) {
+          await session.stat(path);
+        }
+        assert.ok(Buffer.from(await files.readFile(path)).equals(content));
+        const ready = (): boolean => logger.lines.some((line) => line.includes('Large reads go through'));
+        for (let waited = 0; !ready() && waited < 10_000; waited += 20) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        assert.ok(
+          ready(),
+          `the thread logged in: ${logger.lines.filter((l) => /reader thread/i.test(l)).join(' | ')}`,
+        );
+        assert.ok(Buffer.from(await files.readFile(path)).equals(content));
+        assert.ok(
+          logger.lines.some(
+            (line) => line.includes(`Read ${path} (`) && line.endsWith('in the reader thread'),
+          ),
+          'the second read was made by the thread',
+        );
+      } finally {
+        connections.dispose();
+      }
     });
 
     test('the listing of the root shows the file written', async () => {
