@@ -160,16 +160,19 @@ export class SftpSession {
       logger.warn("Could not ask for longer READs (ssh2 internals changed); reads keep ssh2's length");
       this.readSize = new ReadSize(this.limits.maxReadLength);
     }
+    if (!receiveDataDirectly(sftp)) {
+      logger.warn(
+        'Could not copy reads straight into place (ssh2 internals changed); reads cost one more copy',
+      );
+    }
+    // Wrapped around the direct copy, not inside it: the direct copy takes DATA replies without
+    // passing them on, so a window check behind it saw only the other replies, and the window sank to
+    // ssh2's own 2 MiB during every download (1 MiB per round trip per channel on a long line).
     const windowFor = (): number =>
       (this.roundTripMs ?? 0) >= LONG_LINK_FROM_MS ? LONG_LINK_RECEIVE_WINDOW : RECEIVE_WINDOW;
     if (!enlargeReceiveWindow(sftp, windowFor)) {
       logger.warn(
         'Could not enlarge the SFTP receive window (ssh2 internals changed); downloads over slow links will be slower',
-      );
-    }
-    if (!receiveDataDirectly(sftp)) {
-      logger.warn(
-        'Could not copy reads straight into place (ssh2 internals changed); reads cost one more copy',
       );
     }
     logger.debug(
