@@ -114,17 +114,82 @@ describe('flow control', () => {
     assert.ok(fast.flow.currentLimit < before, 'fast line: 160 ms is not');
   });
 
-  test('a fast long link jumps to twice what its rate fills, instead of doubling for round trips', () => {
+  test('a fast long link jumps to what its rate fills, instead of doubling for round trips', () => {
+    const link = scripted(100);
+    for (let i = 0; i < 40; i++) {
+      void link.flow.admit(255 * KiB);
+    }
+    // 1 Gbit/s: 125 bytes per µs, a 255 KiB answer every 2 ms, for half a round trip.
+    link.advance(100);
+    for (let i = 0; i < 26; i++) {
+      link.advance(2);
+      link.flow.done(255 * KiB, 255 * KiB);
+    }
+    // 125 KB/ms for a round trip plus 1.5 of allowed delay: about 31 MB.
+    const limit = link.flow.currentLimit;
+    assert.ok(limit > 24 * MiB && limit < 40 * MiB, `limit ${limit}`);
+  });
+
+  test('a few answers arriving together do not make the line look faster than it is', () => {
+    const link = scripted(100);
+    for (let i = 0; i < 16; i++) {
+      void link.flow.admit(255 * KiB);
+    }
+    // Answers on eight channels finish in clusters: eight within a millisecond, 16 ms apart (1 Gbit/s).
+    link.advance(100);
+    for (let cluster = 0; cluster < 2; cluster++) {
+      for (let i = 0; i < 8; i++) {
+        link.advance(0.1);
+        link.flow.done(255 * KiB, 255 * KiB);
+      }
+      link.advance(16);
+    }
+    assert.ok(link.flow.currentLimit <= 8 * MiB, `limit ${link.flow.currentLimit} after 4 MiB answered`);
+  });
+
+  test('a fast long link is not taken for a thin one in the gap before its second flight answers', () => {
     const link = scripted(100);
     for (let i = 0; i < 8; i++) {
       void link.flow.admit(255 * KiB);
     }
-    // 1 Gbit/s: 125 bytes per µs, a 255 KiB answer every 2 ms.
-    for (let i = 0; i < 6; i++) {
+    // The first flight comes back at 1 Gbit/s, and the larger second one goes out at once.
+    for (let i = 0; i < 8; i++) {
       link.advance(2);
       link.flow.done(255 * KiB, 255 * KiB);
     }
-    assert.ok(link.flow.currentLimit > 16 * MiB, `limit ${link.flow.currentLimit}`);
+    for (let i = 0; i < 60; i++) {
+      void link.flow.admit(255 * KiB);
+    }
+    const jumped = link.flow.currentLimit;
+    // Its answers, a round trip later, at the line's rate: the quiet round trip before them says
+    // nothing about the line.
+    link.advance(86);
+    for (let i = 0; i < 12; i++) {
+      link.flow.done(255 * KiB, 255 * KiB);
+      assert.ok(link.flow.currentLimit >= jumped, `limit ${link.flow.currentLimit} after ${jumped}`);
+      link.advance(2);
+    }
+  });
+
+  test('on a thin line requests stay short while their answers come evenly spaced', () => {
+    const link = scripted(40);
+    for (let i = 0; i < 8; i++) {
+      void link.flow.admit(255 * KiB);
+    }
+    for (let i = 0; i < 8; i++) {
+      link.advance(104);
+      link.flow.done(255 * KiB, 255 * KiB);
+    }
+    // Then one short request at a time, each answered 20 ms after the last: the line is busy, not
+    // quiet, though every answer comes a round trip after its request went out.
+    for (let i = 0; i < 30; i++) {
+      const length = link.flow.requestCap ?? 255 * KiB;
+      void link.flow.admit(length);
+      link.advance(20);
+      link.flow.done(length, length);
+    }
+    const cap = link.flow.requestCap ?? Infinity;
+    assert.ok(cap < 100 * KiB, `request cap ${cap}`);
   });
 
   test('requests are never held back forever: with nothing in flight one is always admitted', async () => {
@@ -135,24 +200,23 @@ describe('flow control', () => {
 
   test('a transfer after a pause is not taken for a thin line: answers from before the pause are forgotten', async () => {
     const link = scripted(50);
-    // A first transfer on a fast link: 8 answers, 2 ms apart.
-    for (let i = 0; i < 8; i++) {
-      void link.flow.admit(255 * KiB);
-    }
-    for (let i = 0; i < 8; i++) {
-      link.advance(2);
-      link.flow.done(255 * KiB, 255 * KiB);
-    }
+    /** A transfer on a fast link: 40 answers, 2 ms apart, a round trip after they were asked. */
+    const fastTransfer = (): void => {
+      for (let i = 0; i < 40; i++) {
+        void link.flow.admit(255 * KiB);
+      }
+      link.advance(50);
+      for (let i = 0; i < 40; i++) {
+        link.advance(2);
+        link.flow.done(255 * KiB, 255 * KiB);
+      }
+    };
+    fastTransfer();
     const learned = link.flow.currentLimit;
+    assert.ok(learned > 16 * MiB, `limit ${learned}`);
     // Five minutes later, the next transfer: its first answers must not be averaged with the old ones.
     link.advance(5 * 60 * 1000);
-    for (let i = 0; i < 8; i++) {
-      void link.flow.admit(255 * KiB);
-    }
-    for (let i = 0; i < 4; i++) {
-      link.advance(2);
-      link.flow.done(255 * KiB, 255 * KiB);
-    }
+    fastTransfer();
     assert.ok(link.flow.currentLimit >= Math.min(learned, 2 * MiB), `limit ${link.flow.currentLimit}`);
     assert.ok(link.flow.currentLimit > 16 * MiB, 'the fast link is seen as fast again');
   });

@@ -6,8 +6,8 @@
  * and a STAT or a listing the user asks for meanwhile waits behind it: seconds on a 20 Mbit/s line.
  * So transfers ask for admission here. The limit:
  * - starts at 2 MiB (about what OpenSSH's sftp keeps in flight) and grows by every byte answered;
- *   once a few answers show the delivery rate it jumps to twice what that rate carries in a round
- *   trip plus the allowed delay, so a fast link is not made to double its way up;
+ *   once a quarter of a round trip of answers shows the delivery rate it jumps to what that rate carries in
+ *   a round trip plus the allowed delay, so a fast link is not made to double its way up;
  * - stops growing, and drops to what the rate carries in that time, when more is in flight than
  *   twice that (a thin line, found from the answers alone) or when a probe waits too long;
  * - follows probes (a REALPATH, answered at once by any server, at most one per two round trips
@@ -32,6 +32,8 @@ export class FlowControl {
   /** Completions in the last rate window: when, and how many bytes. */
   private readonly completions: Array<{ readonly at: number; readonly bytes: number }> = [];
   private deliveredInWindow = 0;
+  /** When the requests in flight were admitted, oldest first, with their bytes not yet answered. */
+  private readonly admissions: Array<{ readonly at: number; bytes: number }> = [];
 
   constructor(
     /** Times one small request on the connection; resolves with its round trip in ms. */
@@ -77,6 +79,7 @@ export class FlowControl {
     const fits = this.inFlight === 0 || this.inFlight + bytes <= this.limit;
     if (this.waiting.length === 0 && fits) {
       this.inFlight += bytes;
+      this.admissions.push({ at: this.now(), bytes });
       return Promise.resolve(bytes);
     }
     return new Promise((admitted) => this.waiting.push({ wanted, admitted }));
@@ -84,6 +87,11 @@ export class FlowControl {
 
   done(bytes: number, delivered: number): void {
     this.inFlight = Math.max(0, this.inFlight - bytes);
+    this.forgetQuietStretch();
+    this.answered(bytes);
+    if (this.inFlight === 0) {
+      this.admissions.length = 0; // requests admitted while the link was not governed have no entry
+    }
     this.recordDelivery(delivered);
     if (!this.governs()) {
       // The round trip turned out short after all: nothing waits any more.
@@ -93,7 +101,7 @@ export class FlowControl {
       }
       return;
     }
-    const rate = this.deliveryRate(0);
+    const rate = this.deliveryRate(this.rateSpanMs());
     const fitted = rate === undefined ? undefined : rate * this.delayBudgetMs();
     if (this.growing) {
       if (fitted !== undefined && this.inFlight > 2 * fitted) {
@@ -102,9 +110,9 @@ export class FlowControl {
         this.growing = false;
         this.limit = Math.max(MIN_LIMIT, Math.floor(fitted));
       } else {
-        // Slow start, with a shortcut: once a few answers show the rate, the limit jumps to twice
-        // what that rate fills in the budget, so a fast link does not double its way up for rounds.
-        this.limit = Math.min(MAX_LIMIT, Math.max(this.limit + delivered, 2 * (fitted ?? 0)));
+        // Slow start, with a shortcut: once the answers show the rate, the limit jumps to what that
+        // rate fills in the budget, so a fast link does not double its way up for rounds.
+        this.limit = Math.min(MAX_LIMIT, Math.max(this.limit + delivered, fitted ?? 0));
       }
     }
     this.admitWaiting();
@@ -125,6 +133,45 @@ export class FlowControl {
     this.deliveredInWindow = 0;
     this.growing = true;
     this.limit = Math.max(this.limit, INITIAL_LIMIT);
+  }
+
+  /**
+   * Forgets the answers before this one when the line had nothing to carry for a while before it:
+   * a pause far longer than the answers' usual spacing, and the oldest request in flight went out so
+   * recently that it could not have been answered much sooner (a quarter of a round trip or more
+   * after the last answer). The rate over such a stretch is the sender's, not the line's: right
+   * after the limit has jumped, the small first flight is all that came back, and averaged with the
+   * quiet round trip before the larger second flight answers, it made a long fat line look thin. On
+   * a thin line answers are evenly spaced and nothing is forgotten.
+   */
+  private forgetQuietStretch(): void {
+    const first = this.completions[0];
+    const last = this.completions[this.completions.length - 1];
+    const oldest = this.admissions[0];
+    const base = this.baseRoundTripMs();
+    if (first === undefined || last === undefined || oldest === undefined || base === undefined) {
+      return;
+    }
+    const now = this.now();
+    const usualSpacing = (last.at - first.at) / Math.max(1, this.completions.length - 1);
+    const quietMs = Math.min(oldest.at + base, now) - last.at;
+    if (now - last.at > 4 * usualSpacing && quietMs > base / 4) {
+      this.completions.length = 0;
+      this.deliveredInWindow = 0;
+    }
+  }
+
+  /** Takes `bytes` answered off the oldest admissions (answers come mostly in the order asked). */
+  private answered(bytes: number): void {
+    let left = bytes;
+    for (let oldest = this.admissions[0]; oldest !== undefined && left > 0; oldest = this.admissions[0]) {
+      const taken = Math.min(left, oldest.bytes);
+      oldest.bytes -= taken;
+      left -= taken;
+      if (oldest.bytes === 0) {
+        this.admissions.shift();
+      }
+    }
   }
 
   /** Applies what one probe saw; public for tests that script the link. */
@@ -185,6 +232,7 @@ export class FlowControl {
       }
       this.waiting.shift();
       this.inFlight += bytes;
+      this.admissions.push({ at: this.now(), bytes });
       next.admitted(bytes);
     }
   }
@@ -241,6 +289,17 @@ export class FlowControl {
     return (this.deliveredInWindow - first.bytes) / span;
   }
 
+  /**
+   * How long a stretch of answers must be before its rate sizes the limit: a quarter of a round trip
+   * (10 ms at least). Answers on several channels arrive interleaved and finish in clusters (eight 255 KiB
+   * answers within a millisecond at 1 Gbit/s), so a few answers make a line look twice as fast as it
+   * is or more. A limit sized from a few answers reached 120 MiB on a 1 Gbit/s, 100 ms line, and
+   * the queues that built up at the server slowed the transfer to a crawl for seconds.
+   */
+  private rateSpanMs(): number {
+    return Math.max(MIN_RATE_SPAN_MS, (this.baseRoundTripMs() ?? 0) / 4);
+  }
+
   private rateWindowMs(): number {
     return Math.max(4 * (this.baseRoundTripMs() ?? 25), 100);
   }
@@ -258,3 +317,5 @@ const MIN_ALLOWED_DELAY_MS = 20;
 const THIN_LINE_BYTES = 1 * MiB;
 const MIN_PROBE_INTERVAL_MS = 25;
 const GOVERNED_FROM_MS = 5;
+/** The shortest stretch of answers whose rate the limit is sized from (see rateSpanMs). */
+const MIN_RATE_SPAN_MS = 10;
