@@ -192,6 +192,23 @@ describe('flow control', () => {
     assert.ok(cap < 100 * KiB, `request cap ${cap}`);
   });
 
+  test('a limit the link settled on is kept across a pause: a thin line does not get 2 MiB queued again', () => {
+    const link = scripted(40);
+    for (let i = 0; i < 8; i++) {
+      void link.flow.admit(255 * KiB);
+    }
+    for (let i = 0; i < 8; i++) {
+      link.advance(104);
+      link.flow.done(255 * KiB, 255 * KiB);
+    }
+    const settled = link.flow.currentLimit;
+    assert.ok(settled < 1 * MiB, `limit ${settled}`);
+    // A minute later the next transfer starts.
+    link.advance(60_000);
+    void link.flow.admit(50 * KiB);
+    assert.equal(link.flow.currentLimit, settled);
+  });
+
   test('requests are never held back forever: with nothing in flight one is always admitted', async () => {
     const link = scripted(40);
     link.flow.observeProbe(10_000); // a terrible probe

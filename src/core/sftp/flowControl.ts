@@ -121,8 +121,13 @@ export class FlowControl {
 
   /**
    * A transfer starting after a pause: answers from before it would make the rate look as low as the
-   * pause is long (and the link as thin), so they are forgotten and the limit may grow again from at
-   * least its starting value, as TCP restarts its window after idle (RFC 2861).
+   * pause is long (and the link as thin), so they are forgotten. A limit the link has settled (a thin
+   * line found, or probes that waited too long) is kept: starting again from 2 MiB put that much in a
+   * thin line's queue, and growing again from the settled value on a fast line put 50-80 MiB in
+   * flight before the first probe came back, after which the server's queues slowed the transfer for
+   * a second or more (1 Gbit/s, 100 ms: 6 of 10 warm 256 MiB reads under 2410 ms, 9 of 10 when
+   * kept). Quick probes still let it grow by a tenth each. A limit still growing grows on from at
+   * least its starting value.
    */
   private restartAfterIdle(): void {
     const last = this.completions[this.completions.length - 1];
@@ -131,8 +136,9 @@ export class FlowControl {
     }
     this.completions.length = 0;
     this.deliveredInWindow = 0;
-    this.growing = true;
-    this.limit = Math.max(this.limit, INITIAL_LIMIT);
+    if (this.growing) {
+      this.limit = Math.max(this.limit, INITIAL_LIMIT);
+    }
   }
 
   /**
