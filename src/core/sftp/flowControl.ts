@@ -6,8 +6,8 @@
  * and a STAT or a listing the user asks for meanwhile waits behind it: seconds on a 20 Mbit/s line.
  * So transfers ask for admission here. The limit:
  * - starts at 2 MiB (about what OpenSSH's sftp keeps in flight) and grows by every byte answered;
- *   once a quarter of a round trip of answers shows the delivery rate it jumps to what that rate carries in
- *   a round trip plus the allowed delay, so a fast link is not made to double its way up;
+ *   once a quarter of a round trip of answers shows the delivery rate it jumps to what that rate
+ *   carries in a round trip plus the allowed delay, so a fast link is not made to double its way up;
  * - stops growing, and drops to what the rate carries in that time, when more is in flight than
  *   twice that (a thin line, found from the answers alone) or when a probe waits too long;
  * - follows probes (a REALPATH, answered at once by any server, at most one per two round trips
@@ -302,10 +302,11 @@ export class FlowControl {
 
   /**
    * How long a stretch of answers must be before its rate sizes the limit: a quarter of a round trip
-   * (10 ms at least). Answers on several channels arrive interleaved and finish in clusters (eight 255 KiB
-   * answers within a millisecond at 1 Gbit/s), so a few answers make a line look twice as fast as it
-   * is or more. A limit sized from a few answers reached 120 MiB on a 1 Gbit/s, 100 ms line, and
-   * the queues that built up at the server slowed the transfer to a crawl for seconds.
+   * (10 ms at least). Answers on several channels arrive interleaved and finish in clusters (eight
+   * 255 KiB answers within a millisecond at 1 Gbit/s), so a few answers make a line look twice as
+   * fast as it is or more. Sized from a few answers, the limit reached 100-150 MiB on a 1 Gbit/s,
+   * 100 ms line before a probe cut it, and with that much in flight the queues at the server slowed
+   * the transfer for a second or more.
    */
   private rateSpanMs(): number {
     return Math.max(MIN_RATE_SPAN_MS, (this.baseRoundTripMs() ?? 0) / 4);
