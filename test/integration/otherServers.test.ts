@@ -8,6 +8,7 @@ import { TEMP_MARKER } from '../../src/core/fs/save/temporaries';
 import { MAX_READ_LENGTH, type ReadSizeBasis } from '../../src/core/sftp/readSize';
 import { startDropbear } from '../support/dropbear';
 import { READER_THREAD_SCRIPT, RecordingLogger, patternBytes, rejectsWith } from '../support/harness';
+import { readInThread, readies, warmedUp } from '../support/readerThreads';
 import { startProftpd } from '../support/proftpd';
 import type { SftpServerFixture } from '../support/sftpServerFixture';
 import { startSshd } from '../support/sshd';
@@ -133,29 +134,11 @@ for (const [name, start, gaps, readBasis] of servers) {
       });
       try {
         const content = patternBytes(12 * 1024 * 1024 + 77, 42);
-        const path = server.writeLocal('thread-read.bin', content);
-        const files = connections.fileSystem(server.alias);
-        // A settled round trip (the line is judged by its fastest answer), then the read that starts it.
-        const session = await connections.session(server.alias);
-        for (let stat = 0; stat < 5; stat++) {
-          await session.stat(path);
-        }
+        // The read that starts the thread, on a settled round trip; the thread is then ready.
+        const { fs: files, path } = await warmedUp(server, connections, logger, 'thread-read.bin', content);
+        assert.ok(readies(logger) >= 1, 'the thread logged in');
         assert.ok(Buffer.from(await files.readFile(path)).equals(content));
-        const ready = (): boolean => logger.lines.some((line) => line.includes('Large reads go through'));
-        for (let waited = 0; !ready() && waited < 10_000; waited += 20) {
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-        assert.ok(
-          ready(),
-          `the thread logged in: ${logger.lines.filter((l) => /reader thread/i.test(l)).join(' | ')}`,
-        );
-        assert.ok(Buffer.from(await files.readFile(path)).equals(content));
-        assert.ok(
-          logger.lines.some(
-            (line) => line.includes(`Read ${path} (`) && line.endsWith('in the reader thread'),
-          ),
-          'the second read was made by the thread',
-        );
+        assert.ok(readInThread(logger, path), 'the second read was made by the thread');
       } finally {
         connections.dispose();
       }

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
 import { resolveHost } from '../../src/core/config/hostResolver';
 import { READER_THREAD_SCRIPT, RecordingLogger, patternBytes, rejectsWith } from '../support/harness';
+import { settleRoundTrip } from '../support/readerThreads';
 import { startSshd, type SshdFixture } from '../support/sshd';
 
 /**
@@ -147,9 +148,7 @@ describe('the reader thread behind a jump host or a proxy command', () => {
       try {
         // Loopback hops: a line fast enough for the thread, were the route allowed.
         const session = await connections.session(alias);
-        for (let stat = 0; stat < 5; stat++) {
-          await session.stat(path);
-        }
+        await settleRoundTrip(session, path);
         assert.ok((session.roundTripMs ?? Infinity) < 5, `${alias}: a fast line`);
         for (let round = 0; round < 3; round++) {
           assert.ok(Buffer.from(await connections.fileSystem(alias).readFile(path)).equals(content));

@@ -4,7 +4,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
-import type { RemoteFileSystem } from '../../src/core/fs/remoteFileSystem';
 import { FaultProxy } from '../support/faultProxy';
 import {
   READER_THREAD_SCRIPT,
@@ -13,57 +12,12 @@ import {
   patternBytes,
   rejectsWith,
 } from '../support/harness';
+import { readInThread, readies, threadEnds, warmedUp } from '../support/readerThreads';
 import { ScriptedPrompts } from '../support/scriptedPrompts';
 import { TEST_PASSWORD, canManageAccounts, startSshd, type SshdFixture } from '../support/sshd';
 
 const MiB = 1024 * 1024;
 const LARGE = 12 * MiB;
-
-const readInThread = (logger: RecordingLogger, path: string): boolean =>
-  logger.lines.some((line) => line.includes(`Read ${path} (`) && line.endsWith('in the reader thread'));
-const threadEnds = (logger: RecordingLogger): string[] =>
-  logger.lines.filter((line) => line.includes('The reader thread ended'));
-
-const readies = (logger: RecordingLogger): number =>
-  logger.lines.filter((line) => line.includes('Large reads go through a reader thread')).length;
-
-/** Waits until a reader thread is ready and has not ended, polling the log. */
-async function untilReady(logger: RecordingLogger): Promise<void> {
-  for (let waited = 0; waited < 10_000; waited += 20) {
-    if (readies(logger) > threadEnds(logger).length) {
-      return;
-    }
-    await delay(20);
-  }
-  const threadLines = logger.lines.filter((line) => /reader thread/i.test(line));
-  assert.fail(`no reader thread became ready within 10 s: ${threadLines.join(' | ')}`);
-}
-
-/**
- * Stores `content` as `name` on `sshd` and reads it once: that read starts the thread, which is then
- * ready.
- */
-async function warmedUp(
-  sshd: SshdFixture,
-  connections: ConnectionManager,
-  logger: RecordingLogger,
-  name: string,
-  content: Buffer,
-): Promise<{ fs: RemoteFileSystem; path: string }> {
-  const fs = connections.fileSystem(sshd.alias);
-  const path = sshd.writeLocal(name, content);
-  // The line is judged by the fastest answer seen: on a fresh connection of a busy 2-core machine
-  // the first few can take over 5 ms on loopback, which would make it a slow line (no thread).
-  // A few STATs first, as the Explorer makes before anything is opened.
-  const session = await connections.session(sshd.alias);
-  for (let stat = 0; stat < 5; stat++) {
-    await session.stat(path);
-  }
-  assert.ok(Buffer.from(await fs.readFile(path)).equals(content));
-  assert.equal(readInThread(logger, path), false, 'the read that starts the thread is made here');
-  await untilReady(logger);
-  return { fs, path };
-}
 
 describe('large reads through a reader thread with a connection of its own', () => {
   const state = {} as { sshd: SshdFixture };
