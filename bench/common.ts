@@ -22,6 +22,11 @@ export interface CaseResult {
 }
 
 export const MiB = 1024 * 1024;
+/**
+ * When a STAT is sent during a transfer on the thin line, as shares of the time the line needs for
+ * it: in its first moments (where a queue built by the transfer's start would show) and across it.
+ */
+export const PROBE_POINTS: readonly number[] = [0.05, 0.25, 0.5, 0.75];
 
 export const sha = (data: Buffer | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 

@@ -6,6 +6,7 @@ import { patternBytes } from '../test/support/harness';
 import { PROJECT_ROOT } from '../test/support/codeServer';
 import {
   MiB,
+  PROBE_POINTS,
   check,
   interleaved as interleavedRounds,
   median,
@@ -290,9 +291,11 @@ async function transferCases(
 /**
  * Targets 11-14: a long fat line (1 Gbit/s, 100 ms RTT) and a thin one (20 Mbit/s, 40 ms RTT), each
  * with a router queue of one bandwidth-delay product. Transfers are measured against the line rate;
- * on the thin line a STAT is sent on the same connection at a quarter, half and three quarters of the
- * transfer, and must be answered within three round trips (small requests are not stuck behind
- * megabytes of queued data). OpenSSH's sftp runs alongside for reference.
+ * on the thin line a STAT is sent on the same connection at PROBE_POINTS of the transfer (its first
+ * moments among them), and must be answered within three round trips (small requests are not stuck
+ * behind megabytes of queued data). Before the timed rounds the connection reads 1 MiB: its first
+ * transfer starts with 2 MiB in flight, as OpenSSH's sftp does, and that is how it learns the line.
+ * OpenSSH's sftp runs alongside for reference.
  */
 async function shapedLineCases(env: BenchEnvironment, noop: (link: Link) => Promise<number>): Promise<void> {
   for (const [which, size, readId, writeId, share, statRoundTrips] of [
@@ -312,14 +315,17 @@ async function shapedLineCases(env: BenchEnvironment, noop: (link: Link) => Prom
     writeFileSync(localSource, content);
     const ours = env.ours(link);
     const session = await ours.session();
+    const warmUp = env.writeRemote('line-warm-up.bin', patternBytes(MiB, 5));
+    await ours.fs.readFile(warmUp);
+    rmSync(warmUp);
     const statLatencies: Record<'read' | 'write', number[]> = { read: [], write: [] };
-    /** STATs at a quarter, half and three quarters of the time the line needs for the transfer. */
+    /** STATs at PROBE_POINTS of the time the line needs for the transfer. */
     const probing = (into: number[]): (() => Promise<void>) => {
       if (statRoundTrips === undefined) {
         return () => Promise.resolve();
       }
       const lineMs = (size / lineRate) * 1000;
-      const probes = [0.25, 0.5, 0.75].map(
+      const probes = PROBE_POINTS.map(
         (at) =>
           new Promise<void>((resolve) =>
             setTimeout(() => {

@@ -13,7 +13,16 @@ import {
   type CodeServer,
 } from '../../test/support/codeServer';
 import { patternBytes } from '../../test/support/harness';
-import { MiB, check, interleaved, median, sha, transferResult, type CaseResult } from '../common';
+import {
+  MiB,
+  PROBE_POINTS,
+  check,
+  interleaved,
+  median,
+  sha,
+  transferResult,
+  type CaseResult,
+} from '../common';
 import type { BenchEnvironment, Link } from '../environment';
 import type { DriverHello, DriverReply, DriverRequest } from './driverExtension';
 import { CdpSession, summarize, type CpuProfile } from './profile';
@@ -234,8 +243,9 @@ export async function editorCases(
 /**
  * Targets 11-14 in the editor: readFile and writeFile through a shaped line (bench/run.ts
  * shapedLineCases has the same rows for the core, beside OpenSSH's sftp), measured against the line
- * rate. On the thin line `vscode.workspace.fs.stat` runs at a quarter, half and three quarters of the
- * transfer, on files never statted before, and must answer within `statRoundTrips` round trips.
+ * rate. On the thin line `vscode.workspace.fs.stat` runs at PROBE_POINTS of the transfer, on files
+ * never statted before, and must answer within `statRoundTrips` round trips. Before the timed rounds
+ * the connection reads 1 MiB, as in the core's rows: its first transfer is how it learns the line.
  */
 async function shapedLine(
   env: BenchEnvironment,
@@ -255,21 +265,22 @@ async function shapedLine(
   writeFileSync(localSource, content);
   const probeFolder = env.mkdirRemote(`editor-line-probes-${size}`);
   let probeCount = 0;
-  /** Fresh files to stat at a quarter, half and three quarters of the time the line needs. */
+  /** Fresh files to stat at PROBE_POINTS of the time the line needs. */
   const probes = (): Array<{ uri: string; atMs: number }> => {
     if (statRoundTrips === undefined) {
       return [];
     }
     const lineMs = (size / lineRate) * 1000;
-    return [0.25, 0.5, 0.75].map((at) => {
+    return PROBE_POINTS.map((at) => {
       const name = `probe-${probeCount++}`;
       env.writeRemote(`editor-line-probes-${size}/${name}`, name);
       return { uri: uriOf(alias, join(probeFolder, name)), atMs: at * lineMs };
     });
   };
+  const warmUp = env.writeRemote(`editor-line-warm-up-${size}.bin`, patternBytes(MiB, 5));
   const results: CaseResult[] = [];
   try {
-    await editor.request({ op: 'stat', uri: uriOf(alias, remote) });
+    await editor.request({ op: 'read', uri: uriOf(alias, warmUp) });
     for (const direction of ['read', 'write'] as const) {
       const times: number[] = [];
       const stats: number[] = [];
@@ -316,6 +327,7 @@ async function shapedLine(
   } finally {
     rmSync(remote, { force: true });
     rmSync(target, { force: true });
+    rmSync(warmUp, { force: true });
     rmSync(localSource, { force: true });
     rmSync(probeFolder, { recursive: true, force: true });
   }

@@ -214,6 +214,65 @@ describe('flow control', () => {
     assert.equal(link.flow.currentLimit, settled);
   });
 
+  test('a thin line is remembered across a pause: the next transfer does not queue 2 MiB again', async () => {
+    const link = scripted(40);
+    /** 2 MiB asked at once, answered at 20 Mbit/s (2.5 bytes per µs): one 255 KiB per ~104 ms. */
+    for (let i = 0; i < 8; i++) {
+      void link.flow.admit(255 * KiB);
+    }
+    for (let i = 0; i < 8; i++) {
+      link.advance(104);
+      link.flow.done(255 * KiB, 255 * KiB);
+    }
+    // Ten seconds later the next transfer asks for as much as it may have.
+    link.advance(10_000);
+    let admitted = 0;
+    for (let i = 0; i < 40; i++) {
+      void link.flow.admit(255 * KiB).then((bytes) => (admitted += bytes));
+    }
+    await Promise.resolve();
+    const twoRoundTrips = 2 * 2.5 * KiB * 40;
+    assert.ok(admitted <= 1.2 * twoRoundTrips, `${admitted} bytes in flight at the start`);
+    assert.ok(admitted >= 0.8 * twoRoundTrips, `${admitted} bytes in flight at the start`);
+    const cap = link.flow.requestCap ?? Infinity;
+    assert.ok(cap < 100 * KiB, `request cap ${cap}: a small answer is not stuck behind a long one`);
+  });
+
+  test('a line remembered as thin grows again once it answers faster', async () => {
+    const link = scripted(40);
+    for (let i = 0; i < 8; i++) {
+      void link.flow.admit(255 * KiB);
+    }
+    for (let i = 0; i < 8; i++) {
+      link.advance(104);
+      link.flow.done(255 * KiB, 255 * KiB);
+    }
+    link.advance(10_000);
+    const restarted = link.flow.currentLimit;
+    // Now the line carries 200 Mbit/s: every request is answered a round trip after it went out.
+    const inFlight: number[] = [];
+    const ask = (): void => {
+      void link.flow.admit(50 * KiB).then((bytes) => inFlight.push(bytes));
+    };
+    for (let i = 0; i < 30; i++) {
+      ask();
+    }
+    for (let step = 0; step < 200; step++) {
+      await Promise.resolve();
+      link.advance(2);
+      const bytes = inFlight.shift();
+      if (bytes !== undefined) {
+        link.flow.done(bytes, bytes);
+        ask();
+        ask();
+      }
+    }
+    assert.ok(
+      link.flow.currentLimit > 4 * restarted,
+      `limit ${link.flow.currentLimit} after restarting at ${restarted}`,
+    );
+  });
+
   test('requests are never held back forever: with nothing in flight one is always admitted', async () => {
     const link = scripted(40);
     link.flow.observeProbe(10_000); // a terrible probe

@@ -34,6 +34,11 @@ export class FlowControl {
   private deliveredInWindow = 0;
   /** When the requests in flight were admitted, oldest first, with their bytes not yet answered. */
   private readonly admissions: Array<{ readonly at: number; bytes: number }> = [];
+  /**
+   * The delivery rate (bytes per ms) of a line last found thin while it was full: kept across pauses,
+   * when the answers that showed it are forgotten, so that the next transfer does not queue seconds.
+   */
+  private thinLineRate: number | undefined;
 
   constructor(
     /** Times one small request on the connection; resolves with its round trip in ms. */
@@ -54,7 +59,7 @@ export class FlowControl {
    */
   get requestCap(): number | undefined {
     const base = this.baseRoundTripMs();
-    const rate = base === undefined ? undefined : this.deliveryRate(base);
+    const rate = base === undefined ? undefined : (this.deliveryRate(base) ?? this.thinLineRate);
     if (rate === undefined || base === undefined) {
       return undefined;
     }
@@ -103,11 +108,12 @@ export class FlowControl {
     }
     const rate = this.deliveryRate(this.rateSpanMs());
     const fitted = rate === undefined ? undefined : rate * this.delayBudgetMs();
+    this.noticeFasterLine();
     if (this.growing) {
       if (fitted !== undefined && this.inFlight > 2 * fitted) {
         // More in flight than twice what the link's rate can carry within the allowed delay: a thin
         // line. Stop here and let the queue drain, rather than wait for a probe stuck behind it.
-        this.growing = false;
+        this.stopGrowing(rate);
         this.limit = Math.max(MIN_LIMIT, Math.floor(fitted));
       } else {
         // Slow start, with a shortcut: once the answers show the rate, the limit jumps to what that
@@ -121,13 +127,17 @@ export class FlowControl {
 
   /**
    * A transfer starting after a pause: answers from before it would make the rate look as low as the
-   * pause is long (and the link as thin), so they are forgotten. On a fast line, a limit the probes
-   * have settled is kept: growing again from it put 50-80 MiB in flight on a 1 Gbit/s, 100 ms line
-   * before the first probe came back, and the queues that built at the server slowed the transfer
-   * for a second or more (warm 256 MiB reads under 2410 ms: 6 of 10 regrowing, 9 of 10 kept); quick
-   * probes still let it grow by a tenth each. Otherwise the limit grows again from at least its
-   * starting value, as TCP restarts its window after idle (RFC 2861): a thin line finds itself again
-   * from the answers within a few of them, and keeping its small limit cost it 5% of its rate.
+   * pause is long (and the link as thin), so they are forgotten. What the link showed while it was
+   * full is kept:
+   * - on a fast line, a limit the probes have settled: growing again from it put 50-80 MiB in flight
+   *   on a 1 Gbit/s, 100 ms line before the first probe came back, and the queues that built at the
+   *   server slowed the transfer for a second or more (warm 256 MiB reads under 2410 ms: 6 of 10
+   *   regrowing, 9 of 10 kept); quick probes still let it grow by a tenth each;
+   * - on a thin line, its rate: the limit restarts at two round trips' worth at that rate, with
+   *   requests as short as before. Restarting from 2 MiB queued 0.8 s at 20 Mbit/s, and a STAT sent in
+   *   the first second of every transfer waited that long.
+   * Otherwise the limit grows again from at least its starting value, as TCP restarts its window
+   * after idle (RFC 2861).
    */
   private restartAfterIdle(): void {
     const last = this.completions[this.completions.length - 1];
@@ -140,9 +150,38 @@ export class FlowControl {
     const settledOnFastLine = !this.growing && rate !== undefined && rate * base >= THIN_LINE_BYTES;
     this.completions.length = 0;
     this.deliveredInWindow = 0;
-    if (!settledOnFastLine) {
+    if (this.thinLineRate !== undefined) {
+      this.growing = false;
+      this.limit = Math.max(MIN_LIMIT, Math.floor(2 * this.thinLineRate * base));
+    } else if (!settledOnFastLine) {
       this.growing = true;
       this.limit = Math.max(this.limit, INITIAL_LIMIT);
+    }
+  }
+
+  /**
+   * A line remembered as thin that now answers half as fast again as it did (what it carries once
+   * another transfer on it ended): it grows again as a line not known, from the limit it has.
+   */
+  private noticeFasterLine(): void {
+    const base = this.baseRoundTripMs();
+    const rate = base === undefined ? undefined : this.deliveryRate(base);
+    if (this.thinLineRate !== undefined && rate !== undefined && rate > 1.5 * this.thinLineRate) {
+      this.thinLineRate = undefined;
+      this.growing = true;
+    }
+  }
+
+  /**
+   * The link is full: more in flight would only wait in a queue. Remembers its rate when one round
+   * trip carries less than THIN_LINE_BYTES at it (see restartAfterIdle), and forgets an earlier thin
+   * rate otherwise (the line got faster, or it was never thin).
+   */
+  private stopGrowing(rate: number | undefined): void {
+    this.growing = false;
+    const base = this.baseRoundTripMs() ?? 0;
+    if (rate !== undefined) {
+      this.thinLineRate = rate * base < THIN_LINE_BYTES ? rate : undefined;
     }
   }
 
@@ -192,7 +231,7 @@ export class FlowControl {
     const allowed = this.allowedDelayMs(base);
     const rate = this.deliveryRate(base);
     if (queueing > allowed) {
-      this.growing = false;
+      this.stopGrowing(rate);
       // Down to what the measured rate keeps busy for a round trip plus the allowed delay (at once:
       // each probe waits behind the queue, so shrinking a little per probe would take seconds), and
       // by a tenth when already there.
