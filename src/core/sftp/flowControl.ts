@@ -12,7 +12,9 @@
  *   twice that (a thin line, found from the answers alone) or when a probe waits too long;
  * - follows probes (a REALPATH, answered at once by any server, at most one per two round trips
  *   while a transfer runs): down by a tenth while they wait longer than the allowed delay, up by a
- *   tenth while they wait less than half of it, never below two round trips' worth at the rate.
+ *   tenth while they wait less than half of it, never below two round trips' worth at the rate;
+ * - after a pause, starts again from what the line showed while it was full (restartAfterIdle): a
+ *   thin line at two round trips' worth at its rate, a fast one at the limit its probes settled.
  * The allowed delay is one round trip on a thin line and 1.5 elsewhere (at least 20 ms), so a small
  * request is answered within about two to three round trips while a transfer runs. Links under 5 ms
  * round trip are not governed: their queues drain in milliseconds, and every request in flight keeps
