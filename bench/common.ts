@@ -27,6 +27,13 @@ export const MiB = 1024 * 1024;
  * it: in its first moments (where a queue built by the transfer's start would show) and across it.
  */
 export const PROBE_POINTS: readonly number[] = [0.05, 0.25, 0.5, 0.75];
+/**
+ * What a shaped line's connection reads before the timed rounds: a fresh connection's first transfer
+ * starts with 2 MiB in flight, and its answers show a thin line only while more than two round trips'
+ * worth is still in flight. A 1 MiB read ended first (its four answers came, and nothing was left in
+ * flight), so the first timed round still started from 2 MiB and its STAT at 5% took 144 ms.
+ */
+export const WARM_UP_BYTES = 4 * MiB;
 
 export const sha = (data: Buffer | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 

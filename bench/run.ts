@@ -7,6 +7,7 @@ import { PROJECT_ROOT } from '../test/support/codeServer';
 import {
   MiB,
   PROBE_POINTS,
+  WARM_UP_BYTES,
   check,
   interleaved as interleavedRounds,
   median,
@@ -293,9 +294,9 @@ async function transferCases(
  * with a router queue of one bandwidth-delay product. Transfers are measured against the line rate;
  * on the thin line a STAT is sent on the same connection at PROBE_POINTS of the transfer (its first
  * moments among them), and must be answered within three round trips (small requests are not stuck
- * behind megabytes of queued data). Before the timed rounds the connection reads 1 MiB: its first
- * transfer starts with 2 MiB in flight, as OpenSSH's sftp does, and that is how it learns the line.
- * OpenSSH's sftp runs alongside for reference.
+ * behind megabytes of queued data). Before the timed rounds the connection reads WARM_UP_BYTES: its
+ * first transfer starts with 2 MiB in flight, as OpenSSH's sftp does, and that is how it learns the
+ * line. OpenSSH's sftp runs alongside for reference.
  */
 async function shapedLineCases(env: BenchEnvironment, noop: (link: Link) => Promise<number>): Promise<void> {
   for (const [which, size, readId, writeId, share, statRoundTrips] of [
@@ -315,7 +316,7 @@ async function shapedLineCases(env: BenchEnvironment, noop: (link: Link) => Prom
     writeFileSync(localSource, content);
     const ours = env.ours(link);
     const session = await ours.session();
-    const warmUp = env.writeRemote('line-warm-up.bin', patternBytes(MiB, 5));
+    const warmUp = env.writeRemote('line-warm-up.bin', patternBytes(WARM_UP_BYTES, 5));
     await ours.fs.readFile(warmUp);
     rmSync(warmUp);
     const statLatencies: Record<'read' | 'write', number[]> = { read: [], write: [] };

@@ -16,6 +16,7 @@ import { patternBytes } from '../../test/support/harness';
 import {
   MiB,
   PROBE_POINTS,
+  WARM_UP_BYTES,
   check,
   interleaved,
   median,
@@ -245,7 +246,7 @@ export async function editorCases(
  * shapedLineCases has the same rows for the core, beside OpenSSH's sftp), measured against the line
  * rate. On the thin line `vscode.workspace.fs.stat` runs at PROBE_POINTS of the transfer, on files
  * never statted before, and must answer within `statRoundTrips` round trips. Before the timed rounds
- * the connection reads 1 MiB, as in the core's rows: its first transfer is how it learns the line.
+ * the connection reads WARM_UP_BYTES, as in the core's rows: its first transfer is how it learns the line.
  */
 async function shapedLine(
   env: BenchEnvironment,
@@ -277,7 +278,7 @@ async function shapedLine(
       return { uri: uriOf(alias, join(probeFolder, name)), atMs: at * lineMs };
     });
   };
-  const warmUp = env.writeRemote(`editor-line-warm-up-${size}.bin`, patternBytes(MiB, 5));
+  const warmUp = env.writeRemote(`editor-line-warm-up-${size}.bin`, patternBytes(WARM_UP_BYTES, 5));
   const results: CaseResult[] = [];
   try {
     await editor.request({ op: 'read', uri: uriOf(alias, warmUp) });
