@@ -33,6 +33,22 @@ function scripted(baseRoundTripMs: number | undefined): {
   return state;
 }
 
+/**
+ * A 20 Mbit/s line with a 40 ms round trip after its first transfer: 2 MiB asked at once, answered at
+ * the line's rate (2.5 bytes per µs), one 255 KiB answer every ~104 ms.
+ */
+function thinLineAfterItsFirstTransfer(): ReturnType<typeof scripted> {
+  const link = scripted(40);
+  for (let i = 0; i < 8; i++) {
+    void link.flow.admit(255 * KiB);
+  }
+  for (let i = 0; i < 8; i++) {
+    link.advance(104);
+    link.flow.done(255 * KiB, 255 * KiB);
+  }
+  return link;
+}
+
 describe('flow control', () => {
   test('on loopback and LANs (round trip under 5 ms) it never holds a request back', async () => {
     const { flow } = scripted(0.3);
@@ -172,14 +188,7 @@ describe('flow control', () => {
   });
 
   test('on a thin line requests stay short while their answers come evenly spaced', () => {
-    const link = scripted(40);
-    for (let i = 0; i < 8; i++) {
-      void link.flow.admit(255 * KiB);
-    }
-    for (let i = 0; i < 8; i++) {
-      link.advance(104);
-      link.flow.done(255 * KiB, 255 * KiB);
-    }
+    const link = thinLineAfterItsFirstTransfer();
     // Then one short request at a time, each answered 20 ms after the last: the line is busy, not
     // quiet, though every answer comes a round trip after its request went out.
     for (let i = 0; i < 30; i++) {
@@ -215,15 +224,7 @@ describe('flow control', () => {
   });
 
   test('a thin line is remembered across a pause: the next transfer does not queue 2 MiB again', async () => {
-    const link = scripted(40);
-    /** 2 MiB asked at once, answered at 20 Mbit/s (2.5 bytes per µs): one 255 KiB per ~104 ms. */
-    for (let i = 0; i < 8; i++) {
-      void link.flow.admit(255 * KiB);
-    }
-    for (let i = 0; i < 8; i++) {
-      link.advance(104);
-      link.flow.done(255 * KiB, 255 * KiB);
-    }
+    const link = thinLineAfterItsFirstTransfer();
     // Ten seconds later the next transfer asks for as much as it may have.
     link.advance(10_000);
     let admitted = 0;
@@ -239,14 +240,7 @@ describe('flow control', () => {
   });
 
   test('a line remembered as thin grows again once it answers faster', async () => {
-    const link = scripted(40);
-    for (let i = 0; i < 8; i++) {
-      void link.flow.admit(255 * KiB);
-    }
-    for (let i = 0; i < 8; i++) {
-      link.advance(104);
-      link.flow.done(255 * KiB, 255 * KiB);
-    }
+    const link = thinLineAfterItsFirstTransfer();
     link.advance(10_000);
     const restarted = link.flow.currentLimit;
     // Now the line carries 200 Mbit/s: every request is answered a round trip after it went out.
