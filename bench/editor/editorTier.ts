@@ -246,7 +246,8 @@ export async function editorCases(
  * shapedLineCases has the same rows for the core, beside OpenSSH's sftp), measured against the line
  * rate. On the thin line `vscode.workspace.fs.stat` runs at PROBE_POINTS of the transfer, on files
  * never statted before, and must answer within `statRoundTrips` round trips. Before the timed rounds
- * the connection reads WARM_UP_BYTES, as in the core's rows: its first transfer is how it learns the line.
+ * the connection reads WARM_UP_BYTES, as in the core's rows: its first transfer is how it learns the
+ * line.
  */
 async function shapedLine(
   env: BenchEnvironment,
