@@ -167,8 +167,11 @@ export class FlowControl {
    */
   private noticeFasterLine(): void {
     const base = this.baseRoundTripMs();
-    const rate = base === undefined ? undefined : this.deliveryRate(base);
-    if (this.thinLineRate !== undefined && rate !== undefined && rate > 1.5 * this.thinLineRate) {
+    if (this.thinLineRate === undefined || base === undefined) {
+      return;
+    }
+    const rate = this.deliveryRate(base);
+    if (rate !== undefined && rate > 1.5 * this.thinLineRate) {
       this.thinLineRate = undefined;
       this.growing = true;
     }
