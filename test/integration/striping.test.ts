@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 
 import { parseAuthority } from '../../src/core/config/authority';
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
+import { PreopenedLanes } from '../../src/core/sftp/preopenedLanes';
 import type { SftpSession } from '../../src/core/sftp/session';
 import { startStripedUpload, writeWholeFile } from '../../src/core/sftp/stripedUpload';
 import { readWholeFile } from '../../src/core/sftp/transfer';
 import { SshConnection } from '../../src/core/ssh/sshConnection';
 import { FaultProxy } from '../support/faultProxy';
-import { RecordingLogger, managerThroughRelay, patternBytes, useSshd } from '../support/harness';
+import { RecordingLogger, managerThroughRelay, patternBytes, rejectsWith, useSshd } from '../support/harness';
 
 const h = useSshd();
 const CHUNK = 261120; // OpenSSH's max-read-length
@@ -62,6 +63,23 @@ async function assertNoLaneOpened(arrival: Promise<readonly SftpSession[]>): Pro
   await delay(50);
   for (const lane of lanes) {
     assert.equal(lane.peakOpenHandles, 0, 'a lane that came too late opened nothing');
+  }
+}
+
+/** Waits (up to 5 s) until every lane holds a handle: their OPENs were answered. */
+async function untilEveryLaneOpened(lanes: readonly SftpSession[]): Promise<void> {
+  for (let waited = 0; lanes.some((lane) => lane.openHandleCount !== 1); waited += 10) {
+    assert.ok(waited < 5000, 'the lanes did not open the file');
+    await delay(10);
+  }
+}
+
+/** Every lane opened the file once and has closed it since (CLOSE answered). */
+async function assertEveryLaneClosed(lanes: readonly SftpSession[]): Promise<void> {
+  for (const lane of lanes) {
+    await lane.closesSettled();
+    assert.equal(lane.peakOpenHandles, 1, 'the lane opened the file once');
+    assert.equal(lane.openHandleCount, 0, 'and closed it');
   }
 }
 
@@ -121,6 +139,78 @@ describe('transfers striped over several SFTP channels', () => {
       assert.ok(read.equals(content));
       assert.ok(Date.now() - started < 1500, `the read took ${Date.now() - started} ms`);
       await assertNoLaneOpened(later);
+    } finally {
+      close();
+    }
+  });
+
+  test('lanes that opened the file before the main channel knew its size read their stripes through those handles', async () => {
+    const content = patternBytes(30 * CHUNK + 77, 33);
+    const remote = h.sshd.writeLocal('striped-preopened.bin', content);
+    const { main, lanes, close } = await openChannels(3);
+    try {
+      const preopened = new PreopenedLanes(lanes, remote);
+      await untilEveryLaneOpened(lanes); // before the main channel has even opened the file
+      const joined: number[] = [];
+      const read = await main.withFile(remote, 'r', {}, (handle) =>
+        readWholeFile(main, handle, remote, content.length, 1 << 30, preopened, (count) =>
+          joined.push(count),
+        ),
+      );
+      preopened.release();
+      assert.ok(read.equals(content));
+      assert.deepEqual(joined, [3]);
+      await assertEveryLaneClosed(lanes); // no lane opened the file a second time
+    } finally {
+      close();
+    }
+  });
+
+  test('lanes that opened the file and are given no stripe close their handles unused', async () => {
+    const remote = h.sshd.writeLocal('striped-preopened-unused.bin', patternBytes(1000, 34));
+    const { lanes, close } = await openChannels(3);
+    try {
+      const preopened = new PreopenedLanes(Promise.resolve(lanes), remote);
+      await untilEveryLaneOpened(lanes);
+      preopened.release();
+      await assertEveryLaneClosed(lanes);
+    } finally {
+      close();
+    }
+  });
+
+  test('lanes let go before their OPEN was answered close their handles once it is', async () => {
+    const remote = h.sshd.writeLocal('striped-preopened-released-early.bin', patternBytes(1000, 35));
+    const { lanes, close } = await openChannels(3);
+    try {
+      new PreopenedLanes(lanes, remote).release(); // in the same tick as the OPENs went out
+      await untilEveryLaneOpened(lanes).catch(() => undefined); // they may close before this sees them
+      await delay(100);
+      await assertEveryLaneClosed(lanes);
+    } finally {
+      close();
+    }
+  });
+
+  test('a read whose lanes could not open the file fails with their error instead of answering bytes they never read', async () => {
+    const content = patternBytes(20 * CHUNK, 36);
+    const remote = h.path('striped-preopened-missing.bin');
+    const { main, lanes, close } = await openChannels(3);
+    try {
+      // The lanes' OPENs find no file; by the time the main channel opens it, it is there.
+      const preopened = new PreopenedLanes(lanes, remote);
+      await delay(300);
+      writeFileSync(remote, content);
+      await rejectsWith(
+        main.withFile(remote, 'r', {}, (handle) =>
+          readWholeFile(main, handle, remote, content.length, 1 << 30, preopened),
+        ),
+        'ENOENT',
+      );
+      preopened.release();
+      for (const lane of lanes) {
+        assert.equal(lane.peakOpenHandles, 0, 'no lane held a handle');
+      }
     } finally {
       close();
     }
@@ -290,6 +380,33 @@ describe('when reads are striped', () => {
     // Lanes that come late share what is left: as many as have a whole chunk of it join.
     assert.match(striped[0] ?? '', /: [1-7] more SFTP channel\(s\) joined/);
     assert.match(striped[1] ?? '', /: 7 more SFTP channel\(s\) joined/);
+  });
+
+  test('a large file read before is read again with the lanes opening it beside the main OPEN', async () => {
+    const content = patternBytes(24 * MiB + 3, 37);
+    const remote = h.sshd.writeLocal('striped-read-again.bin', content);
+    const fs = slow.fileSystem(h.sshd.alias);
+    for (let read = 0; read < 2; read++) {
+      assert.ok(Buffer.from(await fs.readFile(remote)).equals(content));
+    }
+    const striped = slowLogger.lines.filter((line) => line.includes(`Reading ${remote}`));
+    assert.equal(striped.length, 2, slowLogger.lines.join('\n'));
+    assert.doesNotMatch(striped[0] ?? '', /with the main OPEN/, 'the first read had no size to go by');
+    assert.match(striped[1] ?? '', /: 7 more SFTP channel\(s\) joined, their OPENs sent with the main OPEN/);
+  });
+
+  test('a file that was large when last read and is small or a folder now is read as it is now', async () => {
+    const remote = h.sshd.writeLocal('striped-then-small.bin', patternBytes(16 * MiB, 38));
+    const fs = slow.fileSystem(h.sshd.alias);
+    assert.equal((await fs.readFile(remote)).length, 16 * MiB);
+    const small = patternBytes(1000, 39);
+    writeFileSync(remote, small);
+    await delay(1100); // past the attribute cache's second: only the size seen by the last read is left
+    assert.ok(Buffer.from(await fs.readFile(remote)).equals(small));
+    rmSync(remote);
+    mkdirSync(remote);
+    await delay(1100);
+    await rejectsWith(fs.readFile(remote), 'EISDIR');
   });
 
   test('a large read on loopback stays on one channel', async () => {

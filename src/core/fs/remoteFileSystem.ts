@@ -14,10 +14,12 @@ import {
 import { kindOfMode } from '../sftp/attrs';
 import type { SftpSession } from '../sftp/session';
 import { startStripedUpload, writeWholeFile } from '../sftp/stripedUpload';
+import { PreopenedLanes } from '../sftp/preopenedLanes';
 import { readWholeFile } from '../sftp/transfer';
 import { AttributeCache, type KnownAttributes } from './attributeCache';
 import { describe, statOrUndefined } from './entryStat';
 import type { EntryStat, EntryType, WriteOptions } from './entryType';
+import { LargeFileSizes } from './largeFileSizes';
 import { Leftovers } from './leftovers';
 import { resolveLinks } from './links';
 import { LoginFacts } from './loginFacts';
@@ -100,6 +102,7 @@ export class RemoteFileSystem {
   private readonly facts: LoginFacts;
   private readonly copier: Copier;
   private readonly attributes: AttributeCache;
+  private readonly largeFileSizes = new LargeFileSizes(STRIPE_THRESHOLD);
 
   constructor(
     private readonly source: SessionSource,
@@ -304,12 +307,13 @@ export class RemoteFileSystem {
     // VS Code stats a file before reading it: a special file is refused before its OPEN blocks the server.
     const known = this.attributes.get(path);
     refuseSpecialFile(path, known?.target ?? known?.own, 'opened');
-    // The size VS Code's stat just saw says whether the read will be striped: channels that are not
-    // open yet start opening now, beside the OPEN, instead of after its answer.
-    const knownSize = (known?.target ?? known?.own)?.size;
-    let lanes =
-      knownSize !== undefined && this.stripesReadOf(session, knownSize)
-        ? this.lanesFor(knownSize)
+    // Whether the read will be striped, guessed from the size VS Code's stat just saw or the file had
+    // when it was last read: the extra channels then open the file beside the main OPEN, so their
+    // READs leave in its first flight instead of a round trip after the STAT's answer.
+    const expectedSize = (known?.target ?? known?.own)?.size ?? this.largeFileSizes.get(path);
+    const preopened =
+      expectedSize !== undefined && this.stripesReadOf(session, expectedSize)
+        ? new PreopenedLanes(this.lanesFor(expectedSize), path)
         : undefined;
     // STAT goes out in the same flight as OPEN: the size for the buffer costs no extra round trip.
     const statResult = session.stat(path).then(
@@ -323,19 +327,23 @@ export class RemoteFileSystem {
         throw new RemoteFsError('EISDIR', 'Is a folder', { path });
       }
       const size = attrs.size ?? 0;
+      this.largeFileSizes.seen(path, size);
       const inThread =
         kindOfMode(attrs.mode) === 'file' ? await this.readInThread(session, path, size) : undefined;
       if (inThread !== undefined) {
         return inThread;
       }
       // The main channel starts at once; lanes still opening take a share of what is left when they come.
-      lanes = this.stripesReadOf(session, size) ? (lanes ?? this.lanesFor(size)) : [];
+      const lanes = this.stripesReadOf(session, size) ? (preopened ?? this.lanesFor(size)) : [];
+      const opened = lanes === preopened ? ', their OPENs sent with the main OPEN' : '';
       return readWholeFile(session, handle, path, size, this.options.maxReadFileBytes, lanes, (count) =>
         this.logger.debug(
-          `Reading ${path} (${size} bytes): ${count} more SFTP channel(s) joined (round trip ${(session.roundTripMs ?? 0).toFixed(1)} ms)`,
+          `Reading ${path} (${size} bytes): ${count} more SFTP channel(s) joined${opened} (round trip ${(session.roundTripMs ?? 0).toFixed(1)} ms)`,
         ),
       );
     });
+    // Lanes that were not given a stripe close the handles they opened.
+    void reading.finally(() => preopened?.release()).catch(() => undefined);
     // Servers refuse to OPEN a folder in their own words (OpenSSH: FAILURE, ProFTPD: PERMISSION_DENIED);
     // the STAT sent with it says what it is.
     return reading.catch(async (error: unknown) => {

@@ -1,5 +1,7 @@
 import { RemoteFsError, throwIfCancelled } from '../common/errors';
+import { PreopenedLanes } from './preopenedLanes';
 import type { Handle, SftpSession } from './session';
+import type { Lanes } from './stripedUpload';
 
 /**
  * Pipelined transfers: many READ/WRITE requests in flight, each as large as the server allows, so a
@@ -28,7 +30,8 @@ export const COPY_DEPTH = 16;
  * The lanes may still be opening (four round trips, after the connection was idle): the main channel
  * does not wait for them. It starts on the whole file, and when the lanes are there, what it has not
  * asked for yet is shared out so that every channel ends up with about as many bytes still to come
- * (what the main channel already has in flight counts as its share).
+ * (what the main channel already has in flight counts as its share). Lanes given as PreopenedLanes
+ * read through the handles they opened beside the main OPEN (the caller releases the ones not used).
  */
 export async function readWholeFile(
   session: SftpSession,
@@ -36,7 +39,7 @@ export async function readWholeFile(
   path: string,
   sizeHint: number,
   maxBytes: number,
-  lanes: readonly SftpSession[] | PromiseLike<readonly SftpSession[]> = [],
+  lanes: Lanes | PreopenedLanes = [],
   onLanesJoined?: (count: number) => void,
 ): Promise<Buffer> {
   const chunk = session.readLength;
@@ -103,6 +106,8 @@ export async function readWholeFile(
     ...chunked([sizeHint, sizeHint + chunk], chunk),
   ];
   let mainDone = false;
+  const preopened = lanes instanceof PreopenedLanes ? lanes : undefined;
+  const sessions: Lanes = lanes instanceof PreopenedLanes ? lanes.sessions : lanes;
   /** The reads of lanes that joined; they share the buffer, so nothing returns before they end. */
   let laneReads: Promise<unknown> | undefined;
   const join = (joining: readonly SftpSession[]): void => {
@@ -126,19 +131,21 @@ export async function readWholeFile(
           return undefined;
         }
         lane.shareRoundTripOf(session);
-        return lane.withFile(path, 'r', {}, (laneHandle) =>
-          readRanges(lane, laneHandle, chunked(stripe, chunk)),
-        );
+        const readStripe = (laneHandle: Handle): Promise<void> =>
+          readRanges(lane, laneHandle, chunked(stripe, chunk));
+        return preopened !== undefined
+          ? preopened.read(index, readStripe)
+          : lane.withFile(path, 'r', {}, readStripe);
       }),
     );
     laneReads.catch(() => undefined); // awaited below, once the main channel is done
   };
   // Lanes already open take their stripes before the main channel's first READ goes out; lanes still
   // opening join whenever they are there, unless the main channel has finished by then.
-  if ('then' in lanes) {
-    lanes.then(join, () => undefined);
+  if ('then' in sessions) {
+    sessions.then(join, () => undefined);
   } else {
-    join(lanes);
+    join(sessions);
   }
   try {
     await readRanges(session, handle, mainQueue);
