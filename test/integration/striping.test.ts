@@ -395,6 +395,25 @@ describe('when reads are striped', () => {
     assert.match(striped[1] ?? '', /: 7 more SFTP channel\(s\) joined, their OPENs sent with the main OPEN/);
   });
 
+  test('a large file listed a while ago is read with the lanes opening it beside the main OPEN', async () => {
+    const folder = h.sshd.mkdirLocal('striped-listed');
+    const content = patternBytes(10 * MiB + 1, 40);
+    const remote = h.sshd.writeLocal('striped-listed/listed.bin', content);
+    const fs = slow.fileSystem(h.sshd.alias);
+    assert.deepEqual(
+      (await fs.readDirectory(folder)).map(([name]) => name),
+      ['listed.bin'],
+    );
+    await delay(1100); // past the attribute cache's second: only the size the listing saw is left
+    assert.ok(Buffer.from(await fs.readFile(remote)).equals(content));
+    const striped = slowLogger.lines.filter((line) => line.includes(`Reading ${remote}`));
+    assert.match(
+      striped[0] ?? '',
+      /joined, their OPENs sent with the main OPEN/,
+      slowLogger.lines.join('\n'),
+    );
+  });
+
   test('a file that was large when last read and is small or a folder now is read as it is now', async () => {
     const remote = h.sshd.writeLocal('striped-then-small.bin', patternBytes(16 * MiB, 38));
     const fs = slow.fileSystem(h.sshd.alias);

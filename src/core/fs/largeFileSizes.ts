@@ -1,9 +1,9 @@
 /**
- * The sizes of large files read lately, kept after the attribute cache has let them go (it answers
- * for a second). Whether a read is striped over extra channels has to be guessed before the STAT sent
- * with its OPEN answers, so that the extra channels' OPENs can go out in the same flight; a file that
- * was large when it was last read is the best guess there is. A wrong guess costs a few OPENs and
- * CLOSEs that nobody waits for.
+ * The sizes of large files seen lately (listed, statted, read or saved), kept after the attribute
+ * cache has let them go (it answers for a second). Whether a read is striped over extra channels has
+ * to be guessed before the STAT sent with its OPEN answers, so that the extra channels' OPENs can go
+ * out in the same flight; the size a file had when it was last seen is the best guess there is. A
+ * wrong guess costs a few OPENs and CLOSEs that nobody waits for.
  */
 export class LargeFileSizes {
   /** Path to size, oldest first (a Map keeps insertion order). */

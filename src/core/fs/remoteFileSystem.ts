@@ -245,8 +245,21 @@ export class RemoteFileSystem {
     const target =
       kindOfMode(own.mode) === 'symlink' ? ((await statOrUndefined(session, path)) ?? null) : undefined;
     const value = target === undefined ? { own } : { own, target };
-    this.attributes.set(path, value);
+    this.remember(path, value);
     return this.describeFor(session, value);
+  }
+
+  /**
+   * Keeps what was just seen of `path` for the stats VS Code makes right after, and the size of a
+   * large file for its next read (see LargeFileSizes): a file the Explorer listed is read with its
+   * lanes opening beside the main OPEN.
+   */
+  private remember(path: string, known: KnownAttributes): void {
+    this.attributes.set(path, known);
+    const seen = known.target ?? known.own;
+    if (kindOfMode(seen.mode) === 'file' && seen.size !== undefined) {
+      this.largeFileSizes.seen(path, seen.size);
+    }
   }
 
   async readDirectory(rawPath: string): Promise<Array<[string, EntryType]>> {
@@ -284,7 +297,7 @@ export class RemoteFileSystem {
         links.push({ name: entry.filename, own: entry.attrs, index: result.length });
       } else {
         // The Explorer stats every child right after a listing when sorting by date: answer from here.
-        this.attributes.set(joinRemote(path, entry.filename), known);
+        this.remember(joinRemote(path, entry.filename), known);
       }
       result.push({ name: entry.filename, stat: describe(known) });
     }
@@ -293,7 +306,7 @@ export class RemoteFileSystem {
       const child = joinRemote(path, name);
       const known = { own, target: (await statOrUndefined(session, child)) ?? null };
       result[index] = { name, stat: describe(known) };
-      this.attributes.set(child, known);
+      this.remember(child, known);
     });
     return result;
   }
@@ -308,8 +321,9 @@ export class RemoteFileSystem {
     const known = this.attributes.get(path);
     refuseSpecialFile(path, known?.target ?? known?.own, 'opened');
     // Whether the read will be striped, guessed from the size VS Code's stat just saw or the file had
-    // when it was last read: the extra channels then open the file beside the main OPEN, so their
-    // READs leave in its first flight instead of a round trip after the STAT's answer.
+    // when it was last seen (listed, read, saved): the extra channels then open the file beside the
+    // main OPEN, so their READs leave in its first flight instead of a round trip after the STAT's
+    // answer.
     const expectedSize = (known?.target ?? known?.own)?.size ?? this.largeFileSizes.get(path);
     const preopened =
       expectedSize !== undefined && this.stripesReadOf(session, expectedSize)
@@ -459,7 +473,7 @@ export class RemoteFileSystem {
     this.changedFiles(path, saved.target);
     if (saved.written !== undefined && path === saved.target) {
       // VS Code stats the file right after saving: that stat is answered from the save itself.
-      this.attributes.set(path, { own: saved.written });
+      this.remember(path, { own: saved.written });
     }
   }
 
