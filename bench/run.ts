@@ -197,6 +197,9 @@ async function transferCases(
     writeFileSync(localSource, content);
     const ours = env.ours(link);
     await ours.session();
+    // As in the editor's rows: what the connection does once (the extra channels, the reader thread,
+    // learning the line) happens before the clock runs. docs/performance.md has the first transfers.
+    await ours.fs.readFile(remote);
     // The peers' streams are about ssh2's defaults, not about this extension's configuration: the
     // no-addon run leaves them out (there a 64 MiB stop-and-wait read takes about 45 s).
     const stream = childResults === undefined ? await env.streamClient(link) : undefined;

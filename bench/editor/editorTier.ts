@@ -354,9 +354,11 @@ async function transferPair(
   const localSource = join(env.localDir, `editor-upload-source-${size}.bin`);
   writeFileSync(localSource, content);
   try {
-    // Activation, connection and the first use of each path happen before the clock runs.
+    // Activation, connection and the first use of each path happen before the clock runs, and so does
+    // what the connection does once (the extra channels, the reader thread), as in the core's rows.
     await editor.request({ op: 'stat', uri: uriOf(alias, remote) });
     await editor.request({ op: 'write', uri: uriOf(alias, target), source: localSource });
+    await editor.request({ op: 'read', uri: uriOf(alias, remote) });
     const reads = await interleaved(
       {
         'this extension': async () => {
