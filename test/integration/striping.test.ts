@@ -12,6 +12,7 @@ import { startStripedUpload, writeWholeFile } from '../../src/core/sftp/stripedU
 import { readWholeFile } from '../../src/core/sftp/transfer';
 import { SshConnection } from '../../src/core/ssh/sshConnection';
 import { FaultProxy } from '../support/faultProxy';
+import { settleRoundTrip } from '../support/readerThreads';
 import { RecordingLogger, managerThroughRelay, patternBytes, rejectsWith, useSshd } from '../support/harness';
 
 const h = useSshd();
@@ -66,13 +67,19 @@ async function assertNoLaneOpened(arrival: Promise<readonly SftpSession[]>): Pro
   }
 }
 
-/** Waits (up to 5 s) until every lane holds a handle: their OPENs were answered. */
-async function untilEveryLaneOpened(lanes: readonly SftpSession[]): Promise<void> {
-  for (let waited = 0; lanes.some((lane) => lane.openHandleCount !== 1); waited += 10) {
-    assert.ok(waited < 5000, 'the lanes did not open the file');
+/** Waits (up to 5 s) until every lane passes `test`: the lanes' OPENs are answered asynchronously. */
+async function untilEveryLane(
+  lanes: readonly SftpSession[],
+  test: (lane: SftpSession) => boolean,
+  what: string,
+): Promise<void> {
+  for (let waited = 0; !lanes.every(test); waited += 10) {
+    assert.ok(waited < 5000, `not every lane ${what}`);
     await delay(10);
   }
 }
+
+const holdsAHandle = (lane: SftpSession): boolean => lane.openHandleCount === 1;
 
 /** Every lane opened the file once and has closed it since (CLOSE answered). */
 async function assertEveryLaneClosed(lanes: readonly SftpSession[]): Promise<void> {
@@ -150,7 +157,8 @@ describe('transfers striped over several SFTP channels', () => {
     const { main, lanes, close } = await openChannels(3);
     try {
       const preopened = new PreopenedLanes(lanes, remote);
-      await untilEveryLaneOpened(lanes); // before the main channel has even opened the file
+      // Before the main channel has even opened the file.
+      await untilEveryLane(lanes, holdsAHandle, 'opened the file');
       const joined: number[] = [];
       const read = await main.withFile(remote, 'r', {}, (handle) =>
         readWholeFile(main, handle, remote, content.length, 1 << 30, preopened, (count) =>
@@ -171,7 +179,7 @@ describe('transfers striped over several SFTP channels', () => {
     const { lanes, close } = await openChannels(3);
     try {
       const preopened = new PreopenedLanes(Promise.resolve(lanes), remote);
-      await untilEveryLaneOpened(lanes);
+      await untilEveryLane(lanes, holdsAHandle, 'opened the file');
       preopened.release();
       await assertEveryLaneClosed(lanes);
     } finally {
@@ -184,8 +192,8 @@ describe('transfers striped over several SFTP channels', () => {
     const { lanes, close } = await openChannels(3);
     try {
       new PreopenedLanes(lanes, remote).release(); // in the same tick as the OPENs went out
-      await untilEveryLaneOpened(lanes).catch(() => undefined); // they may close before this sees them
-      await delay(100);
+      // They may close again before a look at them finds the handle open: a peak of one says they opened.
+      await untilEveryLane(lanes, (lane) => lane.peakOpenHandles === 1, 'opened the file');
       await assertEveryLaneClosed(lanes);
     } finally {
       close();
@@ -347,6 +355,9 @@ describe('when reads are striped', () => {
   let proxy: FaultProxy;
   let slow: ConnectionManager;
   const slowLogger = new RecordingLogger();
+  /** What the log said about striped reads of `remote`, one line per read that other channels joined. */
+  const readingLines = (remote: string): string[] =>
+    slowLogger.lines.filter((line) => line.includes(`Reading ${remote}`));
   before(async () => {
     // 5 ms each way: a 10 ms round trip, a nearby data centre rather than loopback.
     proxy = await FaultProxy.start(h.sshd.port, { oneWayDelayMs: 5 });
@@ -361,6 +372,8 @@ describe('when reads are striped', () => {
       logger: slowLogger,
       fileSystem: { maxReadFileBytes: 256 * MiB },
     });
+    // Whether a read is striped depends on the measured round trip: measured before any test reads.
+    await settleRoundTrip(await slow.session(h.sshd.alias), h.sshd.root);
   });
   after(async () => {
     slow?.dispose();
@@ -386,29 +399,36 @@ describe('when reads are striped', () => {
     const content = patternBytes(24 * MiB + 3, 37);
     const remote = h.sshd.writeLocal('striped-read-again.bin', content);
     const fs = slow.fileSystem(h.sshd.alias);
-    for (let read = 0; read < 2; read++) {
-      assert.ok(Buffer.from(await fs.readFile(remote)).equals(content));
-    }
-    const striped = slowLogger.lines.filter((line) => line.includes(`Reading ${remote}`));
-    assert.equal(striped.length, 2, slowLogger.lines.join('\n'));
-    assert.doesNotMatch(striped[0] ?? '', /with the main OPEN/, 'the first read had no size to go by');
-    assert.match(striped[1] ?? '', /: 7 more SFTP channel\(s\) joined, their OPENs sent with the main OPEN/);
+    assert.ok(Buffer.from(await fs.readFile(remote)).equals(content));
+    const first = readingLines(remote);
+    assert.ok(
+      !first.some((line) => line.includes('with the main OPEN')),
+      'the first read had no size to go by',
+    );
+    await delay(300); // the extra channels the first read asked for are open by now (four round trips)
+    assert.ok(Buffer.from(await fs.readFile(remote)).equals(content));
+    assert.match(
+      readingLines(remote).slice(first.length)[0] ?? '',
+      /: 7 more SFTP channel\(s\) joined, their OPENs sent with the main OPEN/,
+      slowLogger.lines.join('\n'),
+    );
   });
 
   test('a large file listed a while ago is read with the lanes opening it beside the main OPEN', async () => {
+    const fs = slow.fileSystem(h.sshd.alias);
+    // Another large read first, so that the extra channels are open.
+    await fs.readFile(h.sshd.writeLocal('striped-listed-warm-up.bin', patternBytes(9 * MiB, 41)));
     const folder = h.sshd.mkdirLocal('striped-listed');
     const content = patternBytes(10 * MiB + 1, 40);
     const remote = h.sshd.writeLocal('striped-listed/listed.bin', content);
-    const fs = slow.fileSystem(h.sshd.alias);
     assert.deepEqual(
       (await fs.readDirectory(folder)).map(([name]) => name),
       ['listed.bin'],
     );
     await delay(1100); // past the attribute cache's second: only the size the listing saw is left
     assert.ok(Buffer.from(await fs.readFile(remote)).equals(content));
-    const striped = slowLogger.lines.filter((line) => line.includes(`Reading ${remote}`));
     assert.match(
-      striped[0] ?? '',
+      readingLines(remote)[0] ?? '',
       /joined, their OPENs sent with the main OPEN/,
       slowLogger.lines.join('\n'),
     );
