@@ -34,15 +34,16 @@ function scripted(baseRoundTripMs: number | undefined): {
 }
 
 /**
- * A 20 Mbit/s line with a 40 ms round trip after its first transfer: 2 MiB asked at once, answered at
- * the line's rate (2.5 bytes per µs), one 255 KiB answer every ~104 ms.
+ * A 20 Mbit/s line with a 40 ms round trip during its first transfer: 2 MiB asked at once (eight
+ * 255 KiB requests), `answers` of them answered at the line's rate (2.5 bytes per µs), one every
+ * ~104 ms. With all eight, the transfer is over.
  */
-function thinLineAfterItsFirstTransfer(): ReturnType<typeof scripted> {
+function thinLineAnswering(answers: number): ReturnType<typeof scripted> {
   const link = scripted(40);
   for (let i = 0; i < 8; i++) {
     void link.flow.admit(255 * KiB);
   }
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < answers; i++) {
     link.advance(104);
     link.flow.done(255 * KiB, 255 * KiB);
   }
@@ -72,15 +73,8 @@ describe('flow control', () => {
   });
 
   test('a thin line is found from the answers alone: the limit drops to what the rate carries in two round trips', async () => {
-    const link = scripted(40);
-    // 2 MiB in flight, answered at 20 Mbit/s (2.5 bytes per µs): one 255 KiB answer per ~104 ms.
-    for (let i = 0; i < 8; i++) {
-      void link.flow.admit(255 * KiB);
-    }
-    for (let i = 0; i < 6; i++) {
-      link.advance(104);
-      link.flow.done(255 * KiB, 255 * KiB);
-    }
+    // Two of the eight requests still in flight.
+    const link = thinLineAnswering(6);
     const rateBytesPerMs = 2.5 * KiB;
     assert.ok(
       link.flow.currentLimit <= 2 * rateBytesPerMs * (40 + 60),
@@ -188,7 +182,7 @@ describe('flow control', () => {
   });
 
   test('on a thin line requests stay short while their answers come evenly spaced', () => {
-    const link = thinLineAfterItsFirstTransfer();
+    const link = thinLineAnswering(8);
     // Then one short request at a time, each answered 20 ms after the last: the line is busy, not
     // quiet, though every answer comes a round trip after its request went out.
     for (let i = 0; i < 30; i++) {
@@ -224,7 +218,7 @@ describe('flow control', () => {
   });
 
   test('a thin line is remembered across a pause: the next transfer does not queue 2 MiB again', async () => {
-    const link = thinLineAfterItsFirstTransfer();
+    const link = thinLineAnswering(8);
     // Ten seconds later the next transfer asks for as much as it may have.
     link.advance(10_000);
     let admitted = 0;
@@ -240,7 +234,7 @@ describe('flow control', () => {
   });
 
   test('a line remembered as thin grows again once it answers faster', async () => {
-    const link = thinLineAfterItsFirstTransfer();
+    const link = thinLineAnswering(8);
     link.advance(10_000);
     const restarted = link.flow.currentLimit;
     // Now the line carries 200 Mbit/s: every request is answered a round trip after it went out.
