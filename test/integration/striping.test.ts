@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
@@ -432,6 +432,41 @@ describe('when reads are striped', () => {
       /joined, their OPENs sent with the main OPEN/,
       slowLogger.lines.join('\n'),
     );
+  });
+
+  test('a large file listed through a symlinked folder is read through the link with the lanes opening it beside the main OPEN', async () => {
+    const fs = slow.fileSystem(h.sshd.alias);
+    // Another large read first, so that the extra channels are open.
+    await fs.readFile(h.sshd.writeLocal('striped-link-warm-up.bin', patternBytes(9 * MiB, 42)));
+    const content = patternBytes(10 * MiB + 7, 43);
+    h.sshd.mkdirLocal('striped-real-folder');
+    h.sshd.writeLocal('striped-real-folder/data.bin', content);
+    const linked = h.path('striped-linked-folder');
+    symlinkSync(h.path('striped-real-folder'), linked);
+    const remote = `${linked}/data.bin`;
+    await fs.readDirectory(linked);
+    await delay(1100); // past the attribute cache's second
+    assert.ok(Buffer.from(await fs.readFile(remote)).equals(content));
+    assert.match(
+      readingLines(remote)[0] ?? '',
+      /their OPENs sent with the main OPEN/,
+      slowLogger.lines.join('\n'),
+    );
+  });
+
+  test('a large file the login can no longer read fails with EACCES though its lanes opened beside the main OPEN', async () => {
+    const remote = h.sshd.writeLocal('striped-then-unreadable.bin', patternBytes(12 * MiB, 44));
+    const fs = slow.fileSystem(h.sshd.alias);
+    assert.equal((await fs.readFile(remote)).length, 12 * MiB);
+    chmodSync(remote, 0o000);
+    try {
+      await delay(1100);
+      await rejectsWith(fs.readFile(remote), 'EACCES');
+    } finally {
+      chmodSync(remote, 0o644);
+    }
+    // And the lanes that were refused hold nothing back: the next read, readable again, is whole.
+    assert.equal((await fs.readFile(remote)).length, 12 * MiB);
   });
 
   test('a file that was large when last read and is small or a folder now is read as it is now', async () => {
