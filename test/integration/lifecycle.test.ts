@@ -206,6 +206,42 @@ describe('a busy server', () => {
     }
   });
 
+  test('a request sent while the server is busy is not taken for a lost answer when the busy probe comes back first', async () => {
+    const { manager: m, logger } = manager();
+    const first = state.sshd.local('busy-first');
+    const second = state.sshd.local('busy-second');
+    for (const pipe of [first, second]) {
+      execFileSync('mkfifo', [pipe]);
+      chownSync(pipe, state.sshd.uid, state.sshd.gid);
+    }
+    const writeLater = (pipe: string, ms: number): NodeJS.Timeout =>
+      setTimeout(() => execFile('sh', ['-c', 'printf late > "$1"', 'sh', pipe], { timeout: 10_000 }), ms);
+    const writers: NodeJS.Timeout[] = [];
+    try {
+      const session = await m.session(state.sshd.alias);
+      // sftp-server blocks on the first OPEN. After about a second the session asks whether it is busy
+      // (a keepalive and a REALPATH, which waits behind the OPEN); the second OPEN goes out after it
+      // REALPATH. When the first FIFO is written, the server answers the first OPEN and the REALPATH,
+      // while the second OPEN still blocks: it was sent after the REALPATH, so it is no lost answer.
+      const opened = session.withFile(first, 'r', {}, () => Promise.resolve('first'));
+      writers.push(writeLater(first, 3600), writeLater(second, 5000));
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      assert.ok(
+        logger.lines.some((line) => line.includes('alive and busy')),
+        'the busy probe went out before the second request',
+      );
+      const openedLater = session.withFile(second, 'r', {}, () => Promise.resolve('second'));
+      assert.deepEqual(await Promise.all([opened, openedLater]), ['first', 'second']);
+      assert.ok(!session.isClosed, 'the session was not given up');
+      assert.ok(!logger.lines.some((line) => line.includes('answers lost')), logger.lines.join('\n'));
+    } finally {
+      writers.forEach(clearTimeout);
+      m.dispose();
+      rmSync(first, { force: true });
+      rmSync(second, { force: true });
+    }
+  });
+
   test('a server-side copy of a 1 GiB sparse file longer than the stall timeout completes', async () => {
     const { manager: m } = manager();
     const fs = m.fileSystem(state.sshd.alias);

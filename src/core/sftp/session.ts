@@ -131,8 +131,14 @@ export class SftpSession {
   private askingForSignOfLife = false;
   /** The path of the latest request: the busy probe asks about it, not about a place of its own. */
   private lastPath: string | undefined;
-  /** A REALPATH sent to learn whether the SFTP server is busy, until it is answered. */
-  private sftpProbe: Promise<boolean> | undefined;
+  /**
+   * A REALPATH sent to learn whether the SFTP server is busy, until it is answered, with the requests
+   * that were pending when it left: only those must have been answered before it (an in-order server),
+   * not the ones sent after it while it waited behind a long request.
+   */
+  private sftpProbe:
+    | { readonly answered: Promise<boolean>; readonly sentAfter: ReadonlySet<(error: RemoteFsError) => void> }
+    | undefined;
   private openHandles = 0;
   /** Read-only uses whose CLOSE answer has not come yet (see withFile). */
   private readonly backgroundCloses = new Set<Promise<void>>();
@@ -320,8 +326,8 @@ export class SftpSession {
    * request after the other, so a server that answers the keepalive but not the REALPATH is still
    * working on an earlier request (a server-side copy of a large file, an fsync on slow storage): the
    * session waits, up to MAX_BUSY_MS. No keepalive answer means dead; a REALPATH answered while
-   * earlier requests stay unanswered means those answers were lost. Either fails everything pending
-   * with ETIMEDOUT.
+   * requests sent before it stay unanswered means those answers were lost. Either fails everything
+   * pending with ETIMEDOUT.
    */
   private checkForStall(): void {
     const now = Date.now();
@@ -339,16 +345,11 @@ export class SftpSession {
       return; // busy, as of a moment ago
     }
     this.askingForSignOfLife = true;
-    const earlier = new Set(this.pending);
     const timeoutMs = Math.min(stall, PROOF_OF_LIFE_TIMEOUT_MS);
-    const probePath = this.lastPath ?? '/';
-    this.sftpProbe ??= this.call<string>(probePath, (cb) => this.sftp.realpath(probePath, cb)).then(
-      () => true,
-      () => false,
-    );
-    const probe = this.sftpProbe;
+    // A probe still unanswered from an earlier check is asked again, not sent twice.
+    const probe = (this.sftpProbe ??= this.sendSftpProbe());
     const probeAnswered = Promise.race([
-      probe,
+      probe.answered,
       new Promise<false>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref()),
     ]);
     void Promise.all([proveAlive(timeoutMs), probeAnswered]).then(([alive, answered]) => {
@@ -359,7 +360,7 @@ export class SftpSession {
       if (this.isClosed || this.pending.size === 0) {
         return;
       }
-      const lost = answered && [...earlier].some((request) => this.pending.has(request));
+      const lost = answered && [...probe.sentAfter].some((request) => this.pending.has(request));
       if (!alive || lost) {
         this.declareStalled(Date.now() - this.lastAnswerAt, lost ? 'answers lost' : undefined);
         return;
@@ -369,6 +370,16 @@ export class SftpSession {
         `No SFTP answer for ${Math.round((Date.now() - this.lastAnswerAt) / 1000)} s, but the server is alive and busy: waiting for a long request`,
       );
     });
+  }
+
+  private sendSftpProbe(): NonNullable<typeof this.sftpProbe> {
+    const sentAfter = new Set(this.pending);
+    const probePath = this.lastPath ?? '/';
+    const answered = this.call<string>(probePath, (cb) => this.sftp.realpath(probePath, cb)).then(
+      () => true,
+      () => false,
+    );
+    return { answered, sentAfter };
   }
 
   private declareStalled(silentFor: number, why?: string): void {
