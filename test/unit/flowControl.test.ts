@@ -124,6 +124,21 @@ describe('flow control', () => {
     assert.ok(fast.flow.currentLimit < before, 'fast line: 160 ms is not');
   });
 
+  test('on a thin line quick probes do not grow the limit past what the rate carries in two round trips', () => {
+    // A probe that slipped through a short queue grew the limit by a tenth each time: 275 KB in flight
+    // on a 20 Mbit/s, 40 ms line, and a STAT behind it waited over three round trips.
+    const link = thinLineAnswering(6);
+    const perMs = (255 * KiB) / 104;
+    for (let i = 0; i < 10; i++) {
+      link.flow.observeProbe(40 + 5);
+    }
+    assert.ok(
+      link.flow.currentLimit <= 2 * 40 * perMs * 1.01,
+      `limit ${link.flow.currentLimit} after quick probes, two round trips are ${Math.round(2 * 40 * perMs)}`,
+    );
+    assert.ok(link.flow.currentLimit >= 2 * 40 * perMs * 0.99, 'and the line is kept busy');
+  });
+
   test('a fast long link jumps to what its rate fills, instead of doubling for round trips', () => {
     const link = scripted(100);
     for (let i = 0; i < 40; i++) {
