@@ -15,7 +15,8 @@
  *   tenth while they wait less than half of it (on a thin line, no further than what the rate
  *   carries within the delay budget), never below two round trips' worth at the rate;
  * - after a pause, starts again from what the line showed while it was full (restartAfterIdle): a
- *   thin line at two round trips' worth at its rate, a fast one at the limit its probes settled.
+ *   thin line at one and a half round trips' worth at its rate, a fast one at the limit its probes
+ *   settled.
  * The allowed delay is one round trip on a thin line and 1.5 elsewhere (at least 20 ms), so a small
  * request is answered within about two to three round trips while a transfer runs. Links under 5 ms
  * round trip are not governed: their queues drain in milliseconds, and every request in flight keeps
@@ -136,9 +137,12 @@ export class FlowControl {
    *   on a 1 Gbit/s, 100 ms line before the first probe came back, and the queues that built at the
    *   server slowed the transfer for a second or more (warm 256 MiB reads under 2410 ms: 6 of 10
    *   regrowing, 9 of 10 kept); quick probes still let it grow by a tenth each;
-   * - on a thin line, its rate: the limit restarts at two round trips' worth at that rate, with
-   *   requests as short as before. Restarting from 2 MiB queued 0.8 s at 20 Mbit/s, and a STAT sent in
-   *   the first second of every transfer waited that long.
+   * - on a thin line, its rate: the limit restarts at one and a half round trips' worth at that rate,
+   *   with requests as short as before, and returns to two once the answers show the rate again (the
+   *   probes' floor). Restarting from 2 MiB queued 0.8 s at 20 Mbit/s, and a STAT sent in the first
+   *   second of every transfer waited that long; restarting at two round trips' worth, the whole first
+   *   flight is answered at once and a STAT right behind it waited 100-115 ms at 20 Mbit/s and 40 ms
+   *   (74-80 ms from one and a half, the line full either way).
    * Otherwise the limit grows again from at least its starting value, as TCP restarts its window
    * after idle (RFC 2861).
    */
@@ -155,7 +159,7 @@ export class FlowControl {
     this.deliveredInWindow = 0;
     if (this.thinLineRate !== undefined) {
       this.growing = false;
-      this.limit = Math.max(MIN_LIMIT, Math.floor(2 * this.thinLineRate * base));
+      this.limit = Math.max(MIN_LIMIT, Math.floor(THIN_RESTART_ROUND_TRIPS * this.thinLineRate * base));
     } else if (!settledOnFastLine) {
       this.growing = true;
       this.limit = Math.max(this.limit, INITIAL_LIMIT);
@@ -382,6 +386,8 @@ const MIN_REQUEST = 32 * 1024;
 const MIN_ALLOWED_DELAY_MS = 20;
 /** A line whose round trip carries less than this at its rate is thin (20 Mbit/s at 40 ms: 100 KB). */
 const THIN_LINE_BYTES = 1 * MiB;
+/** Round trips' worth at its remembered rate a thin line restarts with (see restartAfterIdle). */
+const THIN_RESTART_ROUND_TRIPS = 1.5;
 const MIN_PROBE_INTERVAL_MS = 25;
 const GOVERNED_FROM_MS = 5;
 /** The shortest stretch of answers whose rate the limit is sized from (see rateSpanMs). */
