@@ -22,6 +22,7 @@ import { FULL_TREE, QUICK_TREE, buildTree } from './bigTree';
 import { editorCases, profileEditor } from './editor/editorTier';
 import { BenchEnvironment, type Link } from './environment';
 import { gitStatusCases } from './gitStatus';
+import { describeMachine, measureMachine, type MachineFigures } from './machine';
 import { searchCases } from './searchScale';
 import { watchCases } from './watchCost';
 
@@ -99,6 +100,9 @@ async function main(): Promise<void> {
     }
     return;
   }
+  // Before anything loads the machine: what it can do, to tell runs on different machines apart.
+  const machine = measureMachine();
+  console.log(describeMachine(machine));
   let editor: CaseResult[] = [];
   if (coreWanted || runs('tree') || runs('editor')) {
     console.log(`core, with native addon: ssh2 bindingAvailable=${binding}`);
@@ -109,7 +113,7 @@ async function main(): Promise<void> {
   if (childWanted) {
     withoutAddon = await noAddonChild();
   }
-  report(withAddon, withoutAddon, editor, binding, (Date.now() - started) / 1000);
+  report(withAddon, withoutAddon, editor, binding, machine, (Date.now() - started) / 1000);
 }
 
 /** The core cases in this process (and the in-editor tier against the same sshd when asked). */
@@ -637,9 +641,10 @@ function report(
   withoutAddon: readonly CaseResult[],
   editor: readonly CaseResult[],
   binding: boolean,
+  machine: MachineFigures,
   seconds: number,
 ): void {
-  const sections: string[] = [];
+  const sections: string[] = [`${describeMachine(machine)}\n`];
   const section = (title: string, cases: readonly CaseResult[]): void => {
     if (cases.length > 0) {
       const text = `### ${title}\n\n${table(cases)}\n`;
@@ -669,6 +674,7 @@ function report(
       rounds: ROUNDS,
       node: process.version,
       seconds,
+      machine,
       bindingAvailable: binding,
       results: withAddon,
       resultsWithoutAddon: withoutAddon,
