@@ -220,9 +220,10 @@ describe('a busy server', () => {
     try {
       const session = await m.session(state.sshd.alias);
       // sftp-server blocks on the first OPEN. After about a second the session asks whether it is busy
-      // (a keepalive and a REALPATH, which waits behind the OPEN); the second OPEN goes out after it
-      // REALPATH. When the first FIFO is written, the server answers the first OPEN and the REALPATH,
-      // while the second OPEN still blocks: it was sent after the REALPATH, so it is no lost answer.
+      // (a keepalive and a REALPATH, which waits behind the OPEN), and the second OPEN goes out after
+      // that REALPATH. When the first FIFO is written, the server answers the first OPEN and the
+      // REALPATH, while the second OPEN still blocks: it was sent after the REALPATH, so it is no lost
+      // answer.
       const opened = session.withFile(first, 'r', {}, () => Promise.resolve('first'));
       writers.push(writeLater(first, 3600), writeLater(second, 5000));
       await new Promise((resolve) => setTimeout(resolve, 2500));
