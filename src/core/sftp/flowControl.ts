@@ -240,19 +240,19 @@ export class FlowControl {
     const queueing = roundTripMs - base;
     const allowed = this.allowedDelayMs(base);
     const rate = this.deliveryRate(base);
+    /** What the measured rate keeps busy for a round trip plus the allowed delay. */
+    const fitted = rate === undefined ? Infinity : rate * (base + allowed);
     if (queueing > allowed) {
       this.stopGrowing(rate);
-      // Down to what the measured rate keeps busy for a round trip plus the allowed delay (at once:
-      // each probe waits behind the queue, so shrinking a little per probe would take seconds), and
-      // by a tenth when already there.
-      const fitted = rate === undefined ? Infinity : rate * (base + allowed);
+      // Down to that at once (each probe waits behind the queue, so shrinking a little per probe
+      // would take seconds), and by a tenth when already there.
       this.limit = this.limit > fitted ? fitted : this.limit * 0.9;
     } else if (!this.growing && queueing < allowed / 2) {
       // On a thin line the rate was measured while the line was full, and what it carries within the
       // delay budget keeps it busy: more only queues ahead of the next small request. Growing past it
       // whenever a probe slipped through a short queue put 275 KB in flight on a 20 Mbit/s, 40 ms line,
       // and a STAT behind that took 124 ms, over three round trips.
-      const ceiling = rate !== undefined && this.isThin(rate, base) ? rate * (base + allowed) : Infinity;
+      const ceiling = rate !== undefined && this.isThin(rate, base) ? fitted : Infinity;
       this.limit = Math.max(this.limit, Math.min(this.limit * 1.1, ceiling));
     }
     // Never less than keeps the line busy: two round trips' worth at the measured rate.

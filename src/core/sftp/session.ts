@@ -93,6 +93,16 @@ const MAX_BUSY_MS = 10 * 60_000;
 const PROOF_OF_LIFE_TIMEOUT_MS = 10_000;
 
 /**
+ * A REALPATH sent to learn whether the SFTP server is busy, with the requests that were pending when
+ * it left: only those must have been answered before it (an in-order server), not the ones sent after
+ * it while it waited behind a long request.
+ */
+interface BusyProbe {
+  readonly answered: Promise<boolean>;
+  readonly sentAfter: ReadonlySet<(error: RemoteFsError) => void>;
+}
+
+/**
  * The receive window kept on the channel (ssh2 keeps 2 MiB). It bounds what a download can have in
  * flight: at 50 ms round trip, 2 MiB means about 20 MB/s whatever else we do, 8 MiB about 160 MB/s.
  * 16 and 32 MiB were measured too: on loopback they made some reads stall for seconds. Slow links
@@ -131,14 +141,8 @@ export class SftpSession {
   private askingForSignOfLife = false;
   /** The path of the latest request: the busy probe asks about it, not about a place of its own. */
   private lastPath: string | undefined;
-  /**
-   * A REALPATH sent to learn whether the SFTP server is busy, until it is answered, with the requests
-   * that were pending when it left: only those must have been answered before it (an in-order server),
-   * not the ones sent after it while it waited behind a long request.
-   */
-  private sftpProbe:
-    | { readonly answered: Promise<boolean>; readonly sentAfter: ReadonlySet<(error: RemoteFsError) => void> }
-    | undefined;
+  /** The busy probe under way, until it is answered. */
+  private sftpProbe: BusyProbe | undefined;
   private openHandles = 0;
   /** Read-only uses whose CLOSE answer has not come yet (see withFile). */
   private readonly backgroundCloses = new Set<Promise<void>>();
@@ -372,7 +376,7 @@ export class SftpSession {
     });
   }
 
-  private sendSftpProbe(): NonNullable<typeof this.sftpProbe> {
+  private sendSftpProbe(): BusyProbe {
     const sentAfter = new Set(this.pending);
     const probePath = this.lastPath ?? '/';
     const answered = this.call<string>(probePath, (cb) => this.sftp.realpath(probePath, cb)).then(
