@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
+import type { SftpSession } from '../../src/core/sftp/session';
 import { FaultProxy } from '../support/faultProxy';
 import {
   READER_THREAD_SCRIPT,
@@ -17,6 +18,7 @@ import { ScriptedPrompts } from '../support/scriptedPrompts';
 import { TEST_PASSWORD, canManageAccounts, startSshd, type SshdFixture } from '../support/sshd';
 
 const MiB = 1024 * 1024;
+
 const LARGE = 12 * MiB;
 
 describe('large reads through a reader thread with a connection of its own', () => {
@@ -275,6 +277,63 @@ describe('a reader thread whose connection is cut', () => {
       await delay(200);
       assert.equal(threadEnds(logger).length, 1, 'no second thread was started on this connection');
       assert.equal(readInThread(logger, path), false);
+    } finally {
+      connections.dispose();
+    }
+  });
+});
+
+describe('large reads through a reader thread on a slow line', () => {
+  const state = {} as { sshd: SshdFixture; relay: FaultProxy };
+  before(async () => {
+    state.sshd = await startSshd();
+    // 40 ms round trips: where this connection's extra channels would stripe the read.
+    state.relay = await FaultProxy.start(state.sshd.port, { oneWayDelayMs: 20 });
+  });
+  after(async () => {
+    await state.relay?.close();
+    await state.sshd?.stop();
+  });
+
+  test('a file known to be large goes to the thread without an OPEN here; one not known yet is opened here first', async () => {
+    const logger = new RecordingLogger();
+    const connections = managerThroughRelay(state.sshd, state.relay.port, {
+      logger,
+      readerThreadScript: READER_THREAD_SCRIPT,
+    });
+    try {
+      const known = patternBytes(LARGE + 777, 41);
+      const { fs, path } = await warmedUp(state.sshd, connections, logger, 'thread-slow-known.bin', known);
+      // What this connection opens from now on (the session is the real one; this only records).
+      const session = await connections.session(state.sshd.alias);
+      const opened: string[] = [];
+      const withFile = session.withFile.bind(session);
+      type WithFile = SftpSession['withFile'];
+      session.withFile = <T>(
+        path: string,
+        flags: Parameters<WithFile>[1],
+        attrs: Parameters<WithFile>[2],
+        use: (handle: Buffer) => Promise<T>,
+        inner?: boolean,
+        alongClose?: (result: T) => void,
+      ): Promise<T> => {
+        opened.push(path);
+        return withFile(path, flags, attrs, use, inner, alongClose);
+      };
+
+      assert.ok(Buffer.from(await fs.readFile(path)).equals(known));
+      assert.ok(readInThread(logger, path), 'read by the thread on a 40 ms line');
+      assert.deepEqual(opened, [], 'the file read before went to the thread without an OPEN here');
+
+      const unknown = patternBytes(LARGE, 42);
+      const unknownPath = state.sshd.writeLocal('thread-slow-unknown.bin', unknown);
+      assert.ok(Buffer.from(await fs.readFile(unknownPath)).equals(unknown));
+      assert.deepEqual(
+        opened,
+        [unknownPath],
+        'a file of unknown size is opened here, where its size is learnt',
+      );
+      assert.ok(readInThread(logger, unknownPath), 'and read by the thread once its size is known');
     } finally {
       connections.dispose();
     }

@@ -18,7 +18,8 @@ export interface LineShape {
 
 /**
  * A TCP relay on 127.0.0.1 in front of a real server. It can be a slow line (see LineShape: a delay,
- * and a rate limit with a bounded queue, each way, bytes kept in order), and it injects
+ * and a rate limit with a bounded queue, each way, bytes kept in order, one bottleneck for all its
+ * connections), and it injects
  * link faults on command: cut a connection after exactly N more bytes in one direction, stall it
  * (hold every byte, answer nothing), refuse new connections. "up" is client to server, "down" server
  * to client. Both sides use TCP_NODELAY, so the relay adds no batching delay of its own.
@@ -28,6 +29,15 @@ export class FaultProxy {
   private readonly sockets = new Set<Socket>();
   /** Bytes relayed by connections that have closed, so that totals survive them. */
   private readonly closedRelayed: Record<Direction, number> = { up: 0, down: 0 };
+  /**
+   * The line's bottleneck each way, shared by every connection through it, as one link's router is:
+   * a second connection (a reader thread's, OpenSSH's) gets no line of its own, and what one
+   * connection has queued delays the others' packets.
+   */
+  private readonly bottleneck: Record<Direction, Bottleneck> = {
+    up: { busyUntil: 0 },
+    down: { busyUntil: 0 },
+  };
   private refusing = false;
   private stalling = false;
 
@@ -148,7 +158,7 @@ export class FaultProxy {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     }
-    const link = new Link(client, upstream, this.shape, () => {
+    const link = new Link(client, upstream, this.shape, this.bottleneck, () => {
       this.links.delete(link);
       this.closedRelayed.up += link.relayed.up;
       this.closedRelayed.down += link.relayed.down;
@@ -158,18 +168,25 @@ export class FaultProxy {
   }
 }
 
-/** One direction of a shaped line: bytes in arrival order, each with the time it reaches the far end. */
+/** One direction of a line's bottleneck, shared by its connections. */
+interface Bottleneck {
+  /** When the bottleneck finishes sending what it has accepted so far, from any connection. */
+  busyUntil: number;
+}
+
+/**
+ * One direction of one connection over a shaped line: its bytes in arrival order, each with the time
+ * it reaches the far end.
+ */
 interface Lane {
   readonly queue: Array<{ chunk: Buffer; deliverAt: number }>;
-  /** When the bottleneck finishes sending what it has accepted so far. */
-  busyUntil: number;
   timer: NodeJS.Timeout | undefined;
   /** Set while the sender is paused: when the queue will have drained to half. */
   resumeTimer: NodeJS.Timeout | undefined;
 }
 
 function newLane(): Lane {
-  return { queue: [], busyUntil: 0, timer: undefined, resumeTimer: undefined };
+  return { queue: [], timer: undefined, resumeTimer: undefined };
 }
 
 class Link {
@@ -189,6 +206,7 @@ class Link {
     private readonly client: Socket,
     private readonly upstream: Socket,
     shape: LineShape,
+    private readonly bottleneck: Record<Direction, Bottleneck>,
     private readonly onClose: () => void,
   ) {
     this.delayMs = shape.oneWayDelayMs ?? 0;
@@ -209,12 +227,14 @@ class Link {
       this.forward(direction, chunk);
       return;
     }
-    // Store and forward: a chunk leaves the bottleneck after everything before it plus its own
-    // transmission time, then travels for the delay. One queue per direction keeps the byte order.
+    // Store and forward: a chunk leaves the bottleneck after everything before it (from any connection)
+    // plus its own transmission time, then travels for the delay. One queue per direction and
+    // connection keeps the byte order.
     const lane = this.lanes[direction];
+    const bottleneck = this.bottleneck[direction];
     const now = performance.now();
-    const sent = Math.max(now, lane.busyUntil) + chunk.length / this.bytesPerMs;
-    lane.busyUntil = sent;
+    const sent = Math.max(now, bottleneck.busyUntil) + chunk.length / this.bytesPerMs;
+    bottleneck.busyUntil = sent;
     lane.queue.push({ chunk, deliverAt: sent + this.delayMs });
     // The bottleneck's queue is what it has yet to send: the time left times the rate. When it is
     // full the relay stops reading, so the sender's TCP window closes, as behind a full router buffer.

@@ -65,8 +65,8 @@ export interface ConnectionManagerOptions {
   readonly session?: SftpSessionOptions;
   readonly lifecycle?: Partial<LifecycleOptions>;
   /**
-   * The reader thread's program (dist/readerThread.js, built from readerThreadMain.ts): large reads on
-   * a fast line go through a thread with a connection of its own. Without it every read stays here.
+   * The reader thread's program (dist/readerThread.js, built from readerThreadMain.ts): large reads go
+   * through a thread with a connection of its own. Without it every read stays here.
    * Read when a thread would start (the editor passes a getter: the setting applies at once).
    */
   readonly readerThreadScript?: string | undefined;

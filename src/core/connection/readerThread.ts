@@ -17,8 +17,8 @@ export interface ThreadEnding {
 }
 
 /**
- * A worker thread with an SSH connection of its own that reads whole files for a connection on a fast
- * line, so that what a large read costs the CPU (decrypting every packet, and the garbage Node's
+ * A worker thread with an SSH connection of its own that reads whole files for a connection, so that
+ * what a large read costs the CPU (decrypting every packet, and the garbage Node's
  * cipher leaves: a new buffer per 32 KiB packet) falls on another core and on a small heap of its
  * own. In VS Code's extension host, whose heap holds every extension, that garbage set off full
  * collections that took the second core from sshd, and a 64 MiB read on loopback was slower than
@@ -64,8 +64,11 @@ export class ReaderThread {
     this.endListeners.add(listener);
   }
 
-  /** The whole file at `path` as the thread's connection reads it; rejects when it could not. */
-  read(path: string): Promise<Buffer> {
+  /**
+   * The whole file at `path` as the thread's connection reads it; rejects when it could not.
+   * `expectedSize`: the size the caller last saw it have.
+   */
+  read(path: string, expectedSize: number): Promise<Buffer> {
     if (this.state !== 'ready') {
       return Promise.reject(new Error('the reader thread is not ready'));
     }
@@ -73,7 +76,7 @@ export class ReaderThread {
     this.disarmIdleTimer();
     return new Promise<Buffer>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.send({ kind: 'read', id, path });
+      this.send({ kind: 'read', id, path, expectedSize });
     });
   }
 

@@ -76,8 +76,8 @@ port.on('message', (message: ToReaderThread) => {
     port.close();
     return;
   }
-  const { id, path } = message;
-  files.readFile(path).then(
+  const { id, path, expectedSize } = message;
+  files.readFile(path, expectedSize).then(
     (data) => {
       // The result owns its memory (readWholeFile allocates it whole): it moves to the other thread
       // as it is. A buffer no larger than Buffer's pool may be a slice of the pool: copied.

@@ -15,7 +15,14 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
 /** Messages to the thread. */
 export type ToReaderThread =
-  { readonly kind: 'read'; readonly id: number; readonly path: string } | { readonly kind: 'close' };
+  | {
+      readonly kind: 'read';
+      readonly id: number;
+      readonly path: string;
+      /** The size the caller last saw the file have: its extra channels open it with the first. */
+      readonly expectedSize: number;
+    }
+  | { readonly kind: 'close' };
 
 /** Messages from the thread. */
 export type FromReaderThread =

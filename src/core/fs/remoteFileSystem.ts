@@ -67,7 +67,7 @@ export interface SessionSource {
    * A thread with a connection of its own that reads whole files (connection/readerThread.ts), when
    * it is ready; asking starts it.
    */
-  readerThread?(): { read(path: string): Promise<Uint8Array> } | undefined;
+  readerThread?(): { read(path: string, expectedSize: number): Promise<Uint8Array> } | undefined;
   /** The name the account logs in with, once connected. */
   userName?(): string | undefined;
   /** The account's uid and groups as the server's `id` tells them (undefined without a shell). */
@@ -75,8 +75,8 @@ export interface SessionSource {
 }
 
 /**
- * Reads at least this large go through the reader thread on a fast line: below it the CPU a read costs
- * is small next to handing the work over (and a thread is not started for it).
+ * Reads at least this large go through the reader thread: below it the CPU a read costs is small next
+ * to handing the work over (and a thread is not started for it).
  */
 const READER_THREAD_MIN_BYTES = 8 * 1024 * 1024;
 
@@ -311,20 +311,51 @@ export class RemoteFileSystem {
     return result;
   }
 
-  async readFile(rawPath: string): Promise<Uint8Array> {
+  /**
+   * The whole file. `expectedSize`, when the caller knows what size the file last had (the reader
+   * thread is told its caller's), lets a large read's extra channels open it beside the first OPEN.
+   */
+  async readFile(rawPath: string, expectedSize?: number): Promise<Uint8Array> {
     const path = normalizeRemotePath(rawPath);
+    if (expectedSize !== undefined) {
+      this.largeFileSizes.seen(path, expectedSize);
+    }
     return this.retryingOnDrop('readFile', path, (session) => this.readFileOn(session, path));
   }
 
-  private readFileOn(session: SftpSession, path: string): Promise<Uint8Array> {
+  private async readFileOn(session: SftpSession, path: string): Promise<Uint8Array> {
     // VS Code stats a file before reading it: a special file is refused before its OPEN blocks the server.
     const known = this.attributes.get(path);
-    refuseSpecialFile(path, known?.target ?? known?.own, 'opened');
-    // Whether the read will be striped, guessed from the size VS Code's stat just saw or the file had
-    // when it was last seen (listed, read, saved): the extra channels then open the file beside the
-    // main OPEN, so their READs leave in its first flight instead of a round trip after the STAT's
-    // answer.
-    const expectedSize = (known?.target ?? known?.own)?.size ?? this.largeFileSizes.get(path);
+    const seen = known?.target ?? known?.own;
+    refuseSpecialFile(path, seen, 'opened');
+    // The size VS Code's stat just saw, or the file had when it was last seen (listed, read, saved).
+    const expectedSize = seen?.size ?? this.largeFileSizes.get(path);
+    // A file last seen large and regular goes to the reader thread at once: its OPEN there says what
+    // the file is now, and this connection's OPEN would only cost a round trip before it.
+    const regular = seen === undefined || kindOfMode(seen.mode) === 'file';
+    const straightToThread = regular && expectedSize !== undefined && expectedSize >= READER_THREAD_MIN_BYTES;
+    if (straightToThread) {
+      const inThread = await this.readInThread(path, expectedSize);
+      if (inThread !== undefined) {
+        return inThread;
+      }
+    }
+    return this.readFileHere(session, path, expectedSize, !straightToThread);
+  }
+
+  /**
+   * The read on this connection; `tryThread`: a file that turns out large and regular may still go to
+   * the reader thread once its OPEN and STAT have answered here.
+   */
+  private readFileHere(
+    session: SftpSession,
+    path: string,
+    expectedSize: number | undefined,
+    tryThread: boolean,
+  ): Promise<Uint8Array> {
+    // Whether the read will be striped, guessed from the size the file was last seen with: the extra
+    // channels then open the file beside the main OPEN, so their READs leave in its first flight
+    // instead of a round trip after the STAT's answer.
     const preopened =
       expectedSize !== undefined && this.stripesReadOf(session, expectedSize)
         ? new PreopenedLanes(this.lanesFor(expectedSize), path)
@@ -341,9 +372,11 @@ export class RemoteFileSystem {
         throw new RemoteFsError('EISDIR', 'Is a folder', { path });
       }
       const size = attrs.size ?? 0;
-      this.largeFileSizes.seen(path, size);
-      const inThread =
-        kindOfMode(attrs.mode) === 'file' ? await this.readInThread(session, path, size) : undefined;
+      const regular = kindOfMode(attrs.mode) === 'file';
+      if (regular) {
+        this.largeFileSizes.seen(path, size);
+      }
+      const inThread = regular && tryThread ? await this.readInThread(path, size) : undefined;
       if (inThread !== undefined) {
         return inThread;
       }
@@ -370,18 +403,12 @@ export class RemoteFileSystem {
   }
 
   /**
-   * A large read of a regular file on a fast line through the reader thread, when it is ready (the
-   * first one starts it). Undefined when the read is to be made here: small, on a slow line (there
-   * the lanes, not the CPU, set the speed), no thread, or the thread could not read it (whatever the
-   * reason, this connection then reads it and reports what it finds).
+   * A large read of a regular file through the reader thread, when it is ready (the first one starts
+   * it). Undefined when the read is to be made here: small, no thread, or the thread could not read it
+   * (whatever the reason, this connection then reads it and reports what it finds).
    */
-  private async readInThread(
-    session: SftpSession,
-    path: string,
-    size: number,
-  ): Promise<Uint8Array | undefined> {
-    const fastLine = (session.roundTripMs ?? 0) < STRIPED_READ_MIN_ROUND_TRIP_MS;
-    if (!fastLine || size < READER_THREAD_MIN_BYTES || size > this.options.maxReadFileBytes) {
+  private async readInThread(path: string, size: number): Promise<Uint8Array | undefined> {
+    if (size < READER_THREAD_MIN_BYTES || size > this.options.maxReadFileBytes) {
       return undefined;
     }
     const thread = this.source.readerThread?.();
@@ -389,7 +416,7 @@ export class RemoteFileSystem {
       return undefined;
     }
     try {
-      const data = await thread.read(path);
+      const data = await thread.read(path, size);
       this.logger.debug(`Read ${path} (${data.length} bytes) in the reader thread`);
       return data;
     } catch (error) {
