@@ -18,7 +18,6 @@ import { ScriptedPrompts } from '../support/scriptedPrompts';
 import { TEST_PASSWORD, canManageAccounts, startSshd, type SshdFixture } from '../support/sshd';
 
 const MiB = 1024 * 1024;
-
 const LARGE = 12 * MiB;
 
 describe('large reads through a reader thread with a connection of its own', () => {

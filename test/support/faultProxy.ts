@@ -19,9 +19,8 @@ export interface LineShape {
 /**
  * A TCP relay on 127.0.0.1 in front of a real server. It can be a slow line (see LineShape: a delay,
  * and a rate limit with a bounded queue, each way, bytes kept in order, one bottleneck for all its
- * connections), and it injects
- * link faults on command: cut a connection after exactly N more bytes in one direction, stall it
- * (hold every byte, answer nothing), refuse new connections. "up" is client to server, "down" server
+ * connections), and it injects link faults on command: cut a connection after exactly N more bytes in
+ * one direction, stall it (hold every byte, answer nothing), refuse new connections. "up" is client to server, "down" server
  * to client. Both sides use TCP_NODELAY, so the relay adds no batching delay of its own.
  */
 export class FaultProxy {
