@@ -338,3 +338,53 @@ describe('large reads through a reader thread on a slow line', () => {
     }
   });
 });
+
+describe('a large file listed but not readable by the login, on a slow line', () => {
+  const state = {} as { sshd: SshdFixture; relay: FaultProxy };
+  before(async () => {
+    state.sshd = await startSshd();
+    state.relay = await FaultProxy.start(state.sshd.port, { oneWayDelayMs: 20 });
+  });
+  after(async () => {
+    await state.relay?.close();
+    await state.sshd?.stop();
+  });
+
+  test(
+    "goes to the thread at once, fails there, and fails here with the server's own answer; the thread stays",
+    { skip: process.getuid?.() === 0 ? false : 'needs root to give files to root' },
+    async () => {
+      const logger = new RecordingLogger();
+      const connections = managerThroughRelay(state.sshd, state.relay.port, {
+        logger,
+        readerThreadScript: READER_THREAD_SCRIPT,
+      });
+      try {
+        const content = patternBytes(LARGE, 44);
+        const { fs } = await warmedUp(state.sshd, connections, logger, 'thread-denied-warmup.bin', content);
+        // Root's file in a folder of root's, reached through a link in the login's folder.
+        const real = state.sshd.local('thread-denied');
+        mkdirSync(real, { recursive: true });
+        state.sshd.writeLocal('thread-denied/secret.bin', content);
+        chownSync(state.sshd.local('thread-denied/secret.bin'), 0, 0);
+        chmodSync(state.sshd.local('thread-denied/secret.bin'), 0o600);
+        chownSync(real, 0, 0);
+        symlinkSync(real, state.sshd.local('thread-denied-link'));
+        const secret = state.sshd.local('thread-denied-link/secret.bin');
+        // The listing makes its size known: the read goes to the thread without an OPEN here first.
+        const listed = await fs.readDirectory(state.sshd.local('thread-denied-link'));
+        assert.deepEqual(listed, [['secret.bin', { kind: 'file', symlink: false }]]);
+
+        await rejectsWith(fs.readFile(secret), 'EACCES');
+        assert.match(
+          logger.lines.join('\n'),
+          /The reader thread did not read .*secret\.bin.*; reading it here/,
+        );
+        assert.equal(readInThread(logger, secret), false);
+        assert.deepEqual(threadEnds(logger), [], 'a refusal is no reason to end the thread');
+      } finally {
+        connections.dispose();
+      }
+    },
+  );
+});
