@@ -283,6 +283,14 @@ async function shapedLine(
   const results: CaseResult[] = [];
   try {
     await editor.request({ op: 'read', uri: uriOf(alias, warmUp) });
+    // As in transferPair and as VS Code opens a file: a stat, then a first read of the file itself,
+    // untimed, which is where the reader thread started by the stat makes its first read (the first
+    // reads of a connection are printed, and measured on their own in the core's rows).
+    await editor.request({ op: 'stat', uri: uriOf(alias, remote) });
+    const firstRead = await editor.request({ op: 'read', uri: uriOf(alias, remote) });
+    console.log(
+      `  ${link.name}: the first readFile of ${size / MiB} MiB (untimed) ${firstRead.ms?.toFixed(0)} ms`,
+    );
     for (const direction of ['read', 'write'] as const) {
       const times: number[] = [];
       const stats: number[] = [];
@@ -358,7 +366,10 @@ async function transferPair(
     // what the connection does once (the extra channels, the reader thread), as in the core's rows.
     await editor.request({ op: 'stat', uri: uriOf(alias, remote) });
     await editor.request({ op: 'write', uri: uriOf(alias, target), source: localSource });
-    await editor.request({ op: 'read', uri: uriOf(alias, remote) });
+    const firstRead = await editor.request({ op: 'read', uri: uriOf(alias, remote) });
+    console.log(
+      `  ${link.name}: the first readFile of ${size / MiB} MiB (untimed) ${firstRead.ms?.toFixed(0)} ms`,
+    );
     const reads = await interleaved(
       {
         'this extension': async () => {

@@ -13,7 +13,7 @@ import {
   patternBytes,
   rejectsWith,
 } from '../support/harness';
-import { readInThread, readies, threadEnds, warmedUp } from '../support/readerThreads';
+import { readInThread, readies, threadEnds, untilReady, warmedUp } from '../support/readerThreads';
 import { ScriptedPrompts } from '../support/scriptedPrompts';
 import { TEST_PASSWORD, canManageAccounts, startSshd, type SshdFixture } from '../support/sshd';
 
@@ -185,6 +185,38 @@ describe('large reads through a reader thread with a connection of its own', () 
     }
   });
 
+  test('a thread started ahead by the stat of a large file that then reads nothing ends when idle, and none is started ahead again; a read still starts one', async () => {
+    const logger = new RecordingLogger();
+    const connections = manager(logger, () => true, { laneIdleMs: 300 });
+    try {
+      const fs = connections.fileSystem(state.sshd.alias);
+      const content = patternBytes(LARGE, 43);
+      const path = state.sshd.writeLocal('thread-ahead-unused.bin', content);
+      const small = state.sshd.writeLocal('thread-ahead-small.bin', patternBytes(MiB, 44));
+      await fs.stat(small);
+      await delay(300);
+      assert.equal(readies(logger) + threadEnds(logger).length, 0, 'a small file starts no thread');
+
+      await fs.stat(path);
+      await untilReady(logger);
+      for (let waited = 0; threadEnds(logger).length === 0 && waited < 5000; waited += 20) {
+        await delay(20);
+      }
+      assert.match(threadEnds(logger)[0] ?? '', /not used for a while/);
+
+      await fs.stat(path);
+      await delay(500);
+      assert.equal(readies(logger), 1, 'no second thread is started ahead after one went unused');
+
+      assert.ok(Buffer.from(await fs.readFile(path)).equals(content));
+      assert.equal(readInThread(logger, path), false, 'the read that starts the thread is made here');
+      await untilReady(logger);
+      assert.equal(readies(logger), 2, 'a read still starts one');
+    } finally {
+      connections.dispose();
+    }
+  });
+
   test('disconnecting ends the thread and its login', async () => {
     const logger = new RecordingLogger();
     const connections = manager(logger);
@@ -333,6 +365,30 @@ describe('large reads through a reader thread on a slow line', () => {
         'a file of unknown size is opened here, where its size is learnt',
       );
       assert.ok(readInThread(logger, unknownPath), 'and read by the thread once its size is known');
+    } finally {
+      connections.dispose();
+    }
+  });
+
+  test("VS Code's stat of a large file starts the thread ahead: it measures the line's round trip while it logs in, and the read after the stat goes there", async () => {
+    const logger = new RecordingLogger();
+    const connections = managerThroughRelay(state.sshd, state.relay.port, {
+      logger,
+      readerThreadScript: READER_THREAD_SCRIPT,
+    });
+    try {
+      const content = patternBytes(LARGE + 999, 45);
+      const path = state.sshd.writeLocal('thread-slow-ahead.bin', content);
+      const fs = connections.fileSystem(state.sshd.alias);
+      await fs.stat(path);
+      await untilReady(logger);
+      const ready =
+        logger.lines.find((line) => line.includes('Large reads go through a reader thread')) ?? '';
+      const roundTrip = Number(/round trip ([\d.]+) ms/.exec(ready)?.[1]);
+      assert.ok(roundTrip >= 38, `the thread knows the 40 ms line before its first read: ${ready}`);
+
+      assert.ok(Buffer.from(await fs.readFile(path)).equals(content));
+      assert.ok(readInThread(logger, path), 'the first read after the stat is made by the thread');
     } finally {
       connections.dispose();
     }

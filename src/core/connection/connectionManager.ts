@@ -268,6 +268,7 @@ export class ConnectionManager {
           willReconnect: () => connection.willReconnect,
           transferLanes: (count) => connection.transferLanes(count),
           readerThread: () => connection.readerThread(),
+          startReaderThreadAhead: () => connection.startReaderThreadAhead(),
           identity: async () => {
             const live = connection.liveConnection;
             return live === undefined ? undefined : remoteIdentity(live.connection);

@@ -53,6 +53,8 @@ export class HostConnection {
   private laneIdleTimer: NodeJS.Timeout | undefined;
   /** The live connection's reader thread; `thread` undefined when it has none (not allowed, or it failed). */
   private reader: { live: Live; thread: ReaderThread | undefined } | undefined;
+  /** A live connection whose thread, started ahead of a read, ended unused: none is started ahead again. */
+  private noThreadAheadFor: Live | undefined;
   private attempt: Promise<SftpSession> | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectAttempts = 0;
@@ -164,29 +166,49 @@ export class HostConnection {
    */
   readerThread(): ReaderThread | undefined {
     const live = this.live;
-    if (live === undefined || this.startReaderThread === undefined) {
+    if (live === undefined) {
       return undefined;
     }
     if (this.reader?.live !== live) {
       // Asked again on every large read while it may not start (the setting may change; a login
       // that needed a secret answers at once).
-      const thread = this.startReaderThread(live, this.laneIdleMs);
-      if (thread === undefined) {
-        return undefined;
-      }
-      const reader = { live, thread };
-      this.reader = reader;
-      const closing = live.connection.onClose(() => thread.close('its connection closed'));
-      thread.onEnded(({ idle }) => {
-        closing.dispose();
-        if (this.reader === reader) {
-          // After an idle spell the next large read starts another; after a failure none comes.
-          this.reader = idle ? undefined : { live, thread: undefined };
-        }
-      });
+      this.startReaderThreadFor(live, false);
       return undefined;
     }
     return this.reader.thread?.ready === true ? this.reader.thread : undefined;
+  }
+
+  /**
+   * A large file is about to be read (VS Code stats a file before it opens it): starts the reader
+   * thread now, so that its login is over when the read comes. Once a thread started this way has
+   * ended without reading anything (a folder of large files browsed, none opened), no other is started
+   * ahead on this connection: a read still starts one.
+   */
+  startReaderThreadAhead(): void {
+    const live = this.live;
+    if (live !== undefined && this.reader?.live !== live && this.noThreadAheadFor !== live) {
+      this.startReaderThreadFor(live, true);
+    }
+  }
+
+  private startReaderThreadFor(live: Live, ahead: boolean): void {
+    const thread = this.startReaderThread?.(live, this.laneIdleMs);
+    if (thread === undefined) {
+      return;
+    }
+    const reader = { live, thread };
+    this.reader = reader;
+    const closing = live.connection.onClose(() => thread.close('its connection closed'));
+    thread.onEnded(({ idle, used }) => {
+      closing.dispose();
+      if (ahead && !used) {
+        this.noThreadAheadFor = live;
+      }
+      if (this.reader === reader) {
+        // After an idle spell the next large read starts another; after a failure none comes.
+        this.reader = idle ? undefined : { live, thread: undefined };
+      }
+    });
   }
 
   /** Ends the reader thread, if any; the next large read may start another. */

@@ -14,6 +14,8 @@ export interface ThreadEnding {
   readonly reason: string;
   /** It ended because it was not used for its idle time (not because something failed). */
   readonly idle: boolean;
+  /** It was asked to read at least once. */
+  readonly used: boolean;
 }
 
 /**
@@ -35,6 +37,7 @@ export class ReaderThread {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Waiter>();
   private nextId = 1;
+  private used = false;
   private state: 'starting' | 'ready' | 'ended' = 'starting';
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly endListeners = new Set<(ending: ThreadEnding) => void>();
@@ -73,6 +76,7 @@ export class ReaderThread {
       return Promise.reject(new Error('the reader thread is not ready'));
     }
     const id = this.nextId++;
+    this.used = true;
     this.disarmIdleTimer();
     return new Promise<Buffer>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -98,7 +102,11 @@ export class ReaderThread {
       case 'ready':
         if (this.state === 'starting') {
           this.state = 'ready';
-          this.logger.debug('Large reads go through a reader thread with a connection of its own');
+          const roundTrip =
+            message.roundTripMs === undefined ? '' : ` (round trip ${message.roundTripMs.toFixed(1)} ms)`;
+          this.logger.debug(
+            `Large reads go through a reader thread with a connection of its own${roundTrip}`,
+          );
           // Unused from now on: its idle time counts from here, not from the start of its login.
           this.armIdleTimer();
         }
@@ -143,7 +151,7 @@ export class ReaderThread {
     this.pending.clear();
     this.logger.debug(`The reader thread ended: ${reason}`);
     for (const listener of this.endListeners) {
-      listener({ reason, idle });
+      listener({ reason, idle, used: this.used });
     }
     this.endListeners.clear();
   }

@@ -26,7 +26,8 @@ export type ToReaderThread =
 
 /** Messages from the thread. */
 export type FromReaderThread =
-  | { readonly kind: 'ready' }
+  /** Logged in; `roundTripMs` as its connection measured it before its first read. */
+  | { readonly kind: 'ready'; readonly roundTripMs?: number }
   | { readonly kind: 'unavailable'; readonly reason: string }
   | { readonly kind: 'log'; readonly level: LogLevel; readonly message: string }
   /** The file's bytes: `length` bytes from `offset` of `buffer`, which is transferred, not copied. */

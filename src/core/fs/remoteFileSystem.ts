@@ -68,6 +68,8 @@ export interface SessionSource {
    * it is ready; asking starts it.
    */
   readerThread?(): { read(path: string, expectedSize: number): Promise<Uint8Array> } | undefined;
+  /** A large file is likely to be read soon: start the reader thread now, if it may be started. */
+  startReaderThreadAhead?(): void;
   /** The name the account logs in with, once connected. */
   userName?(): string | undefined;
   /** The account's uid and groups as the server's `id` tells them (undefined without a shell). */
@@ -233,7 +235,13 @@ export class RemoteFileSystem {
     if (options.fresh === true) {
       this.attributes.forget(path);
     }
-    return this.retryingOnDrop('stat', path, (session) => this.statOn(session, path));
+    const stat = await this.retryingOnDrop('stat', path, (session) => this.statOn(session, path));
+    // VS Code stats a file before it opens it: a large one starts the reader thread, whose login is
+    // then over when the read comes. A watcher's look (fresh) is no sign of a read.
+    if (options.fresh !== true && this.goesToReaderThread(stat)) {
+      this.source.startReaderThreadAhead?.();
+    }
+    return stat;
   }
 
   private async statOn(session: SftpSession, path: string): Promise<EntryStat> {
@@ -400,6 +408,15 @@ export class RemoteFileSystem {
       }
       throw error;
     });
+  }
+
+  /** Whether a read of what `stat` describes would go to the reader thread. */
+  private goesToReaderThread(stat: EntryStat): boolean {
+    return (
+      stat.type.kind === 'file' &&
+      stat.size >= READER_THREAD_MIN_BYTES &&
+      stat.size <= this.options.maxReadFileBytes
+    );
   }
 
   /**

@@ -124,21 +124,22 @@ describe('the sftp provider inside VS Code', () => {
     assert.ok(Buffer.from(await vscode.workspace.fs.readFile(remote('vsc/big.bin'))).equals(content));
   });
 
-  it('reads a large file through the reader thread, a second connection of its own, byte for byte', async () => {
+  it('starts the reader thread, a second connection of its own, when VS Code stats a large file, and reads through it byte for byte', async () => {
     const content = Buffer.alloc(12 * 1024 * 1024 + 5, 'klmnopqrstu');
     writeFileSync(local('vsc/large.bin'), content);
     chownSync(local('vsc/large.bin'), owner.uid, owner.gid);
-    // Counted once the user's connection is up, before the read that starts the thread (its login
-    // may be done before that read is).
-    await vscode.workspace.fs.stat(remote('vsc/large.bin'));
+    // Counted once the user's connection is up, before the stat that starts the thread.
+    await vscode.workspace.fs.stat(remote('vsc'));
     const before = connectionsFromHereTo(serverPort);
     assert.ok(before >= 1, "the user's connection is one of this process");
-    assert.ok(Buffer.from(await vscode.workspace.fs.readFile(remote('vsc/large.bin'))).equals(content));
-    // The first large read started the thread; its login is a second connection from this process.
+    // VS Code stats a file before it opens it: a large one starts the thread, whose login is a
+    // second connection from this process.
+    await vscode.workspace.fs.stat(remote('vsc/large.bin'));
     for (let waited = 0; connectionsFromHereTo(serverPort) === before && waited < 10_000; waited += 50) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     assert.equal(connectionsFromHereTo(serverPort), before + 1, 'the reader thread logged in');
+    assert.ok(Buffer.from(await vscode.workspace.fs.readFile(remote('vsc/large.bin'))).equals(content));
     assert.ok(Buffer.from(await vscode.workspace.fs.readFile(remote('vsc/large.bin'))).equals(content));
   });
 
