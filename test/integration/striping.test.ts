@@ -395,23 +395,27 @@ describe('when reads are striped', () => {
     assert.match(striped[1] ?? '', /: 7 more SFTP channel\(s\) joined/);
   });
 
-  test('a large file read before is read again with the lanes opening it beside the main OPEN', async () => {
+  test('a large file read before is read again with the lanes opening it beside the main OPEN, into a buffer touched during that OPEN', async () => {
     const content = patternBytes(24 * MiB + 3, 37);
     const remote = h.sshd.writeLocal('striped-read-again.bin', content);
     const fs = slow.fileSystem(h.sshd.alias);
     assert.ok(Buffer.from(await fs.readFile(remote)).equals(content));
     const first = readingLines(remote);
     assert.ok(
-      !first.some((line) => line.includes('with the main OPEN')),
+      !first.some((line) => line.includes('with the main OPEN') || line.includes('touched')),
       'the first read had no size to go by',
     );
     await delay(300); // the extra channels the first read asked for are open by now (four round trips)
     assert.ok(Buffer.from(await fs.readFile(remote)).equals(content));
+    const again = readingLines(remote).slice(first.length)[0] ?? '';
     assert.match(
-      readingLines(remote).slice(first.length)[0] ?? '',
+      again,
       /: 7 more SFTP channel\(s\) joined, their OPENs sent with the main OPEN/,
       slowLogger.lines.join('\n'),
     );
+    // At least the slice touched in the turn the OPEN went out: its answer takes a 10 ms round trip.
+    const touched = Number(/, ([\d.]+) MiB of its buffer touched during the OPEN/.exec(again)?.[1]);
+    assert.ok(touched >= 1, again);
   });
 
   test('a large file listed a while ago is read with the lanes opening it beside the main OPEN', async () => {

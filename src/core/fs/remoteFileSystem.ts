@@ -14,6 +14,7 @@ import {
 import { kindOfMode } from '../sftp/attrs';
 import type { SftpSession } from '../sftp/session';
 import { startStripedUpload, writeWholeFile } from '../sftp/stripedUpload';
+import { PrefaultedBuffer } from '../sftp/prefaultedBuffer';
 import { PreopenedLanes } from '../sftp/preopenedLanes';
 import { readWholeFile } from '../sftp/transfer';
 import { AttributeCache, type KnownAttributes } from './attributeCache';
@@ -368,6 +369,11 @@ export class RemoteFileSystem {
       expectedSize !== undefined && this.stripesReadOf(session, expectedSize)
         ? new PreopenedLanes(this.lanesFor(expectedSize), path)
         : undefined;
+    // On such a line the buffer's pages are faulted in while the OPEN's round trip is under way.
+    const prefaulted =
+      expectedSize !== undefined && preopened !== undefined
+        ? new PrefaultedBuffer(expectedSize + session.readLength)
+        : undefined;
     // STAT goes out in the same flight as OPEN: the size for the buffer costs no extra round trip.
     const statResult = session.stat(path).then(
       (attrs) => ({ attrs }),
@@ -386,19 +392,37 @@ export class RemoteFileSystem {
       }
       const inThread = regular && tryThread ? await this.readInThread(path, size) : undefined;
       if (inThread !== undefined) {
+        prefaulted?.discard();
         return inThread;
       }
       // The main channel starts at once; lanes still opening take a share of what is left when they come.
       const lanes = this.stripesReadOf(session, size) ? (preopened ?? this.lanesFor(size)) : [];
       const opened = lanes === preopened ? ', their OPENs sent with the main OPEN' : '';
-      return readWholeFile(session, handle, path, size, this.options.maxReadFileBytes, lanes, (count) =>
-        this.logger.debug(
-          `Reading ${path} (${size} bytes): ${count} more SFTP channel(s) joined${opened} (round trip ${(session.roundTripMs ?? 0).toFixed(1)} ms)`,
-        ),
+      const touched =
+        prefaulted === undefined
+          ? ''
+          : `, ${(prefaulted.touchedBytes / 2 ** 20).toFixed(1)} MiB of its buffer touched during the OPEN`;
+      return readWholeFile(
+        session,
+        handle,
+        path,
+        size,
+        this.options.maxReadFileBytes,
+        lanes,
+        (count) =>
+          this.logger.debug(
+            `Reading ${path} (${size} bytes): ${count} more SFTP channel(s) joined${opened} (round trip ${(session.roundTripMs ?? 0).toFixed(1)} ms${touched})`,
+          ),
+        prefaulted,
       );
     });
-    // Lanes that were not given a stripe close the handles they opened.
-    void reading.finally(() => preopened?.release()).catch(() => undefined);
+    // Lanes that were not given a stripe close the handles they opened; a buffer not claimed goes.
+    void reading
+      .finally(() => {
+        preopened?.release();
+        prefaulted?.discard();
+      })
+      .catch(() => undefined);
     // Servers refuse to OPEN a folder in their own words (OpenSSH: FAILURE, ProFTPD: PERMISSION_DENIED);
     // the STAT sent with it says what it is.
     return reading.catch(async (error: unknown) => {

@@ -1,4 +1,5 @@
 import { RemoteFsError, throwIfCancelled } from '../common/errors';
+import type { PrefaultedBuffer } from './prefaultedBuffer';
 import { PreopenedLanes } from './preopenedLanes';
 import type { Handle, SftpSession } from './session';
 import type { Lanes } from './stripedUpload';
@@ -32,6 +33,8 @@ export const COPY_DEPTH = 16;
  * asked for yet is shared out so that every channel ends up with about as many bytes still to come
  * (what the main channel already has in flight counts as its share). Lanes given as PreopenedLanes
  * read through the handles they opened beside the main OPEN (the caller releases the ones not used).
+ * `prefaulted`, when the caller allocated the buffer as the OPEN went out (see PrefaultedBuffer), is
+ * used if it has the size this read needs.
  */
 export async function readWholeFile(
   session: SftpSession,
@@ -41,6 +44,7 @@ export async function readWholeFile(
   maxBytes: number,
   lanes: Lanes | PreopenedLanes = [],
   onLanesJoined?: (count: number) => void,
+  prefaulted?: PrefaultedBuffer,
 ): Promise<Buffer> {
   const chunk = session.readLength;
   // The main session's flow control paces every channel of the connection.
@@ -50,7 +54,7 @@ export async function readWholeFile(
   }
   // One chunk of slack beyond the expected end: the request for it is how EOF is confirmed, and it is
   // sent in the same flight as the others, so an unchanged file needs no extra round trip.
-  let buffer = Buffer.allocUnsafe(sizeHint + chunk);
+  let buffer = prefaulted?.claim(sizeHint + chunk) ?? Buffer.allocUnsafe(sizeHint + chunk);
   let eofAt = Infinity;
   /** Bytes the main channel has taken from its queue and not yet had answered. */
   let mainInFlight = 0;
