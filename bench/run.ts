@@ -312,7 +312,7 @@ async function shapedLineCases(env: BenchEnvironment, noop: (link: Link) => Prom
   ] as const) {
     const link = await env.shaped(which);
     const lineRate = link.bytesPerSecond ?? Infinity;
-    const rounds = quick ? 1 : 3;
+    const rounds = quick ? 1 : 5;
     const noopMs = await noop(link);
     const content = patternBytes(size, size + 1);
     const digest = sha(content);

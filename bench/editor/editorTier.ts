@@ -226,12 +226,12 @@ export async function editorCases(
       ...(await shapedLine(env, editor, lines.longFat, 'bench-long-fat', (quick ? 32 : 256) * MiB, {
         ids: [11, 12],
         share: 0.85,
-        rounds: quick ? 1 : 3,
+        rounds: quick ? 1 : 5,
       })),
       ...(await shapedLine(env, editor, lines.thin, 'bench-thin', (quick ? 2 : 16) * MiB, {
         ids: [13, 14],
         share: 0.9,
-        rounds: quick ? 1 : 3,
+        rounds: quick ? 1 : 5,
         statRoundTrips: 3,
       })),
     );
