@@ -369,9 +369,10 @@ export class RemoteFileSystem {
       expectedSize !== undefined && this.stripesReadOf(session, expectedSize)
         ? new PreopenedLanes(this.lanesFor(expectedSize), path)
         : undefined;
-    // On such a line the buffer's pages are faulted in while the OPEN's round trip is under way.
+    // On such a line the buffer's pages are faulted in while the OPEN's round trip is under way
+    // (unless the read may yet go to the reader thread, which has a buffer of its own).
     const prefaulted =
-      expectedSize !== undefined && preopened !== undefined
+      expectedSize !== undefined && preopened !== undefined && !tryThread
         ? new PrefaultedBuffer(expectedSize + session.readLength)
         : undefined;
     // STAT goes out in the same flight as OPEN: the size for the buffer costs no extra round trip.
@@ -392,7 +393,6 @@ export class RemoteFileSystem {
       }
       const inThread = regular && tryThread ? await this.readInThread(path, size) : undefined;
       if (inThread !== undefined) {
-        prefaulted?.discard();
         return inThread;
       }
       // The main channel starts at once; lanes still opening take a share of what is left when they come.
