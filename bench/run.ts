@@ -303,7 +303,8 @@ async function transferCases(
  * moments among them), and must be answered within three round trips (small requests are not stuck
  * behind megabytes of queued data). Before the timed rounds the connection reads WARM_UP_BYTES: its
  * first transfer starts with 2 MiB in flight, as OpenSSH's sftp does, and that is how it learns the
- * line. OpenSSH's sftp runs alongside for reference.
+ * line; then it stats the file and reads it once, untimed, as the editor's rows do. OpenSSH's sftp
+ * runs alongside for reference.
  */
 async function shapedLineCases(env: BenchEnvironment, noop: (link: Link) => Promise<number>): Promise<void> {
   for (const [which, size, readId, writeId, share, statRoundTrips] of [
@@ -326,6 +327,13 @@ async function shapedLineCases(env: BenchEnvironment, noop: (link: Link) => Prom
     const warmUp = env.writeRemote('line-warm-up.bin', patternBytes(WARM_UP_BYTES, 5));
     await ours.fs.readFile(warmUp);
     rmSync(warmUp);
+    // As the editor's rows do, and as VS Code opens a file: a stat (which starts the reader thread),
+    // then a first read of the file itself, untimed, where the thread makes its cold first read.
+    await ours.fs.stat(remote);
+    const firstReadMs = await time(() => ours.fs.readFile(remote));
+    console.log(
+      `  ${link.name}: the first readFile of ${size / MiB} MiB (untimed) ${firstReadMs.toFixed(0)} ms`,
+    );
     const statLatencies: Record<'read' | 'write', number[]> = { read: [], write: [] };
     /** STATs at PROBE_POINTS of the time the line needs for the transfer. */
     const probing = (into: number[]): (() => Promise<void>) => {
