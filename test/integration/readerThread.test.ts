@@ -20,6 +20,13 @@ import { TEST_PASSWORD, canManageAccounts, startSshd, type SshdFixture } from '.
 const MiB = 1024 * 1024;
 const LARGE = 12 * MiB;
 
+/** A manager with reader threads, reaching `state.sshd` through `state.relay`. */
+const throughRelay = (
+  state: { sshd: SshdFixture; relay: FaultProxy },
+  logger: RecordingLogger,
+): ConnectionManager =>
+  managerThroughRelay(state.sshd, state.relay.port, { logger, readerThreadScript: READER_THREAD_SCRIPT });
+
 describe('large reads through a reader thread with a connection of its own', () => {
   const state = {} as { sshd: SshdFixture };
   before(async () => {
@@ -289,10 +296,7 @@ describe('a reader thread whose connection is cut', () => {
 
   test('a read the cut interrupts is made on the connection, whole, and the thread is not started again', async () => {
     const logger = new RecordingLogger();
-    const connections = managerThroughRelay(state.sshd, state.relay.port, {
-      logger,
-      readerThreadScript: READER_THREAD_SCRIPT,
-    });
+    const connections = throughRelay(state, logger);
     try {
       const content = patternBytes(LARGE, 37);
       const { fs, path } = await warmedUp(state.sshd, connections, logger, 'thread-cut.bin', content);
@@ -328,10 +332,7 @@ describe('large reads through a reader thread on a slow line', () => {
 
   test('a file known to be large goes to the thread without an OPEN here; one not known yet is opened here first', async () => {
     const logger = new RecordingLogger();
-    const connections = managerThroughRelay(state.sshd, state.relay.port, {
-      logger,
-      readerThreadScript: READER_THREAD_SCRIPT,
-    });
+    const connections = throughRelay(state, logger);
     try {
       const known = patternBytes(LARGE + 777, 41);
       const { fs, path } = await warmedUp(state.sshd, connections, logger, 'thread-slow-known.bin', known);
@@ -372,10 +373,7 @@ describe('large reads through a reader thread on a slow line', () => {
 
   test("VS Code's stat of a large file starts the thread ahead: it measures the line's round trip while it logs in, and the read after the stat goes there", async () => {
     const logger = new RecordingLogger();
-    const connections = managerThroughRelay(state.sshd, state.relay.port, {
-      logger,
-      readerThreadScript: READER_THREAD_SCRIPT,
-    });
+    const connections = throughRelay(state, logger);
     try {
       const content = patternBytes(LARGE + 999, 45);
       const path = state.sshd.writeLocal('thread-slow-ahead.bin', content);
@@ -393,28 +391,12 @@ describe('large reads through a reader thread on a slow line', () => {
       connections.dispose();
     }
   });
-});
-
-describe('a large file listed but not readable by the login, on a slow line', () => {
-  const state = {} as { sshd: SshdFixture; relay: FaultProxy };
-  before(async () => {
-    state.sshd = await startSshd();
-    state.relay = await FaultProxy.start(state.sshd.port, { oneWayDelayMs: 20 });
-  });
-  after(async () => {
-    await state.relay?.close();
-    await state.sshd?.stop();
-  });
-
   test(
-    "goes to the thread at once, fails there, and fails here with the server's own answer; the thread stays",
+    "a large file listed but not readable by the login goes to the thread at once, fails there, and fails here with the server's own answer; the thread stays",
     { skip: process.getuid?.() === 0 ? false : 'needs root to give files to root' },
     async () => {
       const logger = new RecordingLogger();
-      const connections = managerThroughRelay(state.sshd, state.relay.port, {
-        logger,
-        readerThreadScript: READER_THREAD_SCRIPT,
-      });
+      const connections = throughRelay(state, logger);
       try {
         const content = patternBytes(LARGE, 44);
         const { fs } = await warmedUp(state.sshd, connections, logger, 'thread-denied-warmup.bin', content);

@@ -239,7 +239,7 @@ export class RemoteFileSystem {
     const stat = await this.retryingOnDrop('stat', path, (session) => this.statOn(session, path));
     // VS Code stats a file before it opens it: a large one starts the reader thread, whose login is
     // then over when the read comes. A watcher's look (fresh) is no sign of a read.
-    if (options.fresh !== true && this.goesToReaderThread(stat)) {
+    if (options.fresh !== true && stat.type.kind === 'file' && this.threadReads(stat.size)) {
       this.source.startReaderThreadAhead?.();
     }
     return stat;
@@ -342,7 +342,7 @@ export class RemoteFileSystem {
     // A file last seen large and regular goes to the reader thread at once: its OPEN there says what
     // the file is now, and this connection's OPEN would only cost a round trip before it.
     const regular = seen === undefined || kindOfMode(seen.mode) === 'file';
-    const straightToThread = regular && expectedSize !== undefined && expectedSize >= READER_THREAD_MIN_BYTES;
+    const straightToThread = regular && expectedSize !== undefined && this.threadReads(expectedSize);
     if (straightToThread) {
       const inThread = await this.readInThread(path, expectedSize);
       if (inThread !== undefined) {
@@ -434,13 +434,9 @@ export class RemoteFileSystem {
     });
   }
 
-  /** Whether a read of what `stat` describes would go to the reader thread. */
-  private goesToReaderThread(stat: EntryStat): boolean {
-    return (
-      stat.type.kind === 'file' &&
-      stat.size >= READER_THREAD_MIN_BYTES &&
-      stat.size <= this.options.maxReadFileBytes
-    );
+  /** Whether a read of a regular file of `size` bytes goes to the reader thread (when it is ready). */
+  private threadReads(size: number): boolean {
+    return size >= READER_THREAD_MIN_BYTES && size <= this.options.maxReadFileBytes;
   }
 
   /**
@@ -449,7 +445,7 @@ export class RemoteFileSystem {
    * (whatever the reason, this connection then reads it and reports what it finds).
    */
   private async readInThread(path: string, size: number): Promise<Uint8Array | undefined> {
-    if (size < READER_THREAD_MIN_BYTES || size > this.options.maxReadFileBytes) {
+    if (!this.threadReads(size)) {
       return undefined;
     }
     const thread = this.source.readerThread?.();

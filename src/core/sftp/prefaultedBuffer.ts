@@ -15,7 +15,7 @@ export class PrefaultedBuffer {
   private buffer: Buffer | undefined;
   private touched = 0;
 
-  constructor(readonly size: number) {
+  constructor(size: number) {
     this.buffer = Buffer.allocUnsafe(size);
     setImmediate(() => this.touchSlice());
   }
