@@ -1,5 +1,15 @@
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 
@@ -13,12 +23,24 @@ import {
   patternBytes,
   rejectsWith,
 } from '../support/harness';
-import { readInThread, readies, threadEnds, untilReady, warmedUp } from '../support/readerThreads';
+import {
+  readInThread,
+  readies,
+  savedInThread,
+  threadEnds,
+  untilReady,
+  warmedUp,
+} from '../support/readerThreads';
 import { ScriptedPrompts } from '../support/scriptedPrompts';
 import { TEST_PASSWORD, canManageAccounts, startSshd, type SshdFixture } from '../support/sshd';
 
 const MiB = 1024 * 1024;
 const LARGE = 12 * MiB;
+const OVERWRITE = { create: true, overwrite: true };
+
+/** Our temporaries and backups left in the folder of `path` (their names carry the marker). */
+const temporariesBeside = (path: string): string[] =>
+  readdirSync(path.slice(0, path.lastIndexOf('/'))).filter((name) => name.includes('.sftpfs-'));
 
 /** A manager with reader threads, reaching `state.sshd` through `state.relay`. */
 const throughRelay = (
@@ -76,6 +98,88 @@ describe('large reads through a reader thread with a connection of its own', () 
         logger.lines.some((line) => line.includes('Reader thread: Connected to')),
         "the thread's own login is in the connection's log",
       );
+    } finally {
+      connections.dispose();
+    }
+  });
+
+  test('a large save is made by the thread byte for byte, keeping the mode and the attributes VS Code stats next; a small one and a create-only one stay on the connection', async () => {
+    const logger = new RecordingLogger();
+    const connections = manager(logger);
+    try {
+      const { fs, path } = await warmedUp(
+        state.sshd,
+        connections,
+        logger,
+        'thread-save.bin',
+        patternBytes(LARGE, 50),
+      );
+      chmodSync(path, 0o640);
+      const saved = patternBytes(LARGE + 4321, 51);
+      await fs.writeFile(path, saved, OVERWRITE);
+      assert.ok(savedInThread(logger, path), 'the large save went to the thread');
+      assert.match(logger.lines.join('\n'), /Reader thread: Saved .*thread-save\.bin by replacing it/);
+      assert.ok(readFileSync(path).equals(saved));
+      assert.equal(statSync(path).mode & 0o7777, 0o640, 'the mode is kept');
+      const stat = await fs.stat(path);
+      assert.equal(stat.size, saved.length, 'the stat after the save knows the new size');
+      assert.deepEqual(temporariesBeside(path), []);
+
+      const small = patternBytes(MiB, 52);
+      const smallPath = state.sshd.writeLocal('thread-save-small.bin', patternBytes(MiB, 53));
+      await fs.writeFile(smallPath, small, OVERWRITE);
+      assert.ok(readFileSync(smallPath).equals(small));
+      assert.equal(savedInThread(logger, smallPath), false, 'a 1 MiB save stays on the connection');
+
+      const created = state.sshd.local('thread-save-new.bin');
+      await fs.writeFile(created, saved, { create: true, overwrite: false });
+      assert.ok(readFileSync(created).equals(saved));
+      assert.equal(
+        savedInThread(logger, created),
+        false,
+        'a save that must not overwrite cannot be repeated here: it is made here',
+      );
+      assert.deepEqual(threadEnds(logger), []);
+    } finally {
+      connections.dispose();
+    }
+  });
+
+  test('a large file with a second hard link is refused by the thread and saved in place here, both names keeping the new content; its next save goes straight here', async () => {
+    const logger = new RecordingLogger();
+    const connections = manager(logger);
+    try {
+      const { fs, path } = await warmedUp(
+        state.sshd,
+        connections,
+        logger,
+        'thread-linked.bin',
+        patternBytes(LARGE, 54),
+      );
+      const otherName = state.sshd.local('thread-linked-other.bin');
+      linkSync(path, otherName);
+      const inode = statSync(path).ino;
+
+      const saved = patternBytes(LARGE + 99, 55);
+      await fs.writeFile(path, saved, OVERWRITE);
+      assert.match(
+        logger.lines.join('\n'),
+        /The reader thread did not save .*thread-linked\.bin .*in place.*; saving it here/,
+      );
+      assert.equal(savedInThread(logger, path), false);
+      assert.equal(statSync(path).ino, inode, 'the same file, written in place');
+      assert.ok(readFileSync(otherName).equals(saved), 'the other name sees the new content');
+      assert.deepEqual(temporariesBeside(path), [], "the thread's temporary is gone");
+
+      const again = patternBytes(LARGE, 56);
+      await fs.writeFile(path, again, OVERWRITE);
+      assert.ok(readFileSync(otherName).equals(again));
+      assert.equal(
+        logger.lines.filter((line) => line.includes('The reader thread did not save')).length,
+        1,
+        'the second save was not tried there',
+      );
+      assert.deepEqual(threadEnds(logger), [], 'a refusal is no reason to end the thread');
     } finally {
       connections.dispose();
     }
@@ -312,6 +416,29 @@ describe('a reader thread whose connection is cut', () => {
       await delay(200);
       assert.equal(threadEnds(logger).length, 1, 'no second thread was started on this connection');
       assert.equal(readInThread(logger, path), false);
+    } finally {
+      connections.dispose();
+    }
+  });
+
+  test('a save the cut interrupts is made whole on the connection, which removes the temporary the thread left', async () => {
+    const logger = new RecordingLogger();
+    const connections = throughRelay(state, logger);
+    try {
+      const original = patternBytes(LARGE, 57);
+      const { fs, path } = await warmedUp(state.sshd, connections, logger, 'thread-cut-save.bin', original);
+      // The thread's connection arrived last: cut it alone, 2 MiB into the upload of its next save.
+      state.relay.cutNewestAfter('up', 2 * MiB);
+      const saved = patternBytes(LARGE + 5, 58);
+      await fs.writeFile(path, saved, OVERWRITE);
+      assert.ok(readFileSync(path).equals(saved), 'saved whole');
+      assert.match(logger.lines.join('\n'), /The reader thread did not save .*; saving it here/);
+      assert.match(threadEnds(logger)[0] ?? '', /connection was lost/);
+      assert.match(
+        logger.lines.join('\n'),
+        /Removed the temporary of an interrupted save or copy: .*thread-cut-save\.bin\.sftpfs-/,
+      );
+      assert.deepEqual(temporariesBeside(path), []);
     } finally {
       connections.dispose();
     }

@@ -10,6 +10,8 @@ import type { SshdFixture } from './sshd';
 /** What the log says of reader threads: the tests read it rather than reach into the core. */
 export const readInThread = (logger: RecordingLogger, path: string): boolean =>
   logger.lines.some((line) => line.includes(`Read ${path} (`) && line.endsWith('in the reader thread'));
+export const savedInThread = (logger: RecordingLogger, path: string): boolean =>
+  logger.lines.some((line) => line.includes(`Saved ${path} (`) && line.endsWith('in the reader thread'));
 export const threadEnds = (logger: RecordingLogger): string[] =>
   logger.lines.filter((line) => line.includes('The reader thread ended'));
 export const readies = (logger: RecordingLogger): number =>

@@ -379,6 +379,7 @@ export class ConnectionManager {
         },
         logger,
         idleMs,
+        (temporaries) => this.hosts.get(key)?.fileSystem.adoptLeftovers(temporaries),
       );
     } catch (error) {
       logger.warn(`No reader thread: ${errorMessage(error)}`);

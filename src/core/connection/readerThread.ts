@@ -1,12 +1,19 @@
 import { Worker } from 'node:worker_threads';
 
+import type { Attributes } from 'ssh2';
+
 import { errorMessage } from '../common/errors';
 import type { Logger } from '../common/logger';
+import type { WriteOptions } from '../fs/entryType';
+import type { FileThread } from '../fs/remoteFileSystem';
 import type { FromReaderThread, ReaderThreadSetup, ToReaderThread } from './readerThreadProtocol';
 
-/** A read waiting for the thread's answer. */
+/** What the thread answers a read or a save with. */
+type Answer = { readonly data: Buffer } | { readonly attrs: Attributes | undefined };
+
+/** A read or save waiting for the thread's answer. */
 interface Waiter {
-  readonly resolve: (data: Buffer) => void;
+  readonly resolve: (answer: Answer) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -14,26 +21,28 @@ export interface ThreadEnding {
   readonly reason: string;
   /** It ended because it was not used for its idle time (not because something failed). */
   readonly idle: boolean;
-  /** It was asked to read at least once. */
+  /** It was asked to read or save at least once. */
   readonly used: boolean;
 }
 
 /**
- * A worker thread with an SSH connection of its own that reads whole files for a connection, so that
- * what a large read costs the CPU (decrypting every packet, and the garbage Node's
+ * A worker thread with an SSH connection of its own that reads and saves whole files for a connection,
+ * so that what a large transfer costs the CPU (the cipher on every packet, and the garbage Node's
  * cipher leaves: a new buffer per 32 KiB packet) falls on another core and on a small heap of its
  * own. In VS Code's extension host, whose heap holds every extension, that garbage set off full
  * collections that took the second core from sshd, and a 64 MiB read on loopback was slower than
- * OpenSSH's sftp (docs/performance.md). The file's bytes come back in one transferred buffer: nothing
- * is copied between the threads.
+ * OpenSSH's sftp (docs/performance.md). A file read comes back in one transferred buffer: nothing
+ * is copied between the threads. A save's content is copied once, into memory shared with the thread,
+ * while the thread's first request is on its way: the caller's own buffer stays the caller's.
  *
  * The thread only ever logs in the way the connection it serves did without the user (agent or a key
  * without passphrase, straight over TCP; SshConnection.canLogInAgainUnattended), and its known_hosts
  * check has no prompt: it never asks anything and never accepts a host key the user's files do not
- * trust. It is an accelerator: callers read on their own connection when it is not ready, and when a
- * read here fails for any reason.
+ * trust. It is an accelerator: callers read and save on their own connection when it is not ready, and
+ * when a call here fails for any reason. So it only makes saves that can be made again there: ones
+ * that may overwrite, by replacing the file (never in place; see RemoteFileSystemOptions).
  */
-export class ReaderThread {
+export class ReaderThread implements FileThread {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Waiter>();
   private nextId = 1;
@@ -48,6 +57,8 @@ export class ReaderThread {
     private readonly logger: Logger,
     /** The thread ends after this long without a read (its connection is a second login on the server). */
     private readonly idleMs: number,
+    /** Told about temporaries the thread's cut saves left on the server (even after it ended). */
+    private readonly onLeftovers: (temporaries: readonly string[]) => void,
   ) {
     this.worker = new Worker(script, { workerData: setup });
     // Never what keeps the process alive: the connection it serves decides when it ends.
@@ -71,16 +82,52 @@ export class ReaderThread {
    * The whole file at `path` as the thread's connection reads it; rejects when it could not.
    * `expectedSize`: the size the caller last saw it have.
    */
-  read(path: string, expectedSize: number): Promise<Buffer> {
+  async read(path: string, expectedSize: number): Promise<Buffer> {
+    const answer = await this.ask((id) => ({ kind: 'read', id, path, expectedSize }));
+    if (!('data' in answer)) {
+      throw new Error('the reader thread answered a read with no data');
+    }
+    return answer.data;
+  }
+
+  /**
+   * Saves `content` at `path` on the thread's connection (an overwriting save: `options.overwrite` is
+   * required); answers the saved file's attributes when known; rejects when it could not.
+   */
+  async write(path: string, content: Uint8Array, options: WriteOptions): Promise<Attributes | undefined> {
+    if (!options.overwrite) {
+      throw new Error('the reader thread only makes saves that may overwrite');
+    }
+    // Memory the thread shares, into which the content is copied (VS Code or an extension may still use
+    // the caller's buffer, which may also be a view of a larger one): told first, the thread sends the
+    // temporary's OPEN while the copy is made, and copying costs no time on a slow line.
+    const shared = new SharedArrayBuffer(content.byteLength);
+    let id = 0;
+    const answer = this.ask((assigned) => {
+      id = assigned;
+      return { kind: 'write', id, path, shared, create: options.create };
+    });
+    if (this.state === 'ready') {
+      new Uint8Array(shared).set(content);
+      this.send({ kind: 'content', id });
+    }
+    const saved = await answer;
+    if (!('attrs' in saved)) {
+      throw new Error('the reader thread answered a save with data');
+    }
+    return saved.attrs;
+  }
+
+  private ask(message: (id: number) => ToReaderThread): Promise<Answer> {
     if (this.state !== 'ready') {
       return Promise.reject(new Error('the reader thread is not ready'));
     }
     const id = this.nextId++;
     this.used = true;
     this.disarmIdleTimer();
-    return new Promise<Buffer>((resolve, reject) => {
+    return new Promise<Answer>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.send({ kind: 'read', id, path, expectedSize });
+      this.send(message(id));
     });
   }
 
@@ -114,11 +161,19 @@ export class ReaderThread {
       case 'unavailable':
         this.close(message.reason);
         return;
+      case 'leftovers':
+        this.onLeftovers(message.temporaries);
+        return;
       case 'log':
         this.logger[message.level](`Reader thread: ${message.message}`);
         return;
       case 'read':
-        this.settle(message.id)?.resolve(Buffer.from(message.buffer, message.offset, message.length));
+        this.settle(message.id)?.resolve({
+          data: Buffer.from(message.buffer, message.offset, message.length),
+        });
+        return;
+      case 'written':
+        this.settle(message.id)?.resolve({ attrs: message.attrs });
         return;
       case 'failed': {
         this.settle(message.id)?.reject(new Error(message.reason));

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 
 import { errorMessage, isConnectionError } from '../common/errors';
@@ -7,7 +8,8 @@ import type { FromReaderThread, LogLevel, ReaderThreadSetup, ToReaderThread } fr
 
 /**
  * The reader thread's program (bundled on its own as dist/readerThread.js): a ConnectionManager of its
- * own for one host, logged in without prompts, reading whole files when asked. See readerThread.ts.
+ * own for one host, logged in without prompts, reading and saving whole files when asked. See
+ * readerThread.ts.
  */
 
 const port = parentPort;
@@ -18,7 +20,8 @@ const setup = workerData as ReaderThreadSetup;
 /** Set once told to close: what settles afterwards (the login abandoned, a read cut short) is not sent. */
 let closing = false;
 const post = (message: FromReaderThread, transfer: ArrayBuffer[] = []): void => {
-  if (!closing) {
+  // What cut saves left behind is always told: the other side removes it.
+  if (!closing || message.kind === 'leftovers') {
     port.postMessage(message, transfer);
   }
 };
@@ -44,22 +47,42 @@ const manager = new ConnectionManager({
   logger,
   // No prompts: the login is the one the connection served made without the user, or none.
   // Anything (a passphrase, a host key not in known_hosts) fails instead, and reads stay there.
-  fileSystem: { maxReadFileBytes: setup.maxReadFileBytes },
+  fileSystem: {
+    maxReadFileBytes: setup.maxReadFileBytes,
+    // Each call says what it needs: nothing the other side changed meanwhile is answered from here.
+    attributeLifetimeMs: 0,
+    // This connection never comes back: the other side removes what a cut save leaves.
+    onBehalfOfAnother: { onOrphan: (temporary) => post({ kind: 'leftovers', temporaries: [temporary] }) },
+  },
   ...(setup.stallTimeoutMs === undefined ? {} : { session: { stallTimeoutMs: setup.stallTimeoutMs } }),
   // The connection served decides when this one ends.
   lifecycle: { idleTimeoutMs: 0 },
 });
 const files = manager.fileSystem(setup.authority);
 
-// A drop ends the thread: it never logs in again by itself (a read under way fails, and is made on
-// the connection served instead).
+/** Saves whose content is still being copied in, by request: each resolves once it is there. */
+const contentOf = new Map<number, () => void>();
+
+/** Reads and saves under way. */
+const underWay = new Set<Promise<unknown>>();
+/**
+ * Waits (at most 2 s) for what is under way to settle once the connection is gone, which fails it at
+ * once: what a cut save leaves behind is told before the thread says it is unavailable or ends.
+ */
+const settled = (): Promise<unknown> =>
+  Promise.race([Promise.allSettled(underWay), delay(2000, undefined, { ref: false })]);
+
+// A drop ends the thread: it never logs in again by itself (a read or save under way fails, and is
+// made on the connection served instead).
 manager.onDidChangeState(({ state, error }) => {
   if (state === 'reconnecting') {
-    post({
-      kind: 'unavailable',
-      reason: `its connection was lost${error === undefined ? '' : `: ${error}`}`,
-    });
     manager.dispose();
+    void settled().then(() =>
+      post({
+        kind: 'unavailable',
+        reason: `its connection was lost${error === undefined ? '' : `: ${error}`}`,
+      }),
+    );
   }
 });
 
@@ -79,23 +102,46 @@ manager.session(setup.authority).then(
     post({ kind: 'unavailable', reason: `it could not log in without the user: ${errorMessage(error)}` }),
 );
 
-port.on('message', (message: ToReaderThread) => {
-  if (message.kind === 'close') {
-    closing = true;
-    manager.dispose();
-    port.close();
-    return;
-  }
-  const { id, path, expectedSize } = message;
-  files.readFile(path, expectedSize).then(
-    (data) => {
-      // The result owns its memory (readWholeFile allocates it whole): it moves to the other thread
-      // as it is. A buffer no larger than Buffer's pool may be a slice of the pool: copied.
-      const owned = data.buffer.byteLength > Buffer.poolSize ? data : new Uint8Array(data);
-      const buffer = owned.buffer as ArrayBuffer;
-      post({ kind: 'read', id, buffer, offset: owned.byteOffset, length: owned.byteLength }, [buffer]);
-    },
-    (error: unknown) =>
-      post({ kind: 'failed', id, reason: errorMessage(error), connectionLost: isConnectionError(error) }),
+/** Runs a read or save for request `id`, answering with `answer(result)` or its failure. */
+function serve<T>(id: number, work: Promise<T>, answer: (result: T) => void): void {
+  const done = work.then(answer, (error: unknown) =>
+    post({ kind: 'failed', id, reason: errorMessage(error), connectionLost: isConnectionError(error) }),
   );
+  underWay.add(done);
+  void done.finally(() => underWay.delete(done));
+}
+
+port.on('message', (message: ToReaderThread) => {
+  switch (message.kind) {
+    case 'close':
+      closing = true;
+      manager.dispose();
+      void settled().then(() => port.close());
+      return;
+    case 'write': {
+      const { id, path, shared, create } = message;
+      // The temporary's OPEN goes out now; its WRITEs wait for the content, copied meanwhile.
+      const arrived = new Promise<void>((resolve) => contentOf.set(id, resolve));
+      const saving = files.save(path, new Uint8Array(shared), { create, overwrite: true }, arrived);
+      void saving.finally(() => contentOf.delete(id)).catch(() => undefined);
+      serve(id, saving, (attrs) =>
+        post(attrs === undefined ? { kind: 'written', id } : { kind: 'written', id, attrs }),
+      );
+      return;
+    }
+    case 'content':
+      contentOf.get(message.id)?.();
+      return;
+    case 'read': {
+      const { id, path, expectedSize } = message;
+      serve(id, files.readFile(path, expectedSize), (data) => {
+        // The result owns its memory (readWholeFile allocates it whole): it moves to the other thread
+        // as it is. A buffer no larger than Buffer's pool may be a slice of the pool: copied.
+        const owned = data.buffer.byteLength > Buffer.poolSize ? data : new Uint8Array(data);
+        const buffer = owned.buffer as ArrayBuffer;
+        post({ kind: 'read', id, buffer, offset: owned.byteOffset, length: owned.byteLength }, [buffer]);
+      });
+      return;
+    }
+  }
 });

@@ -1,3 +1,5 @@
+import type { Attributes } from 'ssh2';
+
 import type { ResolvedHost } from '../config/hostResolver';
 
 /** What a reader thread is started with (its `workerData`): everything it needs to log in by itself. */
@@ -22,6 +24,20 @@ export type ToReaderThread =
       /** The size the caller last saw the file have: its extra channels open it with the first. */
       readonly expectedSize: number;
     }
+  | {
+      readonly kind: 'write';
+      readonly id: number;
+      readonly path: string;
+      /**
+       * Memory shared with the thread, sized for the new content, which is copied into it while the
+       * save starts: `content` says when it is there.
+       */
+      readonly shared: SharedArrayBuffer;
+      /** As WriteOptions.create; the save always may overwrite (it may be made again on the other side). */
+      readonly create: boolean;
+    }
+  /** The content of save `id` is in its shared memory. */
+  | { readonly kind: 'content'; readonly id: number }
   | { readonly kind: 'close' };
 
 /** Messages from the thread. */
@@ -38,10 +54,17 @@ export type FromReaderThread =
       readonly offset: number;
       readonly length: number;
     }
+  /** Saved; `attrs`: the saved file's, when the save learnt them. */
+  | { readonly kind: 'written'; readonly id: number; readonly attrs?: Attributes }
   | {
       readonly kind: 'failed';
       readonly id: number;
       readonly reason: string;
       /** The thread's own connection is gone: it will not read again. */
       readonly connectionLost: boolean;
-    };
+    }
+  /**
+   * Temporaries a save cut by the loss of the thread's connection left on the server, for the other
+   * side to remove. Sent before the save's failure, and even once told to close.
+   */
+  | { readonly kind: 'leftovers'; readonly temporaries: readonly string[] };

@@ -12,8 +12,8 @@ import {
   parentOf,
 } from '../common/remotePath';
 import { kindOfMode } from '../sftp/attrs';
-import type { SftpSession } from '../sftp/session';
-import { startStripedUpload, writeWholeFile } from '../sftp/stripedUpload';
+import type { Handle, SftpSession } from '../sftp/session';
+import { startStripedUpload, writeWholeFile, type Filled } from '../sftp/stripedUpload';
 import { PrefaultedBuffer } from '../sftp/prefaultedBuffer';
 import { PreopenedLanes } from '../sftp/preopenedLanes';
 import { readWholeFile } from '../sftp/transfer';
@@ -28,6 +28,7 @@ import type { ReportedIdentity } from './permissions';
 import { explainCreateFailure, lstatOrUndefined } from './refine';
 import type { SaveContext, SaveRequest } from './save/saveContext';
 import { saveFile } from './save/saveFile';
+import { reasonAgainstRename } from './save/savePlan';
 import { checkSavePreconditions, refuseSpecialFile } from './save/savePreconditions';
 import { Copier } from './treeCopy';
 import { TREE_CONCURRENCY, removeEmptyFolder, removeTree, type TreeOperationOptions } from './trees';
@@ -45,6 +46,20 @@ export interface RemoteFileSystemOptions {
   readonly maxReadFileBytes: number;
   /** How long attributes seen in a listing or stat answer later stats (default 1 s; 0 turns it off). */
   readonly attributeLifetimeMs?: number;
+  /**
+   * Set where this file system works for another connection's (the reader thread's): it never comes
+   * back after a drop, so a save that would have to be written in place (protected by a backup that
+   * only a reconnect puts back) fails with InPlaceRefused, and a temporary a cut save leaves goes to
+   * `onOrphan`, for the other connection to remove.
+   */
+  readonly onBehalfOfAnother?: { readonly onOrphan: (temporary: string) => void };
+}
+
+/** What a reader thread does for a RemoteFileSystem (connection/readerThread.ts). */
+export interface FileThread {
+  read(path: string, expectedSize: number): Promise<Uint8Array>;
+  /** Saves `content` as an overwriting save would; answers the saved file's attributes when known. */
+  write(path: string, content: Uint8Array, options: WriteOptions): Promise<Attributes | undefined>;
 }
 
 /**
@@ -65,10 +80,10 @@ export interface SessionSource {
   /** Extra SFTP channels on the same connection for large transfers (may answer fewer, or none). */
   transferLanes?(count: number): SftpSession[] | Promise<SftpSession[]>;
   /**
-   * A thread with a connection of its own that reads whole files (connection/readerThread.ts), when
-   * it is ready; asking starts it.
+   * A thread with a connection of its own that reads and saves whole files (connection/readerThread.ts),
+   * when it is ready; asking starts it.
    */
-  readerThread?(): { read(path: string, expectedSize: number): Promise<Uint8Array> } | undefined;
+  readerThread?(): FileThread | undefined;
   /** A large file is likely to be read soon: start the reader thread now, if it may be started. */
   startReaderThreadAhead?(): void;
   /** The name the account logs in with, once connected. */
@@ -82,6 +97,8 @@ export interface SessionSource {
  * to handing the work over (and a thread is not started for it).
  */
 const READER_THREAD_MIN_BYTES = 8 * 1024 * 1024;
+/** Saves at least this large go through the reader thread, for the same reason. */
+const THREAD_SAVE_MIN_BYTES = 8 * 1024 * 1024;
 
 /** Transfers at least this large are striped over several SFTP channels. */
 const STRIPE_THRESHOLD = 8 * 1024 * 1024;
@@ -106,6 +123,9 @@ export class RemoteFileSystem {
   private readonly copier: Copier;
   private readonly attributes: AttributeCache;
   private readonly largeFileSizes = new LargeFileSizes(STRIPE_THRESHOLD);
+  /** Files a save in the reader thread failed for (saved in place, say): they are saved here from then on. */
+  private readonly savedHere = new Set<string>();
+  private readonly rememberOrphan: (temporary: string) => void;
 
   constructor(
     private readonly source: SessionSource,
@@ -116,6 +136,7 @@ export class RemoteFileSystem {
   ) {
     this.attributes = new AttributeCache(options.attributeLifetimeMs ?? 1000);
     this.leftovers = new Leftovers(logger, (path) => this.attributes.forget(path));
+    this.rememberOrphan = options.onBehalfOfAnother?.onOrphan ?? this.leftovers.rememberOrphan;
     this.facts = new LoginFacts(
       logger,
       () => source.userName?.(),
@@ -124,7 +145,7 @@ export class RemoteFileSystem {
     this.copier = new Copier({
       logger,
       saveContext: (session) => this.saveContext(session),
-      rememberOrphan: this.leftovers.rememberOrphan,
+      rememberOrphan: this.rememberOrphan,
     });
   }
 
@@ -134,6 +155,16 @@ export class RemoteFileSystem {
    */
   changedOnServer(paths: readonly string[]): void {
     this.changed(...paths);
+  }
+
+  /**
+   * Temporaries that saves made for this file system elsewhere (in the reader thread) left when their
+   * connection was lost: removed like this connection's own, before its next operation.
+   */
+  adoptLeftovers(temporaries: readonly string[]): void {
+    for (const temporary of temporaries) {
+      this.leftovers.rememberOrphan(temporary);
+    }
   }
 
   /** Our own change to these paths: what was known about them (and their folders) is now wrong. */
@@ -191,10 +222,11 @@ export class RemoteFileSystem {
       logger: this.logger,
       identity: () => this.facts.identity(),
       learnIdentity: (identity) => this.facts.learnIdentity(identity),
-      onOrphan: this.leftovers.rememberOrphan,
+      onOrphan: this.rememberOrphan,
       protect: (backup) => this.leftovers.protect(backup),
       onUnprotected: (path) => this.notify({ path, reason: 'unprotected' }),
       maxBackupInMemoryBytes: this.options.maxReadFileBytes,
+      inPlaceAllowed: this.options.onBehalfOfAnother === undefined,
     };
   }
 
@@ -483,15 +515,79 @@ export class RemoteFileSystem {
   }
 
   async writeFile(rawPath: string, content: Uint8Array, options: WriteOptions): Promise<void> {
+    await this.save(rawPath, content, options);
+  }
+
+  /**
+   * writeFile, answering the saved file's attributes when the save learnt them (not for a link, whose
+   * target was saved). `arrived`: the content's bytes are in place only once it resolves (the reader
+   * thread's save starts while the other side still copies them): nothing is written before.
+   */
+  async save(
+    rawPath: string,
+    content: Uint8Array,
+    options: WriteOptions,
+    arrived?: Promise<void>,
+  ): Promise<Attributes | undefined> {
     const path = normalizeRemotePath(rawPath);
+    if (await this.savedInThread(path, content, options)) {
+      return undefined;
+    }
     // An atomic save can be repeated: the original is untouched until the final rename, and repeating
     // a rename that happened leaves the same content. Only "must not exist yet" cannot be repeated.
     if (options.overwrite) {
       return this.retryingOnDrop('writeFile', path, (session) =>
-        this.writeFileOn(session, path, content, options),
+        this.writeFileOn(session, path, content, options, arrived),
       );
     }
-    return this.writeFileOn(await this.session(path), path, content, options);
+    return this.writeFileOn(await this.session(path), path, content, options, arrived);
+  }
+
+  /**
+   * A large save through the reader thread, when it is ready and the save is one the thread makes:
+   * one that may overwrite (so that a save cut there can be made again here, as a dropped one is),
+   * of a file not known to need saving in place. True once the thread saved it; false when it is to be
+   * saved here (whatever the thread's failure, this connection then saves it and reports what it finds).
+   */
+  private async savedInThread(path: string, content: Uint8Array, options: WriteOptions): Promise<boolean> {
+    if (!options.overwrite || content.length < THREAD_SAVE_MIN_BYTES || this.savedHere.has(path)) {
+      return false;
+    }
+    const known = this.attributes.get(path);
+    if (known !== undefined) {
+      const regular = kindOfMode(known.own.mode) === 'file';
+      const inPlace =
+        regular &&
+        reasonAgainstRename({
+          existing: known.own,
+          posixRename: true, // the thread's server is this one: it finds out
+          identity: this.facts.identity(),
+          links: known.links,
+        }) !== undefined;
+      // A link is resolved here, where what is known about it is; a file saved in place stays here.
+      if (!regular || inPlace) {
+        return false;
+      }
+    }
+    const thread = this.source.readerThread?.();
+    if (thread === undefined) {
+      return false;
+    }
+    this.changedFiles(path);
+    try {
+      const written = await thread.write(path, content, options);
+      this.changedFiles(path);
+      if (written !== undefined) {
+        // VS Code stats the file right after saving: that stat is answered from the save itself.
+        this.remember(path, { own: written });
+      }
+      this.logger.debug(`Saved ${path} (${content.length} bytes) in the reader thread`);
+      return true;
+    } catch (error) {
+      this.savedHere.add(path);
+      this.logger.debug(`The reader thread did not save ${path} (${errorMessage(error)}); saving it here`);
+      return false;
+    }
   }
 
   private async writeFileOn(
@@ -499,7 +595,8 @@ export class RemoteFileSystem {
     path: string,
     content: Uint8Array,
     options: WriteOptions,
-  ): Promise<void> {
+    arrived: Promise<void> | undefined,
+  ): Promise<Attributes | undefined> {
     const known = this.attributes.get(path);
     // Saves go through symlinks to their target, as a local editor's would.
     const inspected = resolveLinks(session, path, (p) => this.lstatKnown(session, p)).then(
@@ -512,13 +609,13 @@ export class RemoteFileSystem {
     const links = known?.links === undefined ? {} : { links: known.links };
     let saved: { target: string; written: Attributes | undefined };
     if (known !== undefined) {
-      saved = await this.replaceWith(session, content, { ...(await inspected), ...links });
+      saved = await this.replaceWith(session, content, arrived, { ...(await inspected), ...links });
     } else {
       // Nothing known about the path: the temporary is created beside it while the LSTAT is on its
       // way (a save that need not wait for it is one round trip shorter). A link turns out to point
       // elsewhere only rarely; the save then starts over beside the link's target.
       try {
-        saved = await this.replaceWith(session, content, {
+        saved = await this.replaceWith(session, content, arrived, {
           target: path,
           existing: inspected.then(({ target, existing }) => {
             if (target !== path) {
@@ -531,26 +628,32 @@ export class RemoteFileSystem {
         if (!(error instanceof SaveElsewhere)) {
           throw error;
         }
-        saved = await this.replaceWith(session, content, await inspected);
+        saved = await this.replaceWith(session, content, arrived, await inspected);
       }
     }
     this.changedFiles(path, saved.target);
-    if (saved.written !== undefined && path === saved.target) {
-      // VS Code stats the file right after saving: that stat is answered from the save itself.
-      this.remember(path, { own: saved.written });
+    if (saved.written === undefined || path !== saved.target) {
+      return undefined; // a link's own attributes are not the saved file's
     }
+    // VS Code stats the file right after saving: that stat is answered from the save itself.
+    this.remember(path, { own: saved.written });
+    return saved.written;
   }
 
   private async replaceWith(
     session: SftpSession,
     content: Uint8Array,
+    arrived: Promise<void> | undefined,
     plan: Pick<SaveRequest, 'target' | 'existing' | 'links'>,
   ): Promise<{ target: string; written: Attributes | undefined }> {
     const written = await saveFile(this.saveContext(session), {
       ...plan,
       size: content.length,
       // Lanes still being opened join the upload when they come; the main channel does not wait.
-      fill: (handle, into) => writeWholeFile(session, handle, into, content, this.lanesFor(content.length)),
+      fill: async (handle, into) => {
+        await arrived;
+        return writeWholeFile(session, handle, into, content, this.lanesFor(content.length));
+      },
       startFill: (into, { flush }) => {
         const upload = startStripedUpload({
           session,
@@ -559,7 +662,10 @@ export class RemoteFileSystem {
           lanes: this.lanesFor(content.length),
           flush,
         });
-        return { fill: (handle) => upload.fill(handle), abandon: () => upload.abandon() };
+        // No channel writes before the main one is told its handle.
+        const fill = (handle: Handle): Promise<Filled> =>
+          arrived === undefined ? upload.fill(handle) : arrived.then(() => upload.fill(handle));
+        return { fill, abandon: () => upload.abandon() };
       },
     });
     return { target: plan.target, written };

@@ -8,6 +8,7 @@ import {
   readFileSync,
   readdirSync,
   readlinkSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -124,7 +125,7 @@ describe('the sftp provider inside VS Code', () => {
     assert.ok(Buffer.from(await vscode.workspace.fs.readFile(remote('vsc/big.bin'))).equals(content));
   });
 
-  it('starts the reader thread, a second connection of its own, when VS Code stats a large file, and reads through it byte for byte', async () => {
+  it('starts the reader thread, a second connection of its own, when VS Code stats a large file, and reads and saves through it byte for byte', async () => {
     const content = Buffer.alloc(12 * 1024 * 1024 + 5, 'klmnopqrstu');
     writeFileSync(local('vsc/large.bin'), content);
     chownSync(local('vsc/large.bin'), owner.uid, owner.gid);
@@ -141,6 +142,16 @@ describe('the sftp provider inside VS Code', () => {
     assert.equal(connectionsFromHereTo(serverPort), before + 1, 'the reader thread logged in');
     assert.ok(Buffer.from(await vscode.workspace.fs.readFile(remote('vsc/large.bin'))).equals(content));
     assert.ok(Buffer.from(await vscode.workspace.fs.readFile(remote('vsc/large.bin'))).equals(content));
+
+    // Large saves go there too (the bundled thread's save, with its content in shared memory): the
+    // file is replaced whole, keeping its owner, group and mode.
+    chmodSync(local('vsc/large.bin'), 0o640);
+    const saved = Buffer.alloc(12 * 1024 * 1024 + 99, 'vwxyz');
+    await vscode.workspace.fs.writeFile(remote('vsc/large.bin'), saved);
+    assert.ok(readFileSync(local('vsc/large.bin')).equals(saved));
+    const after = statSync(local('vsc/large.bin'));
+    assert.deepEqual([after.uid, after.gid, after.mode & 0o7777], [owner.uid, owner.gid, 0o640]);
+    assert.ok(Buffer.from(await vscode.workspace.fs.readFile(remote('vsc/large.bin'))).equals(saved));
   });
 
   it('creates folders, copies, renames and deletes', async () => {

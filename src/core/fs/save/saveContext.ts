@@ -70,6 +70,11 @@ export interface SaveContext {
   onUnprotected(target: string): void;
   /** The largest original kept in memory when no backup file can be made beside it. */
   readonly maxBackupInMemoryBytes: number;
+  /**
+   * False where a cut save could not be put right afterwards (the reader thread's connection never
+   * comes back to restore a backup): a file that must be written in place fails with InPlaceRefused.
+   */
+  readonly inPlaceAllowed: boolean;
 }
 
 export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };

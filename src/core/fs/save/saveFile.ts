@@ -38,7 +38,17 @@ export async function saveFile(context: SaveContext, request: SaveRequest): Prom
   return inPlace(context, request, early);
 }
 
+/** A save that had to be written in place, where the context does not allow that (see SaveContext). */
+export class InPlaceRefused extends Error {
+  constructor(target: string, reason: string) {
+    super(`${target} would have to be saved in place (${reason}), which is left to the user's connection`);
+  }
+}
+
 async function inPlace(context: SaveContext, request: SaveRequest, reason: string): Promise<undefined> {
+  if (!context.inPlaceAllowed) {
+    throw new InPlaceRefused(request.target, reason);
+  }
   context.logger.info(`Saving ${request.target} in place, protected by a copy of the original: ${reason}`);
   await writeInPlace(context, request);
   return undefined;
