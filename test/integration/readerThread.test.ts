@@ -3,12 +3,14 @@ import {
   chmodSync,
   chownSync,
   linkSync,
+  lstatSync,
   mkdirSync,
   readFileSync,
   readdirSync,
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
 } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
@@ -121,8 +123,15 @@ describe('large reads through a reader thread with a connection of its own', () 
       assert.match(logger.lines.join('\n'), /Reader thread: Saved .*thread-save\.bin by replacing it/);
       assert.ok(readFileSync(path).equals(saved));
       assert.equal(statSync(path).mode & 0o7777, 0o640, 'the mode is kept');
+      // The stat VS Code makes right after a save is answered from what the thread's save learnt:
+      // a time set on the server meanwhile is not seen yet.
+      utimesSync(path, new Date('2001-01-01'), new Date('2001-01-01'));
       const stat = await fs.stat(path);
-      assert.equal(stat.size, saved.length, 'the stat after the save knows the new size');
+      assert.equal(stat.size, saved.length);
+      assert.ok(
+        stat.mtimeMs > Date.parse('2020-01-01'),
+        `the saved file's time, not the server's: ${stat.mtimeMs}`,
+      );
       assert.deepEqual(temporariesBeside(path), []);
 
       const small = patternBytes(MiB, 52);
@@ -140,6 +149,34 @@ describe('large reads through a reader thread with a connection of its own', () 
         'a save that must not overwrite cannot be repeated here: it is made here',
       );
       assert.deepEqual(threadEnds(logger), []);
+    } finally {
+      connections.dispose();
+    }
+  });
+
+  test("a large save through a link nothing is known about is made by the thread on the link's target: the link stays, and what was known of the target is forgotten", async () => {
+    const logger = new RecordingLogger();
+    const connections = manager(logger);
+    try {
+      const { fs } = await warmedUp(
+        state.sshd,
+        connections,
+        logger,
+        'thread-link-warmup.bin',
+        patternBytes(LARGE, 59),
+      );
+      const target = state.sshd.writeLocal('thread-link-target.bin', patternBytes(LARGE, 60));
+      const link = state.sshd.local('thread-link-to-target.bin');
+      symlinkSync('thread-link-target.bin', link);
+      assert.equal((await fs.stat(target)).size, LARGE);
+
+      const saved = patternBytes(LARGE + 1234, 61);
+      await fs.writeFile(link, saved, OVERWRITE);
+      assert.ok(savedInThread(logger, link));
+      assert.ok(lstatSync(link).isSymbolicLink(), 'the link is still a link');
+      assert.ok(readFileSync(target).equals(saved));
+      assert.equal((await fs.stat(target)).size, saved.length, "the target's old size is not answered");
+      assert.deepEqual(temporariesBeside(target), []);
     } finally {
       connections.dispose();
     }
@@ -508,7 +545,7 @@ describe('large reads through a reader thread on a slow line', () => {
       await fs.stat(path);
       await untilReady(logger);
       const ready =
-        logger.lines.find((line) => line.includes('Large reads go through a reader thread')) ?? '';
+        logger.lines.find((line) => line.includes('Large reads and saves go through a reader thread')) ?? '';
       const roundTrip = Number(/round trip ([\d.]+) ms/.exec(ready)?.[1]);
       assert.ok(roundTrip >= 38, `the thread knows the 40 ms line before its first read: ${ready}`);
 

@@ -15,7 +15,7 @@ export const savedInThread = (logger: RecordingLogger, path: string): boolean =>
 export const threadEnds = (logger: RecordingLogger): string[] =>
   logger.lines.filter((line) => line.includes('The reader thread ended'));
 export const readies = (logger: RecordingLogger): number =>
-  logger.lines.filter((line) => line.includes('Large reads go through a reader thread')).length;
+  logger.lines.filter((line) => line.includes('Large reads and saves go through a reader thread')).length;
 
 /**
  * A few STATs of `path` first, as the Explorer makes before anything is opened: the line is judged by

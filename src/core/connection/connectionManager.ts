@@ -65,8 +65,8 @@ export interface ConnectionManagerOptions {
   readonly session?: SftpSessionOptions;
   readonly lifecycle?: Partial<LifecycleOptions>;
   /**
-   * The reader thread's program (dist/readerThread.js, built from readerThreadMain.ts): large reads go
-   * through a thread with a connection of its own. Without it every read stays here.
+   * The reader thread's program (dist/readerThread.js, built from readerThreadMain.ts): large reads and
+   * saves go through a thread with a connection of its own. Without it all of them stay here.
    * Read when a thread would start (the editor passes a getter: the setting applies at once).
    */
   readonly readerThreadScript?: string | undefined;
@@ -226,7 +226,7 @@ export class ConnectionManager {
     this.hosts.get(loginKeyOf(authorityText))?.connection.disconnect();
   }
 
-  /** Ends every host's reader thread (and its login); later large reads start one if allowed then. */
+  /** Ends every host's reader thread (and its login); later large reads or saves start one if allowed then. */
   closeReaderThreads(reason: string): void {
     for (const entry of this.hosts.values()) {
       entry.connection.closeReaderThread(reason);

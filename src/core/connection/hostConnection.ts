@@ -159,7 +159,7 @@ export class HostConnection {
   }
 
   /**
-   * The live connection's reader thread (readerThread.ts) once it is ready for reads; undefined
+   * The live connection's reader thread (readerThread.ts) once it is ready for reads and saves; undefined
    * meanwhile. The first call starts it. One that failed (it could not log in, its connection was
    * lost) is not tried again on this connection; one that ended for idleness or was closed is started
    * again by the next call.
@@ -170,7 +170,7 @@ export class HostConnection {
       return undefined;
     }
     if (this.reader?.live !== live) {
-      // Asked again on every large read while it may not start (the setting may change; a login
+      // Asked again on every large read or save while it may not start (the setting may change; a login
       // that needed a secret answers at once).
       this.startReaderThreadFor(live, false);
       return undefined;
@@ -205,13 +205,13 @@ export class HostConnection {
         this.noThreadAheadFor = live;
       }
       if (this.reader === reader) {
-        // After an idle spell the next large read starts another; after a failure none comes.
+        // After an idle spell the next large read or save starts another; after a failure none comes.
         this.reader = idle ? undefined : { live, thread: undefined };
       }
     });
   }
 
-  /** Ends the reader thread, if any; the next large read may start another. */
+  /** Ends the reader thread, if any; the next large read or save may start another. */
   closeReaderThread(reason: string): void {
     const thread = this.reader?.thread;
     this.reader = undefined;

@@ -1,15 +1,14 @@
 import { Worker } from 'node:worker_threads';
 
-import type { Attributes } from 'ssh2';
-
 import { errorMessage } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { WriteOptions } from '../fs/entryType';
-import type { FileThread } from '../fs/remoteFileSystem';
+import type { FileThread, Saved } from '../fs/remoteFileSystem';
+import { InPlaceRefused } from '../fs/save/saveFile';
 import type { FromReaderThread, ReaderThreadSetup, ToReaderThread } from './readerThreadProtocol';
 
 /** What the thread answers a read or a save with. */
-type Answer = { readonly data: Buffer } | { readonly attrs: Attributes | undefined };
+type Answer = { readonly data: Buffer } | { readonly saved: Saved };
 
 /** A read or save waiting for the thread's answer. */
 interface Waiter {
@@ -55,7 +54,7 @@ export class ReaderThread implements FileThread {
     script: string,
     setup: ReaderThreadSetup,
     private readonly logger: Logger,
-    /** The thread ends after this long without a read (its connection is a second login on the server). */
+    /** The thread ends after this long unused (its connection is a second login on the server). */
     private readonly idleMs: number,
     /** Told about temporaries the thread's cut saves left on the server (even after it ended). */
     private readonly onLeftovers: (temporaries: readonly string[]) => void,
@@ -68,7 +67,7 @@ export class ReaderThread implements FileThread {
     this.worker.on('exit', (code) => this.end(`it exited with code ${code}`));
   }
 
-  /** True once the thread's connection is up and it takes reads. */
+  /** True once the thread's connection is up and it takes reads and saves. */
   get ready(): boolean {
     return this.state === 'ready';
   }
@@ -92,9 +91,9 @@ export class ReaderThread implements FileThread {
 
   /**
    * Saves `content` at `path` on the thread's connection (an overwriting save: `options.overwrite` is
-   * required); answers the saved file's attributes when known; rejects when it could not.
+   * required); rejects when it could not, with InPlaceRefused when the file has to be saved in place.
    */
-  async write(path: string, content: Uint8Array, options: WriteOptions): Promise<Attributes | undefined> {
+  async write(path: string, content: Uint8Array, options: WriteOptions): Promise<Saved> {
     if (!options.overwrite) {
       throw new Error('the reader thread only makes saves that may overwrite');
     }
@@ -111,11 +110,11 @@ export class ReaderThread implements FileThread {
       new Uint8Array(shared).set(content);
       this.send({ kind: 'content', id });
     }
-    const saved = await answer;
-    if (!('attrs' in saved)) {
+    const outcome = await answer;
+    if (!('saved' in outcome)) {
       throw new Error('the reader thread answered a save with data');
     }
-    return saved.attrs;
+    return outcome.saved;
   }
 
   private ask(message: (id: number) => ToReaderThread): Promise<Answer> {
@@ -131,7 +130,7 @@ export class ReaderThread implements FileThread {
     });
   }
 
-  /** Ends the thread: its connection logs out, reads under way fail (their callers read themselves). */
+  /** Ends the thread: its connection logs out, reads and saves under way fail (their callers make them). */
   close(reason: string, idle = false): void {
     if (this.state === 'ended') {
       return;
@@ -152,7 +151,7 @@ export class ReaderThread implements FileThread {
           const roundTrip =
             message.roundTripMs === undefined ? '' : ` (round trip ${message.roundTripMs.toFixed(1)} ms)`;
           this.logger.debug(
-            `Large reads go through a reader thread with a connection of its own${roundTrip}`,
+            `Large reads and saves go through a reader thread with a connection of its own${roundTrip}`,
           );
           // Unused from now on: its idle time counts from here, not from the start of its login.
           this.armIdleTimer();
@@ -173,10 +172,12 @@ export class ReaderThread implements FileThread {
         });
         return;
       case 'written':
-        this.settle(message.id)?.resolve({ attrs: message.attrs });
+        this.settle(message.id)?.resolve({ saved: { target: message.target, attrs: message.attrs } });
         return;
       case 'failed': {
-        this.settle(message.id)?.reject(new Error(message.reason));
+        this.settle(message.id)?.reject(
+          message.inPlace ? new InPlaceRefused(message.reason) : new Error(message.reason),
+        );
         if (message.connectionLost) {
           this.close(`its connection was lost: ${message.reason}`);
         }

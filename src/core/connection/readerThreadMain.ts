@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 import { errorMessage, isConnectionError } from '../common/errors';
 import type { Logger } from '../common/logger';
+import { InPlaceRefused } from '../fs/save/saveFile';
 import { ConnectionManager } from './connectionManager';
 import type { FromReaderThread, LogLevel, ReaderThreadSetup, ToReaderThread } from './readerThreadProtocol';
 
@@ -17,7 +18,10 @@ if (port === null) {
   throw new Error('readerThreadMain runs in a worker thread');
 }
 const setup = workerData as ReaderThreadSetup;
-/** Set once told to close: what settles afterwards (the login abandoned, a read cut short) is not sent. */
+/**
+ * Set once told to close: what settles afterwards (the login abandoned, a read cut short) is not sent,
+ * but for the temporaries of cut saves.
+ */
 let closing = false;
 const post = (message: FromReaderThread, transfer: ArrayBuffer[] = []): void => {
   // What cut saves left behind is always told: the other side removes it.
@@ -46,7 +50,7 @@ const manager = new ConnectionManager({
   resolveHost: () => setup.host,
   logger,
   // No prompts: the login is the one the connection served made without the user, or none.
-  // Anything (a passphrase, a host key not in known_hosts) fails instead, and reads stay there.
+  // Anything (a passphrase, a host key not in known_hosts) fails instead, and reads and saves stay there.
   fileSystem: {
     maxReadFileBytes: setup.maxReadFileBytes,
     // Each call says what it needs: nothing the other side changed meanwhile is answered from here.
@@ -105,7 +109,13 @@ manager.session(setup.authority).then(
 /** Runs a read or save for request `id`, answering with `answer(result)` or its failure. */
 function serve<T>(id: number, work: Promise<T>, answer: (result: T) => void): void {
   const done = work.then(answer, (error: unknown) =>
-    post({ kind: 'failed', id, reason: errorMessage(error), connectionLost: isConnectionError(error) }),
+    post({
+      kind: 'failed',
+      id,
+      reason: errorMessage(error),
+      connectionLost: isConnectionError(error),
+      inPlace: error instanceof InPlaceRefused,
+    }),
   );
   underWay.add(done);
   void done.finally(() => underWay.delete(done));
@@ -124,8 +134,8 @@ port.on('message', (message: ToReaderThread) => {
       const arrived = new Promise<void>((resolve) => contentOf.set(id, resolve));
       const saving = files.save(path, new Uint8Array(shared), { create, overwrite: true }, arrived);
       void saving.finally(() => contentOf.delete(id)).catch(() => undefined);
-      serve(id, saving, (attrs) =>
-        post(attrs === undefined ? { kind: 'written', id } : { kind: 'written', id, attrs }),
+      serve(id, saving, ({ target, attrs }) =>
+        post(attrs === undefined ? { kind: 'written', id, target } : { kind: 'written', id, target, attrs }),
       );
       return;
     }

@@ -42,7 +42,7 @@ export type ToReaderThread =
 
 /** Messages from the thread. */
 export type FromReaderThread =
-  /** Logged in; `roundTripMs` as its connection measured it before its first read. */
+  /** Logged in; `roundTripMs` as its connection measured it before its first read or save. */
   | { readonly kind: 'ready'; readonly roundTripMs?: number }
   | { readonly kind: 'unavailable'; readonly reason: string }
   | { readonly kind: 'log'; readonly level: LogLevel; readonly message: string }
@@ -54,14 +54,16 @@ export type FromReaderThread =
       readonly offset: number;
       readonly length: number;
     }
-  /** Saved; `attrs`: the saved file's, when the save learnt them. */
-  | { readonly kind: 'written'; readonly id: number; readonly attrs?: Attributes }
+  /** Saved `target` (the path's, or a link's target); `attrs`: the path's now, when the save learnt them. */
+  | { readonly kind: 'written'; readonly id: number; readonly target: string; readonly attrs?: Attributes }
   | {
       readonly kind: 'failed';
       readonly id: number;
       readonly reason: string;
-      /** The thread's own connection is gone: it will not read again. */
+      /** The thread's own connection is gone: it will not read or save again. */
       readonly connectionLost: boolean;
+      /** A save refused because the file has to be saved in place (InPlaceRefused). */
+      readonly inPlace: boolean;
     }
   /**
    * Temporaries a save cut by the loss of the thread's connection left on the server, for the other

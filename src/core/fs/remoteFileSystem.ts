@@ -27,7 +27,7 @@ import { LoginFacts } from './loginFacts';
 import type { ReportedIdentity } from './permissions';
 import { explainCreateFailure, lstatOrUndefined } from './refine';
 import type { SaveContext, SaveRequest } from './save/saveContext';
-import { saveFile } from './save/saveFile';
+import { InPlaceRefused, saveFile } from './save/saveFile';
 import { reasonAgainstRename } from './save/savePlan';
 import { checkSavePreconditions, refuseSpecialFile } from './save/savePreconditions';
 import { Copier } from './treeCopy';
@@ -55,11 +55,22 @@ export interface RemoteFileSystemOptions {
   readonly onBehalfOfAnother?: { readonly onOrphan: (temporary: string) => void };
 }
 
+/** What a save did. */
+export interface Saved {
+  /** The file it replaced: `path`, or for a link the link's target. */
+  readonly target: string;
+  /** The attributes `path` has now, when the save learnt them (never for a link). */
+  readonly attrs: Attributes | undefined;
+}
+
 /** What a reader thread does for a RemoteFileSystem (connection/readerThread.ts). */
 export interface FileThread {
   read(path: string, expectedSize: number): Promise<Uint8Array>;
-  /** Saves `content` as an overwriting save would; answers the saved file's attributes when known. */
-  write(path: string, content: Uint8Array, options: WriteOptions): Promise<Attributes | undefined>;
+  /**
+   * Saves `content` as an overwriting save would. Rejects with InPlaceRefused when the file has to be
+   * saved in place, which is left to the caller's connection.
+   */
+  write(path: string, content: Uint8Array, options: WriteOptions): Promise<Saved>;
 }
 
 /**
@@ -96,7 +107,7 @@ export interface SessionSource {
  * Reads at least this large go through the reader thread: below it the CPU a read costs is small next
  * to handing the work over (and a thread is not started for it).
  */
-const READER_THREAD_MIN_BYTES = 8 * 1024 * 1024;
+const THREAD_READ_MIN_BYTES = 8 * 1024 * 1024;
 /** Saves at least this large go through the reader thread, for the same reason. */
 const THREAD_SAVE_MIN_BYTES = 8 * 1024 * 1024;
 
@@ -123,7 +134,7 @@ export class RemoteFileSystem {
   private readonly copier: Copier;
   private readonly attributes: AttributeCache;
   private readonly largeFileSizes = new LargeFileSizes(STRIPE_THRESHOLD);
-  /** Files a save in the reader thread failed for (saved in place, say): they are saved here from then on. */
+  /** Files the reader thread refused to save (they have to be saved in place): saved here from then on. */
   private readonly savedHere = new Set<string>();
   private readonly rememberOrphan: (temporary: string) => void;
 
@@ -468,7 +479,7 @@ export class RemoteFileSystem {
 
   /** Whether a read of a regular file of `size` bytes goes to the reader thread (when it is ready). */
   private threadReads(size: number): boolean {
-    return size >= READER_THREAD_MIN_BYTES && size <= this.options.maxReadFileBytes;
+    return size >= THREAD_READ_MIN_BYTES && size <= this.options.maxReadFileBytes;
   }
 
   /**
@@ -519,19 +530,20 @@ export class RemoteFileSystem {
   }
 
   /**
-   * writeFile, answering the saved file's attributes when the save learnt them (not for a link, whose
-   * target was saved). `arrived`: the content's bytes are in place only once it resolves (the reader
-   * thread's save starts while the other side still copies them): nothing is written before.
+   * writeFile, saying what it saved (the reader thread's program tells the other side). `arrived`: the
+   * content's bytes are in place only once it resolves (the thread's save starts while the other side
+   * still copies them in): nothing is written before.
    */
   async save(
     rawPath: string,
     content: Uint8Array,
     options: WriteOptions,
     arrived?: Promise<void>,
-  ): Promise<Attributes | undefined> {
+  ): Promise<Saved> {
     const path = normalizeRemotePath(rawPath);
-    if (await this.savedInThread(path, content, options)) {
-      return undefined;
+    const inThread = await this.saveInThread(path, content, options);
+    if (inThread !== undefined) {
+      return inThread;
     }
     // An atomic save can be repeated: the original is untouched until the final rename, and repeating
     // a rename that happened leaves the same content. Only "must not exist yet" cannot be repeated.
@@ -546,13 +558,25 @@ export class RemoteFileSystem {
   /**
    * A large save through the reader thread, when it is ready and the save is one the thread makes:
    * one that may overwrite (so that a save cut there can be made again here, as a dropped one is),
-   * of a file not known to need saving in place. True once the thread saved it; false when it is to be
-   * saved here (whatever the thread's failure, this connection then saves it and reports what it finds).
+   * of a file not known to need saving in place. Undefined when it is to be saved here: whatever the
+   * thread's failure, this connection then saves it and reports what it finds.
    */
-  private async savedInThread(path: string, content: Uint8Array, options: WriteOptions): Promise<boolean> {
-    if (!options.overwrite || content.length < THREAD_SAVE_MIN_BYTES || this.savedHere.has(path)) {
-      return false;
+  private async saveInThread(
+    path: string,
+    content: Uint8Array,
+    options: WriteOptions,
+  ): Promise<Saved | undefined> {
+    // Beyond the read limit the copy for the thread would be as large again: saved here.
+    const large = content.length >= THREAD_SAVE_MIN_BYTES && content.length <= this.options.maxReadFileBytes;
+    if (!options.overwrite || !large || this.savedHere.has(path)) {
+      return undefined;
     }
+    const thread = this.source.readerThread?.();
+    if (thread === undefined) {
+      return undefined;
+    }
+    // Connected (the thread is): what was left to clear up is, and the server's extensions are known.
+    const session = await this.session(path);
     const known = this.attributes.get(path);
     if (known !== undefined) {
       const regular = kindOfMode(known.own.mode) === 'file';
@@ -560,33 +584,33 @@ export class RemoteFileSystem {
         regular &&
         reasonAgainstRename({
           existing: known.own,
-          posixRename: true, // the thread's server is this one: it finds out
+          posixRename: session.hasExtension('posix-rename@openssh.com'),
           identity: this.facts.identity(),
           links: known.links,
         }) !== undefined;
       // A link is resolved here, where what is known about it is; a file saved in place stays here.
       if (!regular || inPlace) {
-        return false;
+        return undefined;
       }
-    }
-    const thread = this.source.readerThread?.();
-    if (thread === undefined) {
-      return false;
+    } else if (!session.hasExtension('posix-rename@openssh.com')) {
+      return undefined; // every file is saved in place
     }
     this.changedFiles(path);
     try {
-      const written = await thread.write(path, content, options);
-      this.changedFiles(path);
-      if (written !== undefined) {
+      const saved = await thread.write(path, content, options);
+      this.changedFiles(path, saved.target);
+      if (saved.attrs !== undefined) {
         // VS Code stats the file right after saving: that stat is answered from the save itself.
-        this.remember(path, { own: written });
+        this.remember(path, { own: saved.attrs });
       }
       this.logger.debug(`Saved ${path} (${content.length} bytes) in the reader thread`);
-      return true;
+      return saved;
     } catch (error) {
-      this.savedHere.add(path);
+      if (error instanceof InPlaceRefused) {
+        this.savedHere.add(path);
+      }
       this.logger.debug(`The reader thread did not save ${path} (${errorMessage(error)}); saving it here`);
-      return false;
+      return undefined;
     }
   }
 
@@ -596,7 +620,7 @@ export class RemoteFileSystem {
     content: Uint8Array,
     options: WriteOptions,
     arrived: Promise<void> | undefined,
-  ): Promise<Attributes | undefined> {
+  ): Promise<Saved> {
     const known = this.attributes.get(path);
     // Saves go through symlinks to their target, as a local editor's would.
     const inspected = resolveLinks(session, path, (p) => this.lstatKnown(session, p)).then(
@@ -633,11 +657,11 @@ export class RemoteFileSystem {
     }
     this.changedFiles(path, saved.target);
     if (saved.written === undefined || path !== saved.target) {
-      return undefined; // a link's own attributes are not the saved file's
+      return { target: saved.target, attrs: undefined }; // a link's own attributes are not the saved file's
     }
     // VS Code stats the file right after saving: that stat is answered from the save itself.
     this.remember(path, { own: saved.written });
-    return saved.written;
+    return { target: saved.target, attrs: saved.written };
   }
 
   private async replaceWith(
@@ -650,10 +674,12 @@ export class RemoteFileSystem {
       ...plan,
       size: content.length,
       // Lanes still being opened join the upload when they come; the main channel does not wait.
-      fill: async (handle, into) => {
-        await arrived;
-        return writeWholeFile(session, handle, into, content, this.lanesFor(content.length));
-      },
+      // Only a temporary's fill may wait for content still arriving (its start is told when the save
+      // is abandoned); a file written in place is never saved where the content arrives later.
+      fill: (handle, into) =>
+        arrived === undefined
+          ? writeWholeFile(session, handle, into, content, this.lanesFor(content.length))
+          : Promise.reject(new Error('a file written in place cannot wait for its content')),
       startFill: (into, { flush }) => {
         const upload = startStripedUpload({
           session,
@@ -662,10 +688,26 @@ export class RemoteFileSystem {
           lanes: this.lanesFor(content.length),
           flush,
         });
-        // No channel writes before the main one is told its handle.
-        const fill = (handle: Handle): Promise<Filled> =>
-          arrived === undefined ? upload.fill(handle) : arrived.then(() => upload.fill(handle));
-        return { fill, abandon: () => upload.abandon() };
+        if (arrived === undefined) {
+          return { fill: (handle) => upload.fill(handle), abandon: () => upload.abandon() };
+        }
+        // No channel writes before the main one is told its handle, which waits for the content. A
+        // save abandoned meanwhile (its handle closed, and maybe given to another file by the server)
+        // never writes.
+        let abandoned = false;
+        return {
+          fill: async (handle: Handle): Promise<Filled> => {
+            await arrived;
+            if (abandoned) {
+              throw new Error('the save was abandoned before its content arrived');
+            }
+            return upload.fill(handle);
+          },
+          abandon: () => {
+            abandoned = true;
+            return upload.abandon();
+          },
+        };
       },
     });
     return { target: plan.target, written };

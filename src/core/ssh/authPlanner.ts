@@ -58,7 +58,7 @@ export class AuthPlanner {
   certificatesAllowed = true;
   /**
    * Set once a password, a passphrase or a keyboard-interactive answer was offered: a login that needed
-   * one cannot be repeated without the user (a second connection for reads does not try, readerThread.ts).
+   * one cannot be repeated without the user (the reader thread's second connection does not try, readerThread.ts).
    */
   secretOffered = false;
 

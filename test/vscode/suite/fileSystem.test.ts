@@ -88,6 +88,22 @@ function connectionsFromHereTo(port: number): number {
   }).length;
 }
 
+/** Bytes each thread of this process has written so far (to sockets and files alike), by thread id. */
+function bytesWrittenByThread(): Map<number, number> {
+  const written = new Map<number, number>();
+  for (const thread of readdirSync('/proc/self/task')) {
+    try {
+      const wchar = /^wchar: (\d+)$/m.exec(readFileSync(`/proc/self/task/${thread}/io`, 'utf8'))?.[1];
+      if (wchar !== undefined) {
+        written.set(Number(thread), Number(wchar));
+      }
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return written;
+}
+
 describe('the sftp provider inside VS Code', () => {
   before(() => {
     mkdirLocal('vsc');
@@ -147,7 +163,15 @@ describe('the sftp provider inside VS Code', () => {
     // file is replaced whole, keeping its owner, group and mode.
     chmodSync(local('vsc/large.bin'), 0o640);
     const saved = Buffer.alloc(12 * 1024 * 1024 + 99, 'vwxyz');
+    const writtenBefore = bytesWrittenByThread();
     await vscode.workspace.fs.writeFile(remote('vsc/large.bin'), saved);
+    const writtenAfter = bytesWrittenByThread();
+    const grew = (thread: number): number =>
+      (writtenAfter.get(thread) ?? 0) - (writtenBefore.get(thread) ?? 0);
+    // The extension host's main thread is the process itself: the bytes left through another one.
+    const byWorkers = Math.max(...[...writtenAfter.keys()].filter((t) => t !== process.pid).map(grew));
+    assert.ok(grew(process.pid) < saved.length / 4, `the main thread wrote ${grew(process.pid)} bytes`);
+    assert.ok(byWorkers >= saved.length, `no other thread sent the file: at most ${byWorkers} bytes`);
     assert.ok(readFileSync(local('vsc/large.bin')).equals(saved));
     const after = statSync(local('vsc/large.bin'));
     assert.deepEqual([after.uid, after.gid, after.mode & 0o7777], [owner.uid, owner.gid, 0o640]);

@@ -39,15 +39,13 @@ export async function saveFile(context: SaveContext, request: SaveRequest): Prom
 }
 
 /** A save that had to be written in place, where the context does not allow that (see SaveContext). */
-export class InPlaceRefused extends Error {
-  constructor(target: string, reason: string) {
-    super(`${target} would have to be saved in place (${reason}), which is left to the user's connection`);
-  }
-}
+export class InPlaceRefused extends Error {}
 
 async function inPlace(context: SaveContext, request: SaveRequest, reason: string): Promise<undefined> {
   if (!context.inPlaceAllowed) {
-    throw new InPlaceRefused(request.target, reason);
+    throw new InPlaceRefused(
+      `${request.target} would have to be saved in place (${reason}), which is left to the user's connection`,
+    );
   }
   context.logger.info(`Saving ${request.target} in place, protected by a copy of the original: ${reason}`);
   await writeInPlace(context, request);
