@@ -16,7 +16,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
+import type { RemoteFileSystem } from '../../src/core/fs/remoteFileSystem';
 import type { SftpSession } from '../../src/core/sftp/session';
+import { ensureSharedAccounts, sharedAccountsUnavailable } from '../support/accounts';
 import { FaultProxy } from '../support/faultProxy';
 import {
   READER_THREAD_SCRIPT,
@@ -77,6 +79,21 @@ describe('large reads through a reader thread with a connection of its own', () 
     });
   }
 
+  /** Runs `body` once a fresh manager's thread is ready, `name` (holding `content`) read once to start it. */
+  async function withReadyThread(
+    name: string,
+    content: Buffer,
+    body: (ready: { fs: RemoteFileSystem; path: string; logger: RecordingLogger }) => Promise<void>,
+  ): Promise<void> {
+    const logger = new RecordingLogger();
+    const connections = manager(logger);
+    try {
+      await body({ ...(await warmedUp(state.sshd, connections, logger, name, content)), logger });
+    } finally {
+      connections.dispose();
+    }
+  }
+
   test('a large read on a fast line is read by the thread byte for byte; a small one stays on the connection', async () => {
     const logger = new RecordingLogger();
     const connections = manager(logger);
@@ -105,17 +122,8 @@ describe('large reads through a reader thread with a connection of its own', () 
     }
   });
 
-  test('a large save is made by the thread byte for byte, keeping the mode and the attributes VS Code stats next; a small one and a create-only one stay on the connection', async () => {
-    const logger = new RecordingLogger();
-    const connections = manager(logger);
-    try {
-      const { fs, path } = await warmedUp(
-        state.sshd,
-        connections,
-        logger,
-        'thread-save.bin',
-        patternBytes(LARGE, 50),
-      );
+  test('a large save is made by the thread byte for byte, keeping the mode and the attributes VS Code stats next; a small one and a create-only one stay on the connection', () =>
+    withReadyThread('thread-save.bin', patternBytes(LARGE, 50), async ({ fs, path, logger }) => {
       chmodSync(path, 0o640);
       const saved = patternBytes(LARGE + 4321, 51);
       await fs.writeFile(path, saved, OVERWRITE);
@@ -149,22 +157,10 @@ describe('large reads through a reader thread with a connection of its own', () 
         'a save that must not overwrite cannot be repeated here: it is made here',
       );
       assert.deepEqual(threadEnds(logger), []);
-    } finally {
-      connections.dispose();
-    }
-  });
+    }));
 
-  test("a large save through a link nothing is known about is made by the thread on the link's target: the link stays, and what was known of the target is forgotten", async () => {
-    const logger = new RecordingLogger();
-    const connections = manager(logger);
-    try {
-      const { fs } = await warmedUp(
-        state.sshd,
-        connections,
-        logger,
-        'thread-link-warmup.bin',
-        patternBytes(LARGE, 59),
-      );
+  test("a large save through a link nothing is known about is made by the thread on the link's target: the link stays, and what was known of the target is forgotten", () =>
+    withReadyThread('thread-link-warmup.bin', patternBytes(LARGE, 59), async ({ fs, logger }) => {
       const target = state.sshd.writeLocal('thread-link-target.bin', patternBytes(LARGE, 60));
       const link = state.sshd.local('thread-link-to-target.bin');
       symlinkSync('thread-link-target.bin', link);
@@ -177,22 +173,10 @@ describe('large reads through a reader thread with a connection of its own', () 
       assert.ok(readFileSync(target).equals(saved));
       assert.equal((await fs.stat(target)).size, saved.length, "the target's old size is not answered");
       assert.deepEqual(temporariesBeside(target), []);
-    } finally {
-      connections.dispose();
-    }
-  });
+    }));
 
-  test('a large file with a second hard link is refused by the thread and saved in place here, both names keeping the new content; its next save goes straight here', async () => {
-    const logger = new RecordingLogger();
-    const connections = manager(logger);
-    try {
-      const { fs, path } = await warmedUp(
-        state.sshd,
-        connections,
-        logger,
-        'thread-linked.bin',
-        patternBytes(LARGE, 54),
-      );
+  test('a large file with a second hard link is refused by the thread and saved in place here, both names keeping the new content; its next save goes straight here', () =>
+    withReadyThread('thread-linked.bin', patternBytes(LARGE, 54), async ({ fs, path, logger }) => {
       const otherName = state.sshd.local('thread-linked-other.bin');
       linkSync(path, otherName);
       const inode = statSync(path).ino;
@@ -217,10 +201,41 @@ describe('large reads through a reader thread with a connection of its own', () 
         'the second save was not tried there',
       );
       assert.deepEqual(threadEnds(logger), [], 'a refusal is no reason to end the thread');
-    } finally {
-      connections.dispose();
-    }
-  });
+    }));
+
+  test(
+    "a colleague's large file, writable through a shared group, is refused by the thread and saved in place here: its owner, group and mode stay",
+    { skip: sharedAccountsUnavailable ?? false },
+    async () => {
+      // Before the login: its sessions have the shared group only if it joined first.
+      const accounts = ensureSharedAccounts();
+      await withReadyThread(
+        'thread-colleague-warmup.bin',
+        patternBytes(LARGE, 62),
+        async ({ fs, logger }) => {
+          const path = state.sshd.writeLocal('thread-colleague.bin', patternBytes(LARGE, 63));
+          chownSync(path, accounts.colleagueUid, accounts.sharedGid);
+          chmodSync(path, 0o664);
+          const inode = statSync(path).ino;
+
+          const saved = patternBytes(LARGE + 77, 64);
+          await fs.writeFile(path, saved, OVERWRITE);
+          assert.match(
+            logger.lines.join('\n'),
+            /The reader thread did not save .*thread-colleague\.bin .*in place.*; saving it here/,
+          );
+          assert.ok(readFileSync(path).equals(saved));
+          const after = statSync(path);
+          assert.deepEqual(
+            [after.uid, after.gid, after.mode & 0o7777, after.ino],
+            [accounts.colleagueUid, accounts.sharedGid, 0o664, inode],
+            "the colleague's file, written in place",
+          );
+          assert.deepEqual(temporariesBeside(path), []);
+        },
+      );
+    },
+  );
 
   test('a file replaced between reads is read anew by the thread, and a removed one fails as before', async () => {
     const logger = new RecordingLogger();

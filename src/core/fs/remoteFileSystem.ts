@@ -104,12 +104,10 @@ export interface SessionSource {
 }
 
 /**
- * Reads at least this large go through the reader thread: below it the CPU a read costs is small next
- * to handing the work over (and a thread is not started for it).
+ * Reads and saves at least this large go through the reader thread: below it the CPU a transfer costs
+ * is small next to handing the work over (and a thread is not started for it).
  */
-const THREAD_READ_MIN_BYTES = 8 * 1024 * 1024;
-/** Saves at least this large go through the reader thread, for the same reason. */
-const THREAD_SAVE_MIN_BYTES = 8 * 1024 * 1024;
+const THREAD_MIN_BYTES = 8 * 1024 * 1024;
 
 /** Transfers at least this large are striped over several SFTP channels. */
 const STRIPE_THRESHOLD = 8 * 1024 * 1024;
@@ -282,7 +280,7 @@ export class RemoteFileSystem {
     const stat = await this.retryingOnDrop('stat', path, (session) => this.statOn(session, path));
     // VS Code stats a file before it opens it: a large one starts the reader thread, whose login is
     // then over when the read comes. A watcher's look (fresh) is no sign of a read.
-    if (options.fresh !== true && stat.type.kind === 'file' && this.threadReads(stat.size)) {
+    if (options.fresh !== true && stat.type.kind === 'file' && this.threadTakes(stat.size)) {
       this.source.startReaderThreadAhead?.();
     }
     return stat;
@@ -385,7 +383,7 @@ export class RemoteFileSystem {
     // A file last seen large and regular goes to the reader thread at once: its OPEN there says what
     // the file is now, and this connection's OPEN would only cost a round trip before it.
     const regular = seen === undefined || kindOfMode(seen.mode) === 'file';
-    const straightToThread = regular && expectedSize !== undefined && this.threadReads(expectedSize);
+    const straightToThread = regular && expectedSize !== undefined && this.threadTakes(expectedSize);
     if (straightToThread) {
       const inThread = await this.readInThread(path, expectedSize);
       if (inThread !== undefined) {
@@ -477,9 +475,13 @@ export class RemoteFileSystem {
     });
   }
 
-  /** Whether a read of a regular file of `size` bytes goes to the reader thread (when it is ready). */
-  private threadReads(size: number): boolean {
-    return size >= THREAD_READ_MIN_BYTES && size <= this.options.maxReadFileBytes;
+  /**
+   * Whether a read of a regular file of `size` bytes, or a save of that many, goes to the reader thread
+   * (when it is ready). Beyond the read limit a read fails anyway, and a save's copy for the thread
+   * would be as large again.
+   */
+  private threadTakes(size: number): boolean {
+    return size >= THREAD_MIN_BYTES && size <= this.options.maxReadFileBytes;
   }
 
   /**
@@ -488,7 +490,7 @@ export class RemoteFileSystem {
    * (whatever the reason, this connection then reads it and reports what it finds).
    */
   private async readInThread(path: string, size: number): Promise<Uint8Array | undefined> {
-    if (!this.threadReads(size)) {
+    if (!this.threadTakes(size)) {
       return undefined;
     }
     const thread = this.source.readerThread?.();
@@ -566,9 +568,7 @@ export class RemoteFileSystem {
     content: Uint8Array,
     options: WriteOptions,
   ): Promise<Saved | undefined> {
-    // Beyond the read limit the copy for the thread would be as large again: saved here.
-    const large = content.length >= THREAD_SAVE_MIN_BYTES && content.length <= this.options.maxReadFileBytes;
-    if (!options.overwrite || !large || this.savedHere.has(path)) {
+    if (!options.overwrite || !this.threadTakes(content.length) || this.savedHere.has(path)) {
       return undefined;
     }
     const thread = this.source.readerThread?.();
