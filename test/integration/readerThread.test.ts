@@ -66,7 +66,7 @@ describe('large reads through a reader thread with a connection of its own', () 
   function manager(
     logger: RecordingLogger,
     allowed: () => boolean = () => true,
-    lifecycle: { laneIdleMs?: number } = {},
+    lifecycle: { laneIdleMs?: number; readerThreadIdleMs?: number } = {},
   ): ConnectionManager {
     return new ConnectionManager({
       resolveHost: (authority) => state.sshd.resolve(authority),
@@ -328,9 +328,30 @@ describe('large reads through a reader thread with a connection of its own', () 
     }
   });
 
+  test('a thread opens the extra channels of large transfers as it logs in, before its first read or save', async () => {
+    const logger = new RecordingLogger();
+    const connections = manager(logger);
+    try {
+      const path = state.sshd.writeLocal('thread-lanes-ahead.bin', patternBytes(LARGE, 46));
+      await connections.fileSystem(state.sshd.alias).stat(path);
+      await untilReady(logger);
+      // Every SFTP channel says once, as it opens, how its WRITEs are sent: the thread's main one and 7.
+      const threadChannels = (): number =>
+        logger.lines.filter((line) => /Reader thread: WRITE requests (are encrypted|go through)/.test(line))
+          .length;
+      for (let waited = 0; threadChannels() < 8 && waited < 5000; waited += 20) {
+        await delay(20);
+      }
+      assert.equal(threadChannels(), 8, 'the thread has its main channel and 7 lanes open');
+      assert.equal(readInThread(logger, path), false, 'before anything was read');
+    } finally {
+      connections.dispose();
+    }
+  });
+
   test('a thread unused for its idle time ends, and the next large read starts another', async () => {
     const logger = new RecordingLogger();
-    const connections = manager(logger, () => true, { laneIdleMs: 300 });
+    const connections = manager(logger, () => true, { readerThreadIdleMs: 300 });
     try {
       const content = patternBytes(LARGE, 39);
       const { fs, path } = await warmedUp(state.sshd, connections, logger, 'thread-idle.bin', content);
@@ -350,7 +371,7 @@ describe('large reads through a reader thread with a connection of its own', () 
 
   test('a thread started ahead by the stat of a large file that then reads nothing ends when idle, and none is started ahead again; a read still starts one', async () => {
     const logger = new RecordingLogger();
-    const connections = manager(logger, () => true, { laneIdleMs: 300 });
+    const connections = manager(logger, () => true, { readerThreadIdleMs: 300 });
     try {
       const fs = connections.fileSystem(state.sshd.alias);
       const content = patternBytes(LARGE, 43);

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { parseAuthority } from '../../src/core/config/authority';
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
+import { ArrivingContent } from '../../src/core/sftp/arrivingContent';
 import { PreopenedLanes } from '../../src/core/sftp/preopenedLanes';
 import type { SftpSession } from '../../src/core/sftp/session';
 import { startStripedUpload, writeWholeFile } from '../../src/core/sftp/stripedUpload';
@@ -320,6 +321,71 @@ describe('transfers striped over several SFTP channels', () => {
       const filled = await main.withFile(remote, 'wx', {}, (handle) => upload.fill(handle));
       assert.equal(filled.flushed, true);
       assertEveryLaneWrote(remote, content, lanes);
+    } finally {
+      close();
+    }
+  });
+
+  test('an upload whose content is still being copied in writes each range only once its bytes are there', async () => {
+    const content = patternBytes(24 * CHUNK + 77, 33);
+    const remote = h.path('striped-arriving.bin');
+    const { main, lanes, close } = await openChannels(3);
+    try {
+      // Only the first quarter is in place at first; the rest of the buffer holds zeros meanwhile.
+      const buffer = Buffer.alloc(content.length);
+      const arriving = new ArrivingContent();
+      const quarter = 6 * CHUNK;
+      content.copy(buffer, 0, 0, quarter);
+      arriving.arrivedUpTo(quarter);
+      const upload = startStripedUpload({
+        session: main,
+        path: remote,
+        data: buffer,
+        lanes,
+        flush: true,
+        contentReady: (end) => arriving.until(end),
+      });
+      const filled = main.withFile(remote, 'wx', {}, (handle) => upload.fill(handle));
+      await delay(300); // every channel would have written all of its stripe by now
+      for (let offset = quarter; offset < content.length; offset += 5 * CHUNK) {
+        const end = Math.min(offset + 5 * CHUNK, content.length);
+        content.copy(buffer, offset, offset, end);
+        arriving.arrivedUpTo(end);
+        await delay(20);
+      }
+      assert.equal((await filled).flushed, true);
+      assertEveryLaneWrote(remote, content, lanes);
+    } finally {
+      close();
+    }
+  });
+
+  test('an upload whose content stops coming fails, having written nothing past what came', async () => {
+    const content = patternBytes(24 * CHUNK, 34);
+    const remote = h.path('striped-never-arrived.bin');
+    const { main, lanes, close } = await openChannels(3);
+    try {
+      const arriving = new ArrivingContent();
+      const came = 5 * CHUNK + 100;
+      arriving.arrivedUpTo(came);
+      const upload = startStripedUpload({
+        session: main,
+        path: remote,
+        data: content,
+        lanes,
+        flush: true,
+        contentReady: (end) => arriving.until(end),
+      });
+      const filled = main.withFile(remote, 'wx', {}, (handle) => upload.fill(handle));
+      await delay(200);
+      arriving.fail(new Error('the copy stopped'));
+      await assert.rejects(filled, /the copy stopped/);
+      const written = readFileSync(remote);
+      assert.ok(written.length <= came, `${written.length} bytes were written, only ${came} came`);
+      assert.ok(written.equals(content.subarray(0, written.length)));
+      for (const lane of lanes) {
+        assert.equal(lane.openHandleCount, 0, 'every lane closed the file');
+      }
     } finally {
       close();
     }

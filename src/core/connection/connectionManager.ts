@@ -110,8 +110,9 @@ export class ConnectionManager {
       get maxReconnectAttempts() {
         return given.maxReconnectAttempts ?? DEFAULT_LIFECYCLE.maxReconnectAttempts;
       },
-      // Lanes and reader threads given back after this long unused (HostConnection's default when unset).
+      // Lanes and reader threads given back after this long unused (HostConnection's defaults when unset).
       ...(given.laneIdleMs === undefined ? {} : { laneIdleMs: given.laneIdleMs }),
+      ...(given.readerThreadIdleMs === undefined ? {} : { readerThreadIdleMs: given.readerThreadIdleMs }),
     };
   }
 
@@ -374,6 +375,7 @@ export class ConnectionManager {
           authority: key,
           host: live.connection.host,
           maxReadFileBytes: this.options.fileSystem.maxReadFileBytes,
+          idleMs,
           stallTimeoutMs: this.options.session?.stallTimeoutMs,
           traceEnabled: logger.isTraceEnabled?.() ?? false,
         },

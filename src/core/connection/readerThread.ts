@@ -7,6 +7,9 @@ import type { FileThread, Saved } from '../fs/remoteFileSystem';
 import { InPlaceRefused } from '../fs/save/saveFile';
 import type { FromReaderThread, ReaderThreadSetup, ToReaderThread } from './readerThreadProtocol';
 
+/** How much of a save's content is copied into the thread's memory between two turns of the event loop. */
+const COPY_SLICE_BYTES = 4 * 1024 * 1024;
+
 /** What the thread answers a read or a save with. */
 type Answer = { readonly data: Buffer } | { readonly saved: Saved };
 
@@ -32,7 +35,7 @@ export interface ThreadEnding {
  * collections that took the second core from sshd, and a 64 MiB read on loopback was slower than
  * OpenSSH's sftp (docs/performance.md). A file read comes back in one transferred buffer: nothing
  * is copied between the threads. A save's content is copied once, into memory shared with the thread,
- * while the thread's first request is on its way: the caller's own buffer stays the caller's.
+ * while the save is under way (each WRITE waits for its own bytes): the caller's buffer stays the caller's.
  *
  * The thread only ever logs in the way the connection it serves did without the user (agent or a key
  * without passphrase, straight over TCP; SshConnection.canLogInAgainUnattended), and its known_hosts
@@ -99,16 +102,30 @@ export class ReaderThread implements FileThread {
     }
     // Memory the thread shares, into which the content is copied (VS Code or an extension may still use
     // the caller's buffer, which may also be a view of a larger one): told first, the thread sends the
-    // temporary's OPEN while the copy is made, and copying costs no time on a slow line.
+    // temporary's OPEN while the copy is made.
     const shared = new SharedArrayBuffer(content.byteLength);
     let id = 0;
     const answer = this.ask((assigned) => {
       id = assigned;
       return { kind: 'write', id, path, shared, create: options.create };
     });
-    if (this.state === 'ready') {
-      new Uint8Array(shared).set(content);
-      this.send({ kind: 'content', id });
+    let answered = false;
+    answer.then(
+      () => (answered = true),
+      () => (answered = true),
+    );
+    // Front to back, a slice at a time, each told as it lands: the first WRITEs go out while the rest
+    // is copied (fresh memory costs a page fault per 4 KiB: 256 MiB take about 250 ms here, more than
+    // a round trip), and the event loop (the extension host's) is never held for the whole copy.
+    const into = new Uint8Array(shared);
+    for (let offset = 0; offset < content.byteLength && this.state === 'ready' && !answered;) {
+      const end = Math.min(offset + COPY_SLICE_BYTES, content.byteLength);
+      into.set(content.subarray(offset, end), offset);
+      this.send({ kind: 'content', id, upTo: end });
+      offset = end;
+      if (offset < content.byteLength) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     }
     const outcome = await answer;
     if (!('saved' in outcome)) {

@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage, isConnectionError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { InPlaceRefused } from '../fs/save/saveFile';
+import { ArrivingContent } from '../sftp/arrivingContent';
 import { ConnectionManager } from './connectionManager';
 import type { FromReaderThread, LogLevel, ReaderThreadSetup, ToReaderThread } from './readerThreadProtocol';
 
@@ -59,13 +60,14 @@ const manager = new ConnectionManager({
     onBehalfOfAnother: { onOrphan: (temporary) => post({ kind: 'leftovers', temporaries: [temporary] }) },
   },
   ...(setup.stallTimeoutMs === undefined ? {} : { session: { stallTimeoutMs: setup.stallTimeoutMs } }),
-  // The connection served decides when this one ends.
-  lifecycle: { idleTimeoutMs: 0 },
+  // The connection served decides when this one ends. The lanes are what makes it fast: they are kept
+  // for as long as the thread (they end with it).
+  lifecycle: { idleTimeoutMs: 0, laneIdleMs: setup.idleMs },
 });
 const files = manager.fileSystem(setup.authority);
 
-/** Saves whose content is still being copied in, by request: each resolves once it is there. */
-const contentOf = new Map<number, () => void>();
+/** Saves whose content is still being copied in, by request. */
+const contentOf = new Map<number, ArrivingContent>();
 
 /** Reads and saves under way. */
 const underWay = new Set<Promise<unknown>>();
@@ -92,6 +94,9 @@ manager.onDidChangeState(({ state, error }) => {
 
 manager.session(setup.authority).then(
   async (session) => {
+    // The thread exists for large files: its extra channels open now (four round trips, alongside the
+    // probes), not during its first transfer, which would run on one channel's window meanwhile.
+    files.openTransferLanes();
     // The line's round trip, before the first read: the read stripes over extra channels on a slow
     // line and sizes what it keeps in flight by it, and a connection that has measured none yet
     // starts its first read on one channel (the login times no request). The faster of two answers:
@@ -125,14 +130,18 @@ port.on('message', (message: ToReaderThread) => {
   switch (message.kind) {
     case 'close':
       closing = true;
+      for (const arriving of contentOf.values()) {
+        arriving.fail(new Error('the reader thread was told to close'));
+      }
       manager.dispose();
       void settled().then(() => port.close());
       return;
     case 'write': {
       const { id, path, shared, create } = message;
-      // The temporary's OPEN goes out now; its WRITEs wait for the content, copied meanwhile.
-      const arrived = new Promise<void>((resolve) => contentOf.set(id, resolve));
-      const saving = files.save(path, new Uint8Array(shared), { create, overwrite: true }, arrived);
+      // The temporary's OPEN goes out now; each WRITE waits for its bytes, copied in meanwhile.
+      const arriving = new ArrivingContent();
+      contentOf.set(id, arriving);
+      const saving = files.save(path, new Uint8Array(shared), { create, overwrite: true }, arriving);
       void saving.finally(() => contentOf.delete(id)).catch(() => undefined);
       serve(id, saving, ({ target, attrs }) =>
         post(attrs === undefined ? { kind: 'written', id, target } : { kind: 'written', id, target, attrs }),
@@ -140,7 +149,7 @@ port.on('message', (message: ToReaderThread) => {
       return;
     }
     case 'content':
-      contentOf.get(message.id)?.();
+      contentOf.get(message.id)?.arrivedUpTo(message.upTo);
       return;
     case 'read': {
       const { id, path, expectedSize } = message;

@@ -9,6 +9,8 @@ export interface ReaderThreadSetup {
   /** As the connection it serves resolved it: the thread logs in to the same address, as the same user. */
   readonly host: ResolvedHost;
   readonly maxReadFileBytes: number;
+  /** It ends after this long unused; its transfer lanes are kept as long. */
+  readonly idleMs: number;
   readonly stallTimeoutMs: number | undefined;
   readonly traceEnabled: boolean;
 }
@@ -29,15 +31,15 @@ export type ToReaderThread =
       readonly id: number;
       readonly path: string;
       /**
-       * Memory shared with the thread, sized for the new content, which is copied into it while the
-       * save starts: `content` says when it is there.
+       * Memory shared with the thread, sized for the new content, which is copied into it, front to
+       * back, while the save goes on: `content` messages say how far.
        */
       readonly shared: SharedArrayBuffer;
       /** As WriteOptions.create; the save always may overwrite (it may be made again on the other side). */
       readonly create: boolean;
     }
-  /** The content of save `id` is in its shared memory. */
-  | { readonly kind: 'content'; readonly id: number }
+  /** The first `upTo` bytes of save `id`'s content are in its shared memory. */
+  | { readonly kind: 'content'; readonly id: number; readonly upTo: number }
   | { readonly kind: 'close' };
 
 /** Messages from the thread. */

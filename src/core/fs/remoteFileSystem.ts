@@ -11,6 +11,7 @@ import {
   normalizeRemotePath,
   parentOf,
 } from '../common/remotePath';
+import type { ArrivingContent } from '../sftp/arrivingContent';
 import { kindOfMode } from '../sftp/attrs';
 import type { Handle, SftpSession } from '../sftp/session';
 import { startStripedUpload, writeWholeFile, type Filled } from '../sftp/stripedUpload';
@@ -516,6 +517,11 @@ export class RemoteFileSystem {
     return slowLink && bytes >= STRIPE_THRESHOLD && bytes <= this.options.maxReadFileBytes;
   }
 
+  /** Opens the extra channels large transfers are striped over ahead of the first one. */
+  openTransferLanes(): void {
+    void this.lanesFor(STRIPE_THRESHOLD);
+  }
+
   /**
    * The extra channels a transfer of `bytes` is striped over: none for small ones. At once when they
    * are open, a promise while they are being opened.
@@ -532,15 +538,15 @@ export class RemoteFileSystem {
   }
 
   /**
-   * writeFile, saying what it saved (the reader thread's program tells the other side). `arrived`: the
-   * content's bytes are in place only once it resolves (the thread's save starts while the other side
-   * still copies them in): nothing is written before.
+   * writeFile, saying what it saved (the reader thread's program tells the other side). `arriving`:
+   * the content's bytes are in place only as it says (the thread's save starts while the other side
+   * still copies them in): no byte is written before it is there.
    */
   async save(
     rawPath: string,
     content: Uint8Array,
     options: WriteOptions,
-    arrived?: Promise<void>,
+    arriving?: ArrivingContent,
   ): Promise<Saved> {
     const path = normalizeRemotePath(rawPath);
     const inThread = await this.saveInThread(path, content, options);
@@ -551,10 +557,10 @@ export class RemoteFileSystem {
     // a rename that happened leaves the same content. Only "must not exist yet" cannot be repeated.
     if (options.overwrite) {
       return this.retryingOnDrop('writeFile', path, (session) =>
-        this.writeFileOn(session, path, content, options, arrived),
+        this.writeFileOn(session, path, content, options, arriving),
       );
     }
-    return this.writeFileOn(await this.session(path), path, content, options, arrived);
+    return this.writeFileOn(await this.session(path), path, content, options, arriving);
   }
 
   /**
@@ -619,7 +625,7 @@ export class RemoteFileSystem {
     path: string,
     content: Uint8Array,
     options: WriteOptions,
-    arrived: Promise<void> | undefined,
+    arriving: ArrivingContent | undefined,
   ): Promise<Saved> {
     const known = this.attributes.get(path);
     // Saves go through symlinks to their target, as a local editor's would.
@@ -633,13 +639,13 @@ export class RemoteFileSystem {
     const links = known?.links === undefined ? {} : { links: known.links };
     let saved: { target: string; written: Attributes | undefined };
     if (known !== undefined) {
-      saved = await this.replaceWith(session, content, arrived, { ...(await inspected), ...links });
+      saved = await this.replaceWith(session, content, arriving, { ...(await inspected), ...links });
     } else {
       // Nothing known about the path: the temporary is created beside it while the LSTAT is on its
       // way (a save that need not wait for it is one round trip shorter). A link turns out to point
       // elsewhere only rarely; the save then starts over beside the link's target.
       try {
-        saved = await this.replaceWith(session, content, arrived, {
+        saved = await this.replaceWith(session, content, arriving, {
           target: path,
           existing: inspected.then(({ target, existing }) => {
             if (target !== path) {
@@ -652,7 +658,7 @@ export class RemoteFileSystem {
         if (!(error instanceof SaveElsewhere)) {
           throw error;
         }
-        saved = await this.replaceWith(session, content, arrived, await inspected);
+        saved = await this.replaceWith(session, content, arriving, await inspected);
       }
     }
     this.changedFiles(path, saved.target);
@@ -667,7 +673,7 @@ export class RemoteFileSystem {
   private async replaceWith(
     session: SftpSession,
     content: Uint8Array,
-    arrived: Promise<void> | undefined,
+    arriving: ArrivingContent | undefined,
     plan: Pick<SaveRequest, 'target' | 'existing' | 'links'>,
   ): Promise<{ target: string; written: Attributes | undefined }> {
     const written = await saveFile(this.saveContext(session), {
@@ -677,32 +683,32 @@ export class RemoteFileSystem {
       // Only a temporary's fill may wait for content still arriving (its start is told when the save
       // is abandoned); a file written in place is never saved where the content arrives later.
       fill: (handle, into) =>
-        arrived === undefined
+        arriving === undefined
           ? writeWholeFile(session, handle, into, content, this.lanesFor(content.length))
           : Promise.reject(new Error('a file written in place cannot wait for its content')),
       startFill: (into, { flush }) => {
+        // Each WRITE waits for its own bytes, and one of a save abandoned meanwhile (its handle
+        // closed, and maybe given to another file by the server) never goes out.
+        let abandoned = false;
+        const whenAbandoned = (): Promise<void> =>
+          Promise.reject(new Error('the save was abandoned before its content arrived'));
+        const contentReady =
+          arriving === undefined
+            ? undefined
+            : (end: number): Promise<void> | undefined =>
+                abandoned
+                  ? whenAbandoned()
+                  : arriving.until(end)?.then(() => (abandoned ? whenAbandoned() : undefined));
         const upload = startStripedUpload({
           session,
           path: into,
           data: content,
           lanes: this.lanesFor(content.length),
           flush,
+          ...(contentReady === undefined ? {} : { contentReady }),
         });
-        if (arrived === undefined) {
-          return { fill: (handle) => upload.fill(handle), abandon: () => upload.abandon() };
-        }
-        // No channel writes before the main one is told its handle, which waits for the content. A
-        // save abandoned meanwhile (its handle closed, and maybe given to another file by the server)
-        // never writes.
-        let abandoned = false;
         return {
-          fill: async (handle: Handle): Promise<Filled> => {
-            await arrived;
-            if (abandoned) {
-              throw new Error('the save was abandoned before its content arrived');
-            }
-            return upload.fill(handle);
-          },
+          fill: (handle: Handle): Promise<Filled> => upload.fill(handle),
           abandon: () => {
             abandoned = true;
             return upload.abandon();

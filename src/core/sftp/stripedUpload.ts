@@ -70,10 +70,18 @@ export interface StripedUploadOptions {
   readonly data: Uint8Array;
   readonly lanes: Lanes;
   readonly flush: boolean;
+  /**
+   * For content still being copied in: undefined when bytes [0, end) are in place, else a promise
+   * that settles once they are (or rejects: the WRITE then fails). Every WRITE asks before it goes out.
+   */
+  readonly contentReady?: ContentReady;
 }
 
+/** See StripedUploadOptions.contentReady. */
+export type ContentReady = (end: number) => Promise<void> | undefined;
+
 export function startStripedUpload(options: StripedUploadOptions): StripedUpload {
-  const { session, path, data, lanes, flush } = options;
+  const { session, path, data, lanes, flush, contentReady } = options;
   const source = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const chunk = session.limits.maxWriteLength;
   let letWrite: (go: boolean) => void = () => undefined;
@@ -104,6 +112,7 @@ export function startStripedUpload(options: StripedUploadOptions): StripedUpload
           flow: session.flow,
           flush,
           mayWrite,
+          ...(contentReady === undefined ? {} : { contentReady }),
         });
         upload.catch(() => undefined); // reported by fill; not unhandled when the upload is abandoned
         onLanes.push(upload);
@@ -122,7 +131,16 @@ export function startStripedUpload(options: StripedUploadOptions): StripedUpload
   return {
     async fill(handle: Handle): Promise<Filled> {
       letWrite(true);
-      main = writeThenFlush({ session, handle, path, source, queue: mainQueue, flow: session.flow, flush });
+      main = writeThenFlush({
+        session,
+        handle,
+        path,
+        source,
+        queue: mainQueue,
+        flow: session.flow,
+        flush,
+        ...(contentReady === undefined ? {} : { contentReady }),
+      });
       try {
         await main.acknowledged;
       } catch (error) {
@@ -169,6 +187,7 @@ interface WritesOnChannel {
   readonly source: Buffer;
   readonly queue: Range[];
   readonly flow: FlowControl;
+  readonly contentReady?: ContentReady;
 }
 
 /** A channel's WRITEs under way. */
@@ -231,6 +250,7 @@ async function uploadStripeOnLane(options: {
   flow: FlowControl;
   flush: boolean;
   mayWrite: Promise<boolean>;
+  contentReady?: ContentReady;
 }): Promise<void> {
   const { lane, path, mayWrite, stripe } = options;
   let acknowledged: Promise<void> = Promise.resolve();
@@ -269,7 +289,7 @@ function writeRange(options: WritesOnChannel & { readonly onLastWriteSent?: () =
   readonly outstandingBytes: number;
   queueChanged(): void;
 } {
-  const { session, handle, path, source, queue, flow, onLastWriteSent } = options;
+  const { session, handle, path, source, queue, flow, onLastWriteSent, contentReady } = options;
   /** Ranges taken from the queue whose WRITE has not gone out yet (waiting for the flow control). */
   let taking = 0;
   let outstandingBytes = 0;
@@ -288,6 +308,11 @@ function writeRange(options: WritesOnChannel & { readonly onLastWriteSent?: () =
     try {
       let length: number;
       try {
+        // Not admitted before its bytes are there: what waits holds none of the line's share.
+        const copying = contentReady?.(range.offset + range.length);
+        if (copying !== undefined) {
+          await copying;
+        }
         length = await flow.admit(range.length);
       } finally {
         taking--;

@@ -94,12 +94,16 @@ export async function replaceByRename(context: SaveContext, request: SaveRequest
             ? undefined
             : settle(session.fsetstat(handle, { uid: existing.uid, gid: existing.gid }, temporary));
         const permissions = existing?.mode === undefined ? request.permissions : existing.mode & 0o7777;
-        const setMode =
-          permissions === undefined ? undefined : session.fsetstat(handle, { mode: permissions }, temporary);
-        const [, filled] = await Promise.all([
-          setMode,
-          started === undefined ? request.fill(handle, temporary) : started.fill(handle),
-        ]);
+        const modeSet =
+          permissions === undefined
+            ? undefined
+            : settle(session.fsetstat(handle, { mode: permissions }, temporary));
+        // The fill settles before anything fails this use of the handle, which then closes it: no
+        // WRITE may follow the CLOSE (the server may give the handle to the next file opened).
+        const filled = await (started === undefined ? request.fill(handle, temporary) : started.fill(handle));
+        if (modeSet !== undefined) {
+          await unwrap(modeSet);
+        }
         // Answered by now: they went out before the WRITEs, on the same channel.
         const ownerKept = await owner;
         learnIdentityFrom(context, await created);
