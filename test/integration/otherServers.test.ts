@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
 import { ConnectionManager } from '../../src/core/connection/connectionManager';
@@ -8,7 +8,7 @@ import { TEMP_MARKER } from '../../src/core/fs/save/temporaries';
 import { MAX_READ_LENGTH, type ReadSizeBasis } from '../../src/core/sftp/readSize';
 import { startDropbear } from '../support/dropbear';
 import { READER_THREAD_SCRIPT, RecordingLogger, patternBytes, rejectsWith } from '../support/harness';
-import { readInThread, readies, warmedUp } from '../support/readerThreads';
+import { readInThread, readies, savedInThread, warmedUp } from '../support/readerThreads';
 import { startProftpd } from '../support/proftpd';
 import type { SftpServerFixture } from '../support/sftpServerFixture';
 import { startSshd } from '../support/sshd';
@@ -139,6 +139,37 @@ for (const [name, start, gaps, readBasis] of servers) {
         assert.ok(readies(logger) >= 1, 'the thread logged in');
         assert.ok(Buffer.from(await files.readFile(path)).equals(content));
         assert.ok(readInThread(logger, path), 'the second read was made by the thread');
+      } finally {
+        connections.dispose();
+      }
+    });
+
+    test('a large save made by a reader thread logged in to this server the same way lands whole, keeps the mode and leaves no temporary', async () => {
+      const logger = new RecordingLogger();
+      const server = running().server;
+      const connections = new ConnectionManager({
+        resolveHost: (authority) => server.resolve(authority),
+        logger,
+        fileSystem: { maxReadFileBytes: 64 * 1024 * 1024 },
+        readerThreadScript: READER_THREAD_SCRIPT,
+      });
+      try {
+        const original = patternBytes(12 * 1024 * 1024 + 77, 43);
+        const { fs: files, path } = await warmedUp(server, connections, logger, 'thread-save.bin', original);
+        chmodSync(path, 0o640);
+        const saved = patternBytes(12 * 1024 * 1024 + 4321, 44);
+        await files.writeFile(path, saved, { create: true, overwrite: true });
+        assert.ok(
+          savedInThread(logger, path),
+          `the save was made by the thread: ${logger.lines.join(' | ')}`,
+        );
+        assert.ok(readFileSync(path).equals(saved), 'the file on disk is the one saved');
+        assert.equal(statSync(path).mode & 0o7777, 0o640, 'the mode is kept');
+        assert.deepEqual(
+          readdirSync(server.local('')).filter((entry) => entry.includes(TEMP_MARKER)),
+          [],
+          'no temporary left',
+        );
       } finally {
         connections.dispose();
       }
