@@ -234,6 +234,8 @@ export class ReaderThread implements FileThread {
       this.worker.postMessage(message);
     } catch (error) {
       this.end(`it cannot be reached: ${errorMessage(error)}`);
+      // Not told to close (a save there may wait for content that will not come): stopped.
+      void this.worker.terminate();
     }
   }
 

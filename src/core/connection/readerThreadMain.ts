@@ -60,14 +60,20 @@ const manager = new ConnectionManager({
     onBehalfOfAnother: { onOrphan: (temporary) => post({ kind: 'leftovers', temporaries: [temporary] }) },
   },
   ...(setup.stallTimeoutMs === undefined ? {} : { session: { stallTimeoutMs: setup.stallTimeoutMs } }),
-  // The connection served decides when this one ends. The lanes are what makes it fast: they are kept
-  // for as long as the thread (they end with it).
+  // The connection served decides when this one ends. The lanes are what makes it fast: they are given
+  // back only after as long unused as ends the thread itself.
   lifecycle: { idleTimeoutMs: 0, laneIdleMs: setup.idleMs },
 });
 const files = manager.fileSystem(setup.authority);
 
 /** Saves whose content is still being copied in, by request. */
 const contentOf = new Map<number, ArrivingContent>();
+/** WRITEs waiting for content still to come fail with `reason`: the thread is going away. */
+const failArrivals = (reason: string): void => {
+  for (const arriving of contentOf.values()) {
+    arriving.fail(new Error(reason));
+  }
+};
 
 /** Reads and saves under way. */
 const underWay = new Set<Promise<unknown>>();
@@ -82,6 +88,7 @@ const settled = (): Promise<unknown> =>
 // made on the connection served instead).
 manager.onDidChangeState(({ state, error }) => {
   if (state === 'reconnecting') {
+    failArrivals('the reader thread lost its connection');
     manager.dispose();
     void settled().then(() =>
       post({
@@ -94,9 +101,6 @@ manager.onDidChangeState(({ state, error }) => {
 
 manager.session(setup.authority).then(
   async (session) => {
-    // The thread exists for large files: its extra channels open now (four round trips, alongside the
-    // probes), not during its first transfer, which would run on one channel's window meanwhile.
-    files.openTransferLanes();
     // The line's round trip, before the first read: the read stripes over extra channels on a slow
     // line and sizes what it keeps in flight by it, and a connection that has measured none yet
     // starts its first read on one channel (the login times no request). The faster of two answers:
@@ -106,6 +110,10 @@ manager.session(setup.authority).then(
     }
     const roundTripMs = session.roundTripMs;
     post(roundTripMs === undefined ? { kind: 'ready' } : { kind: 'ready', roundTripMs });
+    // The thread exists for large files: its extra channels open now (four round trips, after the
+    // probes so as not to slow their answers), not during its first transfer, which would run on one
+    // channel's window meanwhile.
+    files.openTransferLanes();
   },
   (error: unknown) =>
     post({ kind: 'unavailable', reason: `it could not log in without the user: ${errorMessage(error)}` }),
@@ -130,9 +138,7 @@ port.on('message', (message: ToReaderThread) => {
   switch (message.kind) {
     case 'close':
       closing = true;
-      for (const arriving of contentOf.values()) {
-        arriving.fail(new Error('the reader thread was told to close'));
-      }
+      failArrivals('the reader thread was told to close');
       manager.dispose();
       void settled().then(() => port.close());
       return;

@@ -13,8 +13,8 @@ import {
 } from '../common/remotePath';
 import type { ArrivingContent } from '../sftp/arrivingContent';
 import { kindOfMode } from '../sftp/attrs';
-import type { Handle, SftpSession } from '../sftp/session';
-import { startStripedUpload, writeWholeFile, type Filled } from '../sftp/stripedUpload';
+import type { SftpSession } from '../sftp/session';
+import { startStripedUpload, writeWholeFile } from '../sftp/stripedUpload';
 import { PrefaultedBuffer } from '../sftp/prefaultedBuffer';
 import { PreopenedLanes } from '../sftp/preopenedLanes';
 import { readWholeFile } from '../sftp/transfer';
@@ -680,41 +680,23 @@ export class RemoteFileSystem {
       ...plan,
       size: content.length,
       // Lanes still being opened join the upload when they come; the main channel does not wait.
-      // Only a temporary's fill may wait for content still arriving (its start is told when the save
-      // is abandoned); a file written in place is never saved where the content arrives later.
+      // Only a temporary's fill may wait for content still arriving: a file written in place is never
+      // saved where the content arrives later.
       fill: (handle, into) =>
         arriving === undefined
           ? writeWholeFile(session, handle, into, content, this.lanesFor(content.length))
           : Promise.reject(new Error('a file written in place cannot wait for its content')),
-      startFill: (into, { flush }) => {
-        // Each WRITE waits for its own bytes, and one of a save abandoned meanwhile (its handle
-        // closed, and maybe given to another file by the server) never goes out.
-        let abandoned = false;
-        const whenAbandoned = (): Promise<void> =>
-          Promise.reject(new Error('the save was abandoned before its content arrived'));
-        const contentReady =
-          arriving === undefined
-            ? undefined
-            : (end: number): Promise<void> | undefined =>
-                abandoned
-                  ? whenAbandoned()
-                  : arriving.until(end)?.then(() => (abandoned ? whenAbandoned() : undefined));
-        const upload = startStripedUpload({
+      // Each WRITE waits for its own bytes. The save waits for the fill to settle before it closes
+      // the temporary, whatever failed meanwhile: no WRITE follows the CLOSE (replaceByRename).
+      startFill: (into, { flush }) =>
+        startStripedUpload({
           session,
           path: into,
           data: content,
           lanes: this.lanesFor(content.length),
           flush,
-          ...(contentReady === undefined ? {} : { contentReady }),
-        });
-        return {
-          fill: (handle: Handle): Promise<Filled> => upload.fill(handle),
-          abandon: () => {
-            abandoned = true;
-            return upload.abandon();
-          },
-        };
-      },
+          ...(arriving === undefined ? {} : { contentReady: (end: number) => arriving.until(end) }),
+        }),
     });
     return { target: plan.target, written };
   }

@@ -9,9 +9,9 @@ export class ArrivingContent {
   private failure: Error | undefined;
   private waiters: Array<{ readonly end: number; resolve(): void; reject(error: Error): void }> = [];
 
-  /** Bytes [0, `upTo`) are in place. */
+  /** Bytes [0, `upTo`) are in place (after a failure, nothing more counts). */
   arrivedUpTo(upTo: number): void {
-    if (upTo <= this.arrived) {
+    if (upTo <= this.arrived || this.failure !== undefined) {
       return;
     }
     this.arrived = upTo;

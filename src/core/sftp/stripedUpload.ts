@@ -112,7 +112,7 @@ export function startStripedUpload(options: StripedUploadOptions): StripedUpload
           flow: session.flow,
           flush,
           mayWrite,
-          ...(contentReady === undefined ? {} : { contentReady }),
+          contentReady,
         });
         upload.catch(() => undefined); // reported by fill; not unhandled when the upload is abandoned
         onLanes.push(upload);
@@ -139,7 +139,7 @@ export function startStripedUpload(options: StripedUploadOptions): StripedUpload
         queue: mainQueue,
         flow: session.flow,
         flush,
-        ...(contentReady === undefined ? {} : { contentReady }),
+        contentReady,
       });
       try {
         await main.acknowledged;
@@ -187,7 +187,7 @@ interface WritesOnChannel {
   readonly source: Buffer;
   readonly queue: Range[];
   readonly flow: FlowControl;
-  readonly contentReady?: ContentReady;
+  readonly contentReady: ContentReady | undefined;
 }
 
 /** A channel's WRITEs under way. */
@@ -250,7 +250,7 @@ async function uploadStripeOnLane(options: {
   flow: FlowControl;
   flush: boolean;
   mayWrite: Promise<boolean>;
-  contentReady?: ContentReady;
+  contentReady: ContentReady | undefined;
 }): Promise<void> {
   const { lane, path, mayWrite, stripe } = options;
   let acknowledged: Promise<void> = Promise.resolve();
