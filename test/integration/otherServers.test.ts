@@ -123,7 +123,12 @@ for (const [name, start, gaps, readBasis] of servers) {
       assert.equal(session.readLengthBasis, readBasis);
     });
 
-    test('a large file is read byte for byte by a reader thread logged in to this server the same way', async () => {
+    /** A manager of its own whose reader thread logs in to this server the way the manager did. */
+    const withReaderThread = (): {
+      logger: RecordingLogger;
+      server: Served;
+      connections: ConnectionManager;
+    } => {
       const logger = new RecordingLogger();
       const server = running().server;
       const connections = new ConnectionManager({
@@ -132,6 +137,11 @@ for (const [name, start, gaps, readBasis] of servers) {
         fileSystem: { maxReadFileBytes: 64 * 1024 * 1024 },
         readerThreadScript: READER_THREAD_SCRIPT,
       });
+      return { logger, server, connections };
+    };
+
+    test('a large file is read byte for byte by a reader thread logged in to this server the same way', async () => {
+      const { logger, server, connections } = withReaderThread();
       try {
         const content = patternBytes(12 * 1024 * 1024 + 77, 42);
         // The read that starts the thread, on a settled round trip; the thread is then ready.
@@ -145,14 +155,7 @@ for (const [name, start, gaps, readBasis] of servers) {
     });
 
     test('a large save made by a reader thread logged in to this server the same way lands whole, keeps the mode and leaves no temporary', async () => {
-      const logger = new RecordingLogger();
-      const server = running().server;
-      const connections = new ConnectionManager({
-        resolveHost: (authority) => server.resolve(authority),
-        logger,
-        fileSystem: { maxReadFileBytes: 64 * 1024 * 1024 },
-        readerThreadScript: READER_THREAD_SCRIPT,
-      });
+      const { logger, server, connections } = withReaderThread();
       try {
         const original = patternBytes(12 * 1024 * 1024 + 77, 43);
         const { fs: files, path } = await warmedUp(server, connections, logger, 'thread-save.bin', original);
